@@ -1,0 +1,101 @@
+//! What every command needs: resolved paths, the environment it renders units
+//! from, and a way to reach the init system.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::env_vars;
+use crate::error::Error;
+use crate::lifecycle::spec::SpecContext;
+use crate::lifecycle::systemd::dbus::SystemdUser;
+use crate::manifest::Services;
+use crate::paths::Paths;
+use crate::ports;
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub paths: Paths,
+    pub user_home: PathBuf,
+    /// The origin modules are told the hub lives at.
+    pub hub_origin: String,
+    pub search_path: String,
+    /// How long a started service must stay up to count as started.
+    pub settle: Duration,
+}
+
+impl Context {
+    pub fn from_env() -> Result<Self, Error> {
+        let paths = Paths::from_env()?;
+        let user_home = std::env::var_os(env_vars::HOME)
+            .map_or_else(|| paths.home.clone(), PathBuf::from);
+        let hub_origin = std::env::var(env_vars::PARACHUTE_HUB_ORIGIN)
+            .ok()
+            .filter(|o| !o.is_empty())
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", ports::HUB));
+        let settle_ms = std::env::var(env_vars::PARACHUTE_START_SETTLE_MS)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000);
+        Ok(Self {
+            paths,
+            user_home,
+            hub_origin,
+            search_path: std::env::var("PATH").unwrap_or_default(),
+            settle: Duration::from_millis(settle_ms),
+        })
+    }
+
+    pub fn spec_context(&self) -> SpecContext<'_> {
+        SpecContext {
+            paths: &self.paths,
+            user_home: &self.user_home,
+            hub_origin: &self.hub_origin,
+            search_path: &self.search_path,
+        }
+    }
+
+    /// Connect to the user manager (errors carry the guidance to print).
+    pub async fn systemd(&self) -> Result<SystemdUser, Error> {
+        Ok(SystemdUser::connect().await?)
+    }
+
+    /// services.json for reading: bad rows are skipped with a warning.
+    pub fn services_lenient(&self) -> Result<Services, Error> {
+        let (s, warnings) = Services::load_lenient(&self.paths.services_json())?;
+        for w in warnings {
+            eprintln!("⚠ {w}");
+        }
+        Ok(s)
+    }
+}
+
+/// Write data to stdout. A closed pipe (`parachute status | head -1`) is not
+/// an error: the reader has what it wanted.
+pub fn out(text: &str) -> Result<(), Error> {
+    let mut o = io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::io(
+            std::path::Path::new("<stdout>"),
+            e,
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl Context {
+    /// Say once (ever) that services stop at logout while lingering is off.
+    pub async fn warn_linger_once(&self, init: &SystemdUser) {
+        use crate::lifecycle::InitSystem as _;
+        let marker = self.paths.linger_warned();
+        if marker.exists() || init.linger().await != Some(false) {
+            return;
+        }
+        let user = std::env::var("USER").unwrap_or_else(|_| "$USER".into());
+        eprintln!(
+            "⚠ lingering is off for {user}: your Parachute services stop when you log out and do not start at boot.\n  \
+             Enable it with:  loginctl enable-linger {user}"
+        );
+        let _ = std::fs::write(marker, b"");
+    }
+}

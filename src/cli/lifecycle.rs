@@ -1,0 +1,275 @@
+//! `parachute start|stop|restart [service]`.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::Context;
+use crate::error::Error;
+use crate::lifecycle::start::{self, Outcome, Target, Verb};
+use crate::lifecycle::systemd::journal;
+use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, TARGET};
+use crate::lifecycle::{InitSystem, spec, units};
+use crate::manifest::{ModuleManifest, Row, Services, short_name};
+
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// The service, by short name (`vault`) or manifestName
+    /// (`parachute-vault`); `hub` for the hub. Omit for the whole suite.
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Start,
+    Stop,
+    Restart,
+}
+
+/// Lines of the journal shown when a start fails.
+const FAILURE_LOG_LINES: usize = 20;
+
+pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, Error> {
+    let services = cx.services_lenient()?;
+    let init = cx.systemd().await?;
+    let targets = match args.service.as_deref() {
+        None => suite_units(cx, &init, &services, op).await?,
+        Some("hub" | "parachute-hub") => hub_units(cx),
+        Some(name) => {
+            let row = services.find(name).ok_or_else(|| Error::UnknownService {
+                name: name.to_string(),
+                known: services.known(),
+            })?;
+            if op != Op::Stop && ensure_unit(cx, &init, row, None).await? {
+                init.reload().await?;
+            }
+            vec![row.unit()]
+        }
+    };
+    if targets.is_empty() {
+        eprintln!("Nothing to {}: no services are installed. Try: parachute install <path-to-module>", verb_word(op));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match op {
+        Op::Stop => stop(&init, &targets).await,
+        Op::Start | Op::Restart => {
+            let verb = if op == Op::Start { Verb::Start } else { Verb::Restart };
+            let ports: Vec<Target> = targets
+                .iter()
+                .map(|u| Target::new(u.clone(), port_of(&services, u)))
+                .collect();
+            let outcomes = start::run(&init, &ports, verb, cx.settle).await?;
+            if op == Op::Start {
+                cx.warn_linger_once(&init).await;
+            }
+            report_outcomes(cx, &init, verb, &outcomes).await
+        }
+    }
+}
+
+/// The port a unit's service must open: its row's, or the hub's.
+fn port_of(services: &Services, unit: &str) -> Option<u16> {
+    if unit == HUB_SERVICE {
+        return Some(crate::ports::HUB);
+    }
+    services.rows.iter().find(|r| r.unit() == unit).map(|r| r.port)
+}
+
+fn verb_word(op: Op) -> &'static str {
+    match op {
+        Op::Start => "start",
+        Op::Stop => "stop",
+        Op::Restart => "restart",
+    }
+}
+
+/// The hub's units that exist on disk (socket first: it is what listens).
+fn hub_units(cx: &Context) -> Vec<String> {
+    [HUB_SOCKET, HUB_SERVICE]
+        .into_iter()
+        .filter(|u| units::exists(&cx.paths, u))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every unit of the suite: the target, the hub socket, and each service
+/// whose unit can be written (or already exists).
+async fn suite_units(
+    cx: &Context,
+    init: &impl InitSystem,
+    services: &Services,
+    op: Op,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    let mut changed = false;
+    if op != Op::Stop {
+        changed |= units::ensure_target(&cx.paths)?;
+    }
+    for row in &services.rows {
+        if op != Op::Stop {
+            match ensure_unit(cx, init, row, None).await {
+                Ok(c) => changed |= c,
+                Err(e) => {
+                    eprintln!("⚠ skipping {}: {e}", row.short());
+                    continue;
+                }
+            }
+        }
+        if units::exists(&cx.paths, &row.unit()) {
+            out.push(row.unit());
+        }
+    }
+    if changed {
+        init.reload().await?;
+    }
+    let mut all = Vec::new();
+    if units::exists(&cx.paths, TARGET) {
+        all.push(TARGET.to_string());
+    }
+    if units::exists(&cx.paths, HUB_SOCKET) {
+        all.push(HUB_SOCKET.to_string());
+    }
+    if op == Op::Stop && units::exists(&cx.paths, HUB_SERVICE) {
+        all.push(HUB_SERVICE.to_string());
+    }
+    all.extend(out);
+    Ok(all)
+}
+
+/// Render the row's unit and write it if it changed; returns whether it did.
+/// A row with neither `installDir` nor a known command may still have a unit
+/// from an earlier install; without one it cannot be started.
+pub async fn ensure_unit(
+    cx: &Context,
+    init: &impl InitSystem,
+    row: &Row,
+    module: Option<&ModuleManifest>,
+) -> Result<bool, Error> {
+    match spec::for_row(row, module, &cx.spec_context())? {
+        Some(s) => {
+            let hardening = units::hardening(&cx.paths, init).await;
+            units::write_if_changed(&cx.paths, &s.unit, &unit::render_service(&s, hardening))
+        }
+        None if units::exists(&cx.paths, &row.unit()) => Ok(false),
+        None => Err(Error::NoInstallDir {
+            short: row.short().to_string(),
+        }),
+    }
+}
+
+async fn stop(init: &impl InitSystem, targets: &[String]) -> Result<ExitCode, Error> {
+    let mut code = ExitCode::SUCCESS;
+    for u in targets {
+        let before = init.state(u).await?;
+        if before.load_state == "not-found" {
+            eprintln!("{} isn't installed (no unit).", label(u));
+            continue;
+        }
+        let job = init.stop(u).await?;
+        if job.is_ok() {
+            if before.is_active() || before.active_state == "activating" {
+                eprintln!("✓ {} stopped.", label(u));
+            } else {
+                eprintln!("{} wasn't running.", label(u));
+            }
+        } else {
+            eprintln!("✗ {} did not stop: job {job}", label(u));
+            code = ExitCode::from(1);
+        }
+    }
+    Ok(code)
+}
+
+/// `parachute-vault.service` → `vault`; the target and hub keep their names.
+pub fn label(unit: &str) -> String {
+    let base = unit
+        .strip_suffix(".service")
+        .unwrap_or(unit);
+    if unit == TARGET || unit.starts_with("parachute-hub.") {
+        return unit.to_string();
+    }
+    short_name(base).to_string()
+}
+
+/// Print each outcome; on failure show the journal's last lines, record
+/// `lastStartError` on the row and stop the unit so it does not flap.
+pub async fn report_outcomes(
+    cx: &Context,
+    init: &impl InitSystem,
+    verb: Verb,
+    outcomes: &[Outcome],
+) -> Result<ExitCode, Error> {
+    let mut code = ExitCode::SUCCESS;
+    let at = jiff::Timestamp::now().to_string();
+    for o in outcomes {
+        let name = label(&o.unit);
+        let row_name = format!("parachute-{name}");
+        match &o.failure {
+            None => {
+                let pid = if o.state.main_pid == 0 {
+                    String::new()
+                } else {
+                    format!(" (pid {})", o.state.main_pid)
+                };
+                let done = if verb == Verb::Start { "started" } else { "restarted" };
+                eprintln!("✓ {name} {done}{pid}.");
+                if let Some(port) = o.port_pending {
+                    eprintln!("  ⚠ port {port} isn't accepting connections yet; check: parachute logs {name}");
+                }
+                record(cx, &row_name, None, &at);
+            }
+            Some(why) => {
+                code = ExitCode::from(1);
+                eprintln!("✗ {name} failed to start: {why}");
+                let lines = journal::tail(&journal::Query {
+                    unit: &o.unit,
+                    lines: FAILURE_LOG_LINES,
+                    since: None,
+                })
+                .await
+                .unwrap_or_default();
+                if lines.is_empty() {
+                    eprintln!("  (no log lines; see: parachute logs {name})");
+                } else {
+                    eprintln!("  last {} log lines:", lines.len());
+                    for l in lines {
+                        eprintln!("  │ {l}");
+                    }
+                }
+                let kind = if o.state.result.is_empty() || o.state.result == "success" {
+                    o.job.to_string()
+                } else {
+                    o.state.result.clone()
+                };
+                record(cx, &row_name, Some((&kind, why)), &at);
+                if o.unit.ends_with(".service") {
+                    // Leave it stopped rather than crash-looping behind our back;
+                    // `lastStartError` and the log above say why.
+                    let _ = init.stop(&o.unit).await;
+                }
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Set or clear `lastStartError` on an existing row. The registry is a
+/// courtesy here: failing to update it must not hide the start's outcome.
+fn record(cx: &Context, row_name: &str, error: Option<(&str, &str)>, at: &str) {
+    let res = Services::update(&cx.paths, |s| {
+        let Some(row) = s.find_mut(row_name) else {
+            return Ok((false, ()));
+        };
+        let changed = match error {
+            Some((kind, why)) => {
+                row.set_last_start_error(kind, why, at);
+                true
+            }
+            None => row.clear_last_start_error(),
+        };
+        Ok((changed, ()))
+    });
+    if let Err(e) = res {
+        eprintln!("⚠ could not record the start result in services.json: {e}");
+    }
+}

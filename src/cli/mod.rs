@@ -1,0 +1,122 @@
+//! The command line: clap definitions (one file per command group) and the
+//! one place that turns errors into messages and exit codes.
+
+mod context;
+pub mod doctor;
+pub mod install;
+pub mod lifecycle;
+pub mod logs;
+pub mod status;
+pub mod unit;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+pub use context::Context;
+
+/// Parachute: run your local services as native units, behind one hub.
+#[derive(Debug, Parser)]
+#[command(name = "parachute", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register a module from its directory and run it as a user unit.
+    Install(install::InstallArgs),
+    /// Stop a service, remove its unit and its services.json row (its data stays).
+    Uninstall(install::UninstallArgs),
+    /// Start a service, or the whole suite when none is named.
+    Start(lifecycle::LifecycleArgs),
+    /// Stop a service, or the whole suite when none is named.
+    Stop(lifecycle::LifecycleArgs),
+    /// Restart a service, or the whole suite when none is named.
+    Restart(lifecycle::LifecycleArgs),
+    /// Show a service's logs from the journal.
+    Logs(logs::LogsArgs),
+    /// Show every service's state, resources and health.
+    Status(status::StatusArgs),
+    /// Print the systemd unit parachute would write for a service.
+    Unit(unit::UnitArgs),
+    /// Check the user manager, lingering, units, ports and services.json.
+    Doctor(doctor::DoctorArgs),
+}
+
+/// Parse the process arguments and run. `main` only maps the result.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("parachute: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Run one command.
+pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let cx = Context::from_env()?;
+    match cli.command {
+        Command::Install(a) => install::install(&cx, a).await,
+        Command::Uninstall(a) => install::uninstall(&cx, a).await,
+        Command::Start(a) => lifecycle::run(&cx, lifecycle::Op::Start, a).await,
+        Command::Stop(a) => lifecycle::run(&cx, lifecycle::Op::Stop, a).await,
+        Command::Restart(a) => lifecycle::run(&cx, lifecycle::Op::Restart, a).await,
+        Command::Logs(a) => logs::run(&cx, a).await,
+        Command::Status(a) => status::run(&cx, a).await,
+        Command::Unit(a) => unit::run(&cx, a).await,
+        Command::Doctor(a) => doctor::run(&cx, a).await,
+    }
+}
+
+/// Print an error once, with what to do about it, and choose the exit code:
+/// 1 for what the user can fix, 2 for what they cannot.
+pub fn report(e: &Error) -> ExitCode {
+    use crate::lifecycle::InitError;
+    let mut err = std::io::stderr().lock();
+    let code = match e {
+        Error::Reported => return ExitCode::from(1),
+        Error::Init(InitError::Unreachable { reason }) => {
+            let _ = writeln!(
+                err,
+                "✗ no systemd user manager is reachable ({reason}).\n  \
+                 Run the hub in the foreground instead:  parachute serve\n  \
+                 Or reach your user bus: log in as this user directly (not through su), \
+                 or export XDG_RUNTIME_DIR=/run/user/$(id -u)"
+            );
+            1
+        }
+        Error::Init(InitError::Sudo) => {
+            let user = std::env::var(crate::env_vars::SUDO_USER).unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "✗ refusing to run under sudo: Parachute's services run in your own user manager, not root's.\n  \
+                 Run the same command as {user} without sudo."
+            );
+            1
+        }
+        Error::Io { .. } | Error::Init(InitError::Bus(_)) => {
+            let _ = writeln!(err, "✗ {e}");
+            2
+        }
+        _ => {
+            let _ = writeln!(err, "✗ {e}");
+            1
+        }
+    };
+    ExitCode::from(code)
+}

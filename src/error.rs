@@ -1,0 +1,74 @@
+//! The library's one error type. `cli::report` turns it into a message and an
+//! exit code; nothing else prints errors.
+
+use std::path::{Path, PathBuf};
+
+use crate::lifecycle::InitError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot find your home directory: set `HOME` or `PARACHUTE_HOME`")]
+    NoHome,
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// services.json is not valid JSON (or not the expected shape at all).
+    #[error(
+        "`{}` is malformed: {message} (line {line}, column {column})\nNothing was changed. Fix or remove the file, then re-run.",
+        path.display()
+    )]
+    ManifestSyntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A row (or the document) breaks the schema; found by a strict read.
+    #[error(
+        "`{}` is invalid: {problem}\nNothing was changed. Fix the entry (or remove it), then re-run.",
+        path.display()
+    )]
+    ManifestInvalid { path: PathBuf, problem: String },
+
+    #[error("cannot read module manifest `{}`: {problem}", path.display())]
+    ModuleManifest { path: PathBuf, problem: String },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("unknown service \"{name}\". known: {}", if known.is_empty() { "(none installed — try `parachute install <path-to-module>`)".to_string() } else { known.join(", ") })]
+    UnknownService { name: String, known: Vec<String> },
+
+    #[error(
+        "{short}: services.json entry has no installDir, so the start command can't be resolved. Re-run `parachute install <path-to-{short}>` to refresh its registration, or upgrade the module to a version that self-registers with installDir."
+    )]
+    NoInstallDir { short: String },
+
+    #[error("{0}")]
+    Init(#[from] InitError),
+
+    /// The command already told the user what went wrong; exit 1 quietly.
+    #[error("")]
+    Reported,
+}
+
+impl Error {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn module(path: &Path, problem: impl Into<String>) -> Self {
+        Self::ModuleManifest {
+            path: path.to_path_buf(),
+            problem: problem.into(),
+        }
+    }
+}

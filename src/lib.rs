@@ -1,0 +1,11 @@
+//! Parachute: one binary that is both the CLI and the hub daemon for a suite
+//! of local services, each run as a native init-system unit.
+
+pub mod cli;
+pub mod env_vars;
+pub mod error;
+pub mod health;
+pub mod lifecycle;
+pub mod manifest;
+pub mod paths;
+pub mod ports;

@@ -1,0 +1,201 @@
+//! Starting (or restarting) units and deciding whether they came up.
+//!
+//! systemd's job finishing is not enough: a `Type=exec` service counts as
+//! started once its binary runs, even if it exits a moment later. So after
+//! the job we watch it settle: it is up once its port accepts connections
+//! while systemd still reports it active with the same PID; it failed if it
+//! stops being active or systemd restarts it. If neither happens within the
+//! settle time, an active service counts as up (some modules bind late).
+
+use std::net::{Ipv4Addr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::lifecycle::{InitSystem, JobResult, UnitState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Start,
+    Restart,
+}
+
+/// A unit to start and, for a service, the port that proves it is serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub unit: String,
+    pub port: Option<u16>,
+}
+
+impl Target {
+    pub fn new(unit: impl Into<String>, port: Option<u16>) -> Self {
+        Self {
+            unit: unit.into(),
+            port,
+        }
+    }
+}
+
+/// How one unit fared.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub unit: String,
+    pub job: JobResult,
+    pub state: UnitState,
+    /// `None` when the unit is up; otherwise what went wrong, in a few words.
+    pub failure: Option<String>,
+    /// Up, but its port did not accept a connection within the settle time.
+    pub port_pending: Option<u16>,
+}
+
+/// How often the settle loop looks again.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Run `verb` on each target, then watch each settle (at most `settle`).
+pub async fn run(
+    init: &impl InitSystem,
+    targets: &[Target],
+    verb: Verb,
+    settle: Duration,
+) -> Result<Vec<Outcome>, Error> {
+    let mut after_job = Vec::with_capacity(targets.len());
+    for t in targets {
+        if verb == Verb::Start {
+            // A unit that hit its start limit refuses new starts until reset;
+            // an explicit start by the operator is the moment to reset it.
+            init.reset_failed(&t.unit).await?;
+        }
+        let job = match verb {
+            Verb::Start => init.start(&t.unit).await?,
+            Verb::Restart => init.restart(&t.unit).await?,
+        };
+        let state = init.state(&t.unit).await?;
+        after_job.push((t, job, state));
+    }
+    let deadline = Instant::now() + settle;
+    let mut out = Vec::with_capacity(after_job.len());
+    for (t, job, first) in after_job {
+        out.push(settle_one(init, t, job, first, deadline).await?);
+    }
+    Ok(out)
+}
+
+async fn settle_one(
+    init: &impl InitSystem,
+    t: &Target,
+    job: JobResult,
+    first: UnitState,
+    deadline: Instant,
+) -> Result<Outcome, Error> {
+    let outcome = |state: UnitState, failure, port_pending| Outcome {
+        unit: t.unit.clone(),
+        job,
+        state,
+        failure,
+        port_pending,
+    };
+    if !job.is_ok() || !is_service(&t.unit) {
+        let failure = judge(&t.unit, job, &first, &first);
+        return Ok(outcome(first, failure, None));
+    }
+    loop {
+        let now = init.state(&t.unit).await?;
+        if let Some(why) = judge(&t.unit, job, &first, &now) {
+            return Ok(outcome(now, Some(why), None));
+        }
+        let serving = t.port.is_none_or(|p| {
+            TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, p).into(), POLL).is_ok()
+        });
+        if serving {
+            return Ok(outcome(now, None, None));
+        }
+        if Instant::now() >= deadline {
+            return Ok(outcome(now, None, t.port));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn is_service(unit: &str) -> bool {
+    std::path::Path::new(unit)
+        .extension()
+        .is_some_and(|e| e == "service")
+}
+
+/// Why a unit is not up, or `None` when it is.
+pub fn judge(unit: &str, job: JobResult, first: &UnitState, now: &UnitState) -> Option<String> {
+    if !job.is_ok() {
+        return Some(format!("start job {job}{}", describe_exit(now)));
+    }
+    if !is_service(unit) {
+        return None;
+    }
+    let restarted = now.n_restarts > first.n_restarts
+        || (first.main_pid != 0 && now.main_pid != first.main_pid);
+    if !now.is_active() || !first.is_active() || restarted {
+        return Some(format!(
+            "the process exited during startup{}",
+            describe_exit(now)
+        ));
+    }
+    None
+}
+
+/// `: exit-code (status 1)` — systemd's `Result` and the exit status, when known.
+pub fn describe_exit(s: &UnitState) -> String {
+    match s.result.as_str() {
+        "" | "success" => String::new(),
+        "exit-code" => format!(": exit-code (status {})", s.exec_main_status),
+        r => format!(": {r}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(active: &str, result: &str, pid: u32, restarts: u32) -> UnitState {
+        UnitState {
+            active_state: active.into(),
+            result: result.into(),
+            main_pid: pid,
+            n_restarts: restarts,
+            exec_main_status: if result == "exit-code" { 3 } else { 0 },
+            ..UnitState::default()
+        }
+    }
+
+    const U: &str = "parachute-x.service";
+
+    #[test]
+    fn a_service_that_stays_up_is_good() {
+        let s = st("active", "success", 42, 0);
+        assert_eq!(judge(U, JobResult::Done, &s, &s), None);
+    }
+
+    #[test]
+    fn a_failed_job_is_a_failure_with_the_result() {
+        let s = st("failed", "exit-code", 0, 0);
+        assert_eq!(
+            judge(U, JobResult::Failed, &s, &s).as_deref(),
+            Some("start job failed: exit-code (status 3)")
+        );
+    }
+
+    #[test]
+    fn exiting_or_restarting_within_the_settle_time_is_a_failure() {
+        let first = st("active", "success", 42, 0);
+        let gone = st("activating", "exit-code", 0, 0);
+        assert_eq!(
+            judge(U, JobResult::Done, &first, &gone).as_deref(),
+            Some("the process exited during startup: exit-code (status 3)")
+        );
+        let restarted = st("active", "success", 43, 1);
+        assert!(judge(U, JobResult::Done, &first, &restarted).is_some());
+    }
+
+    #[test]
+    fn targets_and_sockets_need_only_their_job() {
+        let s = st("active", "", 0, 0);
+        assert_eq!(judge("parachute.target", JobResult::Done, &s, &s), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! systemd user units: rendering, the D-Bus client, journald.
+
+pub mod dbus;
+pub mod journal;
+pub mod unit;
