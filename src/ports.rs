@@ -28,10 +28,7 @@ pub const OVERFLOW_START: u16 = 1950;
 /// The canonical port of a first-party service, by short or manifest name.
 pub fn canonical(name: &str) -> Option<u16> {
     let short = crate::manifest::short_name(name);
-    CANONICAL
-        .iter()
-        .find(|(n, _)| *n == short)
-        .map(|(_, p)| *p)
+    CANONICAL.iter().find(|(n, _)| *n == short).map(|(_, p)| *p)
 }
 
 /// Whether a port is free to bind on loopback right now.
@@ -102,8 +99,20 @@ mod tests {
     #[test]
     fn first_party_services_get_their_canonical_port() {
         for (short, port) in CANONICAL {
-            let a = assign(&format!("parachute-{short}"), None, &Services::empty(), ALL_FREE);
-            assert_eq!(a, Assignment { port: *port, overflow: false }, "{short}");
+            let a = assign(
+                &format!("parachute-{short}"),
+                None,
+                &Services::empty(),
+                ALL_FREE,
+            );
+            assert_eq!(
+                a,
+                Assignment {
+                    port: *port,
+                    overflow: false
+                },
+                "{short}"
+            );
         }
     }
 
@@ -113,7 +122,9 @@ mod tests {
         let a = assign("parachute-vault", None, &s, ALL_FREE);
         assert_eq!(a.port, 1945);
         // Bound by a process outside services.json also counts as taken.
-        let a = assign("parachute-vault", None, &Services::empty(), |p| p != 1940 && p != 1941);
+        let a = assign("parachute-vault", None, &Services::empty(), |p| {
+            p != 1940 && p != 1941
+        });
         assert_eq!(a.port, 1945);
     }
 
@@ -138,7 +149,13 @@ mod tests {
             ("parachute-f", 1950),
         ]);
         let a = assign("parachute-new", None, &s, ALL_FREE);
-        assert_eq!(a, Assignment { port: 1951, overflow: true });
+        assert_eq!(
+            a,
+            Assignment {
+                port: 1951,
+                overflow: true
+            }
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub struct Context {
 impl Context {
     pub fn from_env() -> Result<Self, Error> {
         let paths = Paths::from_env()?;
-        let user_home = std::env::var_os(env_vars::HOME)
-            .map_or_else(|| paths.home.clone(), PathBuf::from);
+        let user_home =
+            std::env::var_os(env_vars::HOME).map_or_else(|| paths.home.clone(), PathBuf::from);
         let hub_origin = std::env::var(env_vars::PARACHUTE_HUB_ORIGIN)
             .ok()
             .filter(|o| !o.is_empty())
@@ -75,10 +75,9 @@ impl Context {
 pub fn out(text: &str) -> Result<(), Error> {
     let mut o = io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::io(
-            std::path::Path::new("<stdout>"),
-            e,
-        )),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::io(std::path::Path::new("<stdout>"), e))
+        }
         _ => Ok(()),
     }
 }

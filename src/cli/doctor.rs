@@ -53,7 +53,12 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
     let init = match cx.systemd().await {
         Ok(init) => {
             let v = init.version().await.unwrap_or_default();
-            checks.push(check("user-manager", Status::Pass, format!("systemd {v} user manager reachable"), None));
+            checks.push(check(
+                "user-manager",
+                Status::Pass,
+                format!("systemd {v} user manager reachable"),
+                None,
+            ));
             Some(init)
         }
         Err(e) => {
@@ -69,20 +74,39 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
     if let Some(init) = &init {
         let user = std::env::var("USER").unwrap_or_else(|_| "$USER".into());
         checks.push(match init.linger().await {
-            Some(true) => check("linger", Status::Pass, "lingering is on: services run without a login session", None),
+            Some(true) => check(
+                "linger",
+                Status::Pass,
+                "lingering is on: services run without a login session",
+                None,
+            ),
             Some(false) => check(
                 "linger",
                 Status::Warn,
                 "lingering is off: services stop at logout and do not start at boot",
                 Some(format!("loginctl enable-linger {user}")),
             ),
-            None => check("linger", Status::Warn, "cannot ask logind whether lingering is on", Some(format!("loginctl show-user {user} --property=Linger"))),
+            None => check(
+                "linger",
+                Status::Warn,
+                "cannot ask logind whether lingering is on",
+                Some(format!("loginctl show-user {user} --property=Linger")),
+            ),
         });
     }
     let path = cx.paths.services_json();
     match Services::load_strict(&path) {
         Ok(services) => {
-            checks.push(check("services-json", Status::Pass, format!("{} valid ({} services)", path.display(), services.rows.len()), None));
+            checks.push(check(
+                "services-json",
+                Status::Pass,
+                format!(
+                    "{} valid ({} services)",
+                    path.display(),
+                    services.rows.len()
+                ),
+                None,
+            ));
             if let Some(init) = &init {
                 unit_checks(cx, init, &services, &mut checks).await;
             }
@@ -96,7 +120,11 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
         )),
     }
     let count = |s| checks.iter().filter(|c| c.status == s).count();
-    let (pass, warn, fail) = (count(Status::Pass), count(Status::Warn), count(Status::Fail));
+    let (pass, warn, fail) = (
+        count(Status::Pass),
+        count(Status::Warn),
+        count(Status::Fail),
+    );
     if args.json {
         let doc = serde_json::json!({
             "ok": fail == 0,
@@ -120,15 +148,27 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
         if warn == 0 && fail == 0 {
             let _ = writeln!(text, "All clear — {pass} checks passed.");
         } else {
-            let _ = writeln!(text, "Summary: {pass} ok, {warn} warnings, {fail} failures.");
+            let _ = writeln!(
+                text,
+                "Summary: {pass} ok, {warn} warnings, {fail} failures."
+            );
         }
         out(&text)?;
     }
-    Ok(if fail == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if fail == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Each unit on disk equals a fresh render; a stale one is rewritten by a restart.
-async fn unit_checks(cx: &Context, init: &SystemdUser, services: &Services, checks: &mut Vec<Check>) {
+async fn unit_checks(
+    cx: &Context,
+    init: &SystemdUser,
+    services: &Services,
+    checks: &mut Vec<Check>,
+) {
     let hardening = units::hardening(&cx.paths, init).await;
     for row in &services.rows {
         let name = format!("unit:{}", row.short());
@@ -136,24 +176,57 @@ async fn unit_checks(cx: &Context, init: &SystemdUser, services: &Services, chec
         let spec = match spec::for_row(row, None, &cx.spec_context()) {
             Ok(Some(s)) => s,
             Ok(None) if path.is_file() => {
-                checks.push(check(&name, Status::Pass, format!("{} exists (no installDir to compare with)", path.display()), None));
+                checks.push(check(
+                    &name,
+                    Status::Pass,
+                    format!("{} exists (no installDir to compare with)", path.display()),
+                    None,
+                ));
                 continue;
             }
             Ok(None) => {
-                checks.push(check(&name, Status::Warn, "no unit and no installDir", Some(format!("parachute install <path-to-{}>", row.short()))));
+                checks.push(check(
+                    &name,
+                    Status::Warn,
+                    "no unit and no installDir",
+                    Some(format!("parachute install <path-to-{}>", row.short())),
+                ));
                 continue;
             }
             Err(e) => {
-                checks.push(check(&name, Status::Fail, e.to_string(), Some(format!("parachute install <path-to-{}>", row.short()))));
+                checks.push(check(
+                    &name,
+                    Status::Fail,
+                    e.to_string(),
+                    Some(format!("parachute install <path-to-{}>", row.short())),
+                ));
                 continue;
             }
         };
         let want = unit::render_service(&spec, hardening);
         let fix = Some(format!("parachute restart {}", row.short()));
         checks.push(match std::fs::read_to_string(&path) {
-            Ok(have) if have == want => check(&name, Status::Pass, format!("{} is current", row.unit()), None),
-            Ok(_) => check(&name, Status::Warn, format!("{} differs from what parachute would write now", path.display()), fix),
-            Err(_) => check(&name, Status::Warn, format!("{} is not written yet", path.display()), fix),
+            Ok(have) if have == want => check(
+                &name,
+                Status::Pass,
+                format!("{} is current", row.unit()),
+                None,
+            ),
+            Ok(_) => check(
+                &name,
+                Status::Warn,
+                format!(
+                    "{} differs from what parachute would write now",
+                    path.display()
+                ),
+                fix,
+            ),
+            Err(_) => check(
+                &name,
+                Status::Warn,
+                format!("{} is not written yet", path.display()),
+                fix,
+            ),
         });
     }
 }
@@ -166,8 +239,15 @@ async fn port_checks(services: &Services, init: Option<&SystemdUser>, checks: &m
             checks.push(check(
                 &name,
                 Status::Warn,
-                format!("{} is on port {}; its canonical port is {c}", row.name, row.port),
-                Some(format!("set \"port\": {c} for {} in services.json, then: parachute restart {}", row.name, row.short())),
+                format!(
+                    "{} is on port {}; its canonical port is {c}",
+                    row.name, row.port
+                ),
+                Some(format!(
+                    "set \"port\": {c} for {} in services.json, then: parachute restart {}",
+                    row.name,
+                    row.short()
+                )),
             ));
             continue;
         }
@@ -179,11 +259,20 @@ async fn port_checks(services: &Services, init: Option<&SystemdUser>, checks: &m
             checks.push(check(
                 &name,
                 Status::Warn,
-                format!("port {} is held by another process while {} is not running", row.port, row.short()),
+                format!(
+                    "port {} is held by another process while {} is not running",
+                    row.port,
+                    row.short()
+                ),
                 Some(format!("find it with: lsof -ti :{}", row.port)),
             ));
         } else {
-            checks.push(check(&name, Status::Pass, format!("port {} ok", row.port), None));
+            checks.push(check(
+                &name,
+                Status::Pass,
+                format!("port {} ok", row.port),
+                None,
+            ));
         }
     }
 }

@@ -41,10 +41,7 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
         ))
     })?;
     let module = ModuleManifest::load(&dir)?;
-    let version = module
-        .version
-        .clone()
-        .or_else(|| package_version(&dir));
+    let version = module.version.clone().or_else(|| package_version(&dir));
 
     // Register first: the port must be settled before the unit is rendered.
     let (row, overflow) = Services::update(&cx.paths, |services| {
@@ -97,7 +94,13 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
         eprintln!("  start it with: parachute start {}", row.short());
         return Ok(ExitCode::SUCCESS);
     }
-    let outcomes = start::run(&init, &[Target::new(unit, Some(row.port))], Verb::Start, cx.settle).await?;
+    let outcomes = start::run(
+        &init,
+        &[Target::new(unit, Some(row.port))],
+        Verb::Start,
+        cx.settle,
+    )
+    .await?;
     report_outcomes(cx, &init, Verb::Start, &outcomes).await
 }
 
@@ -145,7 +148,10 @@ pub async fn uninstall(cx: &Context, args: UninstallArgs) -> Result<ExitCode, Er
                 row.short()
             )));
         }
-        eprint!("Remove {} (its unit and services.json row; data is kept)? [y/N] ", row.name);
+        eprint!(
+            "Remove {} (its unit and services.json row; data is kept)? [y/N] ",
+            row.name
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);

@@ -47,13 +47,20 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
         }
     };
     if targets.is_empty() {
-        eprintln!("Nothing to {}: no services are installed. Try: parachute install <path-to-module>", verb_word(op));
+        eprintln!(
+            "Nothing to {}: no services are installed. Try: parachute install <path-to-module>",
+            verb_word(op)
+        );
         return Ok(ExitCode::SUCCESS);
     }
     match op {
         Op::Stop => stop(&init, &targets).await,
         Op::Start | Op::Restart => {
-            let verb = if op == Op::Start { Verb::Start } else { Verb::Restart };
+            let verb = if op == Op::Start {
+                Verb::Start
+            } else {
+                Verb::Restart
+            };
             let ports: Vec<Target> = targets
                 .iter()
                 .map(|u| Target::new(u.clone(), port_of(&services, u)))
@@ -72,7 +79,11 @@ fn port_of(services: &Services, unit: &str) -> Option<u16> {
     if unit == HUB_SERVICE {
         return Some(crate::ports::HUB);
     }
-    services.rows.iter().find(|r| r.unit() == unit).map(|r| r.port)
+    services
+        .rows
+        .iter()
+        .find(|r| r.unit() == unit)
+        .map(|r| r.port)
 }
 
 fn verb_word(op: Op) -> &'static str {
@@ -182,9 +193,7 @@ async fn stop(init: &impl InitSystem, targets: &[String]) -> Result<ExitCode, Er
 
 /// `parachute-vault.service` → `vault`; the target and hub keep their names.
 pub fn label(unit: &str) -> String {
-    let base = unit
-        .strip_suffix(".service")
-        .unwrap_or(unit);
+    let base = unit.strip_suffix(".service").unwrap_or(unit);
     if unit == TARGET || unit.starts_with("parachute-hub.") {
         return unit.to_string();
     }
@@ -211,10 +220,16 @@ pub async fn report_outcomes(
                 } else {
                     format!(" (pid {})", o.state.main_pid)
                 };
-                let done = if verb == Verb::Start { "started" } else { "restarted" };
+                let done = if verb == Verb::Start {
+                    "started"
+                } else {
+                    "restarted"
+                };
                 eprintln!("✓ {name} {done}{pid}.");
                 if let Some(port) = o.port_pending {
-                    eprintln!("  ⚠ port {port} isn't accepting connections yet; check: parachute logs {name}");
+                    eprintln!(
+                        "  ⚠ port {port} isn't accepting connections yet; check: parachute logs {name}"
+                    );
                 }
                 record(cx, &row_name, None, &at);
             }

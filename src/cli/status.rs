@@ -185,8 +185,10 @@ async fn hub_status(init: &impl InitSystem, now_us: u64) -> Result<ServiceStatus
     }
     if sock.is_failed() {
         s.failing = true;
-        s.notes
-            .push(format!("! {HUB_SOCKET} failed: {} — run: parachute restart hub", sock.result));
+        s.notes.push(format!(
+            "! {HUB_SOCKET} failed: {} — run: parachute restart hub",
+            sock.result
+        ));
     }
     if svc.load_state == "not-found" && sock.load_state == "not-found" {
         s.notes.push("→ not set up yet: parachute init".into());
@@ -203,7 +205,8 @@ fn table(rows: &[ServiceStatus]) -> String {
         .iter()
         .map(|s| {
             let dash = || "-".to_string();
-            let state = if s.sub_state.is_empty() || s.sub_state == "dead" || s.state == s.sub_state {
+            let state = if s.sub_state.is_empty() || s.sub_state == "dead" || s.state == s.sub_state
+            {
                 s.state.clone()
             } else {
                 format!("{} ({})", s.state, s.sub_state)
@@ -218,7 +221,11 @@ fn table(rows: &[ServiceStatus]) -> String {
                 s.restarts.to_string(),
                 s.memory_bytes.map_or_else(dash, human_bytes),
                 s.health.as_ref().map_or_else(dash, |h| {
-                    if h.ok { "ok".into() } else { h.error.clone().unwrap_or_else(|| "fail".into()) }
+                    if h.ok {
+                        "ok".into()
+                    } else {
+                        h.error.clone().unwrap_or_else(|| "fail".into())
+                    }
                 }),
                 s.health
                     .as_ref()
@@ -310,9 +317,23 @@ mod tests {
 
     #[test]
     fn drift_and_start_errors_become_continuation_lines() {
-        let mut row = Row::new("parachute-vault", 1941, &["/vault/default".into()], "/h", "1");
+        let mut row = Row::new(
+            "parachute-vault",
+            1941,
+            &["/vault/default".into()],
+            "/h",
+            "1",
+        );
         row.set_last_start_error("exit-code", "boom", "2026-01-01T00:00:00Z");
-        let s = base_status(&row, &UnitState { load_state: "loaded".into(), active_state: "inactive".into(), ..UnitState::default() }, 0);
+        let s = base_status(
+            &row,
+            &UnitState {
+                load_state: "loaded".into(),
+                active_state: "inactive".into(),
+                ..UnitState::default()
+            },
+            0,
+        );
         assert_eq!(s.url, "http://127.0.0.1:1941/vault/default");
         assert!(s.notes.contains(&"! canonical port is 1940".to_string()));
         assert!(s.notes.iter().any(|n| n.contains("failed to start: boom")));

@@ -25,9 +25,10 @@ pub async fn run(cx: &Context, args: UnitArgs) -> Result<ExitCode, Error> {
             name: args.service.clone(),
             known: services.known(),
         })?;
-    let spec = spec::for_row(row, None, &cx.spec_context())?.ok_or_else(|| Error::NoInstallDir {
-        short: row.short().to_string(),
-    })?;
+    let spec =
+        spec::for_row(row, None, &cx.spec_context())?.ok_or_else(|| Error::NoInstallDir {
+            short: row.short().to_string(),
+        })?;
     // The probe needs the manager; without one, show what a cautious render gives.
     let hardening = match cx.systemd().await {
         Ok(init) => units::hardening(&cx.paths, &init).await,

@@ -123,7 +123,10 @@ mod tests {
             resolve_program("srv", Path::new("/nowhere"), &bin.to_string_lossy()),
             Some(bin.join("srv"))
         );
-        assert_eq!(resolve_program("missing", tmp.path(), &bin.to_string_lossy()), None);
+        assert_eq!(
+            resolve_program("missing", tmp.path(), &bin.to_string_lossy()),
+            None
+        );
     }
 
     #[test]

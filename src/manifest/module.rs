@@ -90,8 +90,14 @@ impl ModuleManifest {
             return Err(format!("`health` must start with `/` (got \"{health}\")"));
         }
         let start_cmd = str_array(o, "startCmd")?;
-        if start_cmd.as_ref().is_some_and(|c| c.is_empty() || c[0].is_empty()) {
-            return Err("`startCmd` must be a non-empty argv array, e.g. [\"bin/server\", \"serve\"]".into());
+        if start_cmd
+            .as_ref()
+            .is_some_and(|c| c.is_empty() || c[0].is_empty())
+        {
+            return Err(
+                "`startCmd` must be a non-empty argv array, e.g. [\"bin/server\", \"serve\"]"
+                    .into(),
+            );
         }
         let scopes = match o.get("scopes") {
             None | Some(Value::Null) => Vec::new(),
@@ -184,7 +190,10 @@ mod tests {
     #[test]
     fn a_complete_manifest_is_accepted() {
         let m = ModuleManifest::from_value(&good()).expect("valid");
-        assert_eq!(m.start_cmd.as_deref(), Some(&["bin/my-svc".to_string(), "serve".into()][..]));
+        assert_eq!(
+            m.start_cmd.as_deref(),
+            Some(&["bin/my-svc".to_string(), "serve".into()][..])
+        );
         assert_eq!(m.scopes, vec!["my-svc:read"]);
         assert!(!m.notify);
     }
@@ -192,21 +201,61 @@ mod tests {
     #[test]
     fn each_problem_names_its_field() {
         let cases: &[(&str, Option<Value>, &str)] = &[
-            ("name", Some(json!("My-Svc")), "`name` must match ^[a-z][a-z0-9-]*$"),
+            (
+                "name",
+                Some(json!("My-Svc")),
+                "`name` must match ^[a-z][a-z0-9-]*$",
+            ),
             ("name", Some(json!("1svc")), "`name` must match"),
             ("name", None, "`name` is required"),
             ("manifestName", None, "`manifestName` is required"),
-            ("port", Some(json!(70000)), "`port` must be an integer 1–65535"),
+            (
+                "port",
+                Some(json!(70000)),
+                "`port` must be an integer 1–65535",
+            ),
             ("port", None, "`port` is required"),
-            ("paths", Some(json!("/x")), "`paths` must be an array of strings"),
+            (
+                "paths",
+                Some(json!("/x")),
+                "`paths` must be an array of strings",
+            ),
             ("paths", None, "`paths` is required"),
-            ("health", Some(json!("health")), "`health` must start with `/`"),
-            ("startCmd", Some(json!("bin/x serve")), "`startCmd` must be an array of strings"),
-            ("startCmd", Some(json!([])), "`startCmd` must be a non-empty argv array"),
-            ("scopes", Some(json!({"defines":["other:read"]})), "\"other:read\" must be `my-svc:<verb>`"),
-            ("scopes", Some(json!({"defines":["my-svc"]})), "must be `my-svc:<verb>`"),
-            ("scopes", Some(json!({"defines":"my-svc:read"})), "`scopes.defines` must be an array"),
-            ("notify", Some(json!("yes")), "`notify` must be true or false"),
+            (
+                "health",
+                Some(json!("health")),
+                "`health` must start with `/`",
+            ),
+            (
+                "startCmd",
+                Some(json!("bin/x serve")),
+                "`startCmd` must be an array of strings",
+            ),
+            (
+                "startCmd",
+                Some(json!([])),
+                "`startCmd` must be a non-empty argv array",
+            ),
+            (
+                "scopes",
+                Some(json!({"defines":["other:read"]})),
+                "\"other:read\" must be `my-svc:<verb>`",
+            ),
+            (
+                "scopes",
+                Some(json!({"defines":["my-svc"]})),
+                "must be `my-svc:<verb>`",
+            ),
+            (
+                "scopes",
+                Some(json!({"defines":"my-svc:read"})),
+                "`scopes.defines` must be an array",
+            ),
+            (
+                "notify",
+                Some(json!("yes")),
+                "`notify` must be true or false",
+            ),
         ];
         for (key, val, want) in cases {
             let mut v = good();

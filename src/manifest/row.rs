@@ -168,8 +168,10 @@ impl Row {
     }
 
     pub fn set_install_dir(&mut self, dir: PathBuf) {
-        self.raw
-            .insert("installDir".into(), dir.to_string_lossy().into_owned().into());
+        self.raw.insert(
+            "installDir".into(),
+            dir.to_string_lossy().into_owned().into(),
+        );
         self.install_dir = Some(dir);
     }
 
@@ -254,11 +256,27 @@ mod tests {
             ("port", json!(0), "`port` must be an integer 1–65535"),
             ("port", json!(65536), "`port` must be an integer 1–65535"),
             ("port", json!("1940"), "`port` must be an integer 1–65535"),
-            ("paths", json!(["/a", 3]), "`paths` must be an array of strings"),
-            ("health", json!("health"), "`health` must be a path starting with `/`"),
+            (
+                "paths",
+                json!(["/a", 3]),
+                "`paths` must be an array of strings",
+            ),
+            (
+                "health",
+                json!("health"),
+                "`health` must be a path starting with `/`",
+            ),
             ("version", json!(3), "`version` must be a string"),
-            ("publicExposure", json!("public"), "`publicExposure` must be one of"),
-            ("websocket", json!("yes"), "`websocket` must be true or false"),
+            (
+                "publicExposure",
+                json!("public"),
+                "`publicExposure` must be one of",
+            ),
+            (
+                "websocket",
+                json!("yes"),
+                "`websocket` must be true or false",
+            ),
             ("uis", json!([]), "`uis` must be an object"),
         ];
         for (key, val, want) in cases {

@@ -78,11 +78,9 @@ impl Services {
         let mut rows: Vec<Row> = Vec::new();
         for (i, v) in raw_rows.iter().enumerate() {
             match Row::from_value(v) {
-                Err(e) => warnings.push(format!(
-                    "skipping row {} of {}: {e}",
-                    i + 1,
-                    path.display()
-                )),
+                Err(e) => {
+                    warnings.push(format!("skipping row {} of {}: {e}", i + 1, path.display()))
+                }
                 Ok(row) => {
                     if let Some(prev) = rows
                         .iter()
@@ -186,7 +184,8 @@ impl Services {
 /// One vault process serves several vaults, and each self-registers a
 /// `parachute-vault*` row on the same port; that is not a clash.
 fn port_clash(a: &Row, b: &Row) -> bool {
-    a.port == b.port && !(a.name.starts_with("parachute-vault") && b.name.starts_with("parachute-vault"))
+    a.port == b.port
+        && !(a.name.starts_with("parachute-vault") && b.name.starts_with("parachute-vault"))
 }
 
 /// Parse the file into (top-level extras, raw rows). `None` when absent.
@@ -212,7 +211,11 @@ fn read_document(path: &Path) -> Result<Option<Document>, Error> {
         syntax(e.line(), e.column(), msg)
     })?;
     let Value::Object(mut doc) = value else {
-        return Err(syntax(1, 1, "expected an object {\"services\": [...]}".into()));
+        return Err(syntax(
+            1,
+            1,
+            "expected an object {\"services\": [...]}".into(),
+        ));
     };
     let rows = match doc.remove("services") {
         None | Some(Value::Null) => Vec::new(),
@@ -276,7 +279,12 @@ mod tests {
     fn missing_file_reads_as_empty() {
         let tmp = tempfile::tempdir().expect("tmp");
         let p = paths(tmp.path());
-        assert!(Services::load_strict(&p.services_json()).expect("ok").rows.is_empty());
+        assert!(
+            Services::load_strict(&p.services_json())
+                .expect("ok")
+                .rows
+                .is_empty()
+        );
     }
 
     #[test]
@@ -305,11 +313,17 @@ mod tests {
     fn strict_read_names_both_rows_of_a_duplicate_port() {
         let tmp = tempfile::tempdir().expect("tmp");
         let p = paths(tmp.path());
-        write_doc(&p, &json!({"services": [row("parachute-a", 1950), row("parachute-b", 1950)]}));
+        write_doc(
+            &p,
+            &json!({"services": [row("parachute-a", 1950), row("parachute-b", 1950)]}),
+        );
         let e = Services::load_strict(&p.services_json()).expect_err("dup");
         let msg = e.to_string();
         assert!(msg.contains("duplicate port 1950"), "{msg}");
-        assert!(msg.contains("`parachute-a`") && msg.contains("`parachute-b`"), "{msg}");
+        assert!(
+            msg.contains("`parachute-a`") && msg.contains("`parachute-b`"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -320,7 +334,13 @@ mod tests {
             &p,
             &json!({"services": [row("parachute-vault", 1940), row("parachute-vault-work", 1940)]}),
         );
-        assert_eq!(Services::load_strict(&p.services_json()).expect("ok").rows.len(), 2);
+        assert_eq!(
+            Services::load_strict(&p.services_json())
+                .expect("ok")
+                .rows
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -348,7 +368,13 @@ mod tests {
         a["moduleOwned"] = json!([1, 2]);
         write_doc(&p, &json!({"version": 2, "services": [a]}));
         Services::update(&p, |s| {
-            s.upsert(Row::new("parachute-b", 1951, &["/b".into()], "/b/health", "0.1.0"));
+            s.upsert(Row::new(
+                "parachute-b",
+                1951,
+                &["/b".into()],
+                "/b/health",
+                "0.1.0",
+            ));
             Ok((true, ()))
         })
         .expect("update");
@@ -369,7 +395,13 @@ mod tests {
                 let p = p.clone();
                 std::thread::spawn(move || {
                     Services::update(&p, |s| {
-                        s.upsert(Row::new(&format!("parachute-m{i}"), 2000 + i, &[], "/h", "1"));
+                        s.upsert(Row::new(
+                            &format!("parachute-m{i}"),
+                            2000 + i,
+                            &[],
+                            "/h",
+                            "1",
+                        ));
                         Ok((true, ()))
                     })
                     .expect("update");

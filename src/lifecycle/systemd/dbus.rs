@@ -102,9 +102,7 @@ impl SystemdUser {
         let stream = tokio::net::UnixStream::connect(socket)
             .await
             .map_err(|e| e.to_string())?;
-        let conn = zbus::connection::Builder::socket(private_socket::split(stream))
-            .p2p()
-            .build()
+        let conn = private_socket::connect(stream)
             .await
             .map_err(|e| e.to_string())?;
         Self::checked(conn, true).await

@@ -60,7 +60,7 @@ pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
         u,
         "[Unit]\n\
          Description={desc}\n\
-         Documentation=man:parachute(1)\n\
+         Documentation=https://github.com/ParachuteComputer/parachute\n\
          PartOf={TARGET}\n\
          After={HUB_SOCKET}\n\
          Wants={HUB_SOCKET}\n\
@@ -79,7 +79,10 @@ pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
     let path = tool_path(&spec.user_home, Path::new(&spec.exec_start[0]));
     for (k, v) in [
         (env_vars::PORT, spec.port.to_string()),
-        (env_vars::PARACHUTE_HOME, home.to_string_lossy().into_owned()),
+        (
+            env_vars::PARACHUTE_HOME,
+            home.to_string_lossy().into_owned(),
+        ),
         (env_vars::PARACHUTE_HUB_ORIGIN, spec.hub_origin.clone()),
         ("PATH", path),
     ] {
@@ -94,7 +97,11 @@ pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
         env = escape_specifiers(&env_file.to_string_lossy()),
         short = spec.short,
     );
-    u.push_str(&hardening_lines(hardening));
+    // A private /tmp would hide a module (or its state) that lives in /tmp.
+    let in_tmp = [&spec.working_dir, &spec.parachute_home]
+        .iter()
+        .any(|p| p.starts_with("/tmp") || p.starts_with("/var/tmp"));
+    u.push_str(&hardening_lines(hardening, !in_tmp));
     let _ = write!(u, "\n[Install]\nWantedBy={TARGET}\n");
     u
 }
@@ -110,7 +117,8 @@ pub fn header(unit: &str) -> String {
 /// Directives that work in a user manager. The first group needs only
 /// seccomp/prctl; the second needs mount namespaces and is emitted only
 /// where the probe found them working.
-pub fn hardening_lines(h: Hardening) -> String {
+/// `private_tmp` is false when the service's files live under `/tmp`.
+pub fn hardening_lines(h: Hardening, private_tmp: bool) -> String {
     let mut s = String::from(
         "NoNewPrivileges=yes\n\
          LockPersonality=yes\n\
@@ -119,7 +127,10 @@ pub fn hardening_lines(h: Hardening) -> String {
          SystemCallArchitectures=native\n",
     );
     if h.namespaces {
-        s.push_str("PrivateTmp=yes\nProtectSystem=full\n");
+        if private_tmp {
+            s.push_str("PrivateTmp=yes\n");
+        }
+        s.push_str("ProtectSystem=full\n");
     }
     s
 }
@@ -221,7 +232,10 @@ mod tests {
 
     #[test]
     fn golden_plain_service() {
-        golden("vault.service", &render_service(&spec(), Hardening::default()));
+        golden(
+            "vault.service",
+            &render_service(&spec(), Hardening::default()),
+        );
     }
 
     #[test]
@@ -253,6 +267,15 @@ mod tests {
         let on = render_service(&spec(), Hardening { namespaces: true });
         assert!(!off.contains("PrivateTmp") && !off.contains("ProtectSystem"));
         assert!(on.contains("PrivateTmp=yes") && on.contains("ProtectSystem=full"));
+    }
+
+    #[test]
+    fn no_private_tmp_for_a_module_that_lives_in_tmp() {
+        let mut s = spec();
+        s.working_dir = "/tmp/build/vault".into();
+        let text = render_service(&s, Hardening { namespaces: true });
+        assert!(!text.contains("PrivateTmp"));
+        assert!(text.contains("ProtectSystem=full"));
     }
 
     #[test]

@@ -1,21 +1,35 @@
-//! The manager's private socket, made readable for zbus.
+//! The manager's private socket, made usable by zbus.
 //!
-//! On its direct connections systemd stamps every message with the sender
-//! `org.freedesktop.systemd1` (`sd_bus_set_sender()` in systemd's
-//! `src/core/dbus.c`). D-Bus only allows unique names there, and zbus 5
-//! rejects the header — its reader task panics and every call then hangs. So
-//! the read half below rewrites that one field, in place and at the same
-//! length, to a unique name before zbus parses the message. All other bytes,
-//! the authentication handshake included, pass through unchanged.
+//! Two quirks of systemd's side of this socket need working around:
+//!
+//! - **Authentication.** sd-bus (as of systemd 252) stalls a server connection
+//!   when the client's first message arrives in the same read as `BEGIN`: it
+//!   leaves the message in its buffer, goes back to polling, and answers only
+//!   once more bytes (or the client's hang-up) arrive. zbus sends `BEGIN` once
+//!   it has read `OK` and the first call right after, so whenever the manager
+//!   is a little slow to run, both land in one read and the call hangs. We
+//!   therefore authenticate ourselves, the way sd-bus clients (`systemctl`)
+//!   do: `AUTH` and `BEGIN` in one write, before the `OK`. The manager then
+//!   leaves the handshake as soon as it has written `OK`, before any message
+//!   of ours can exist, and zbus gets an authenticated socket.
+//! - **Sender.** On its direct connections systemd stamps every message with
+//!   the sender `org.freedesktop.systemd1` (`sd_bus_set_sender()` in systemd's
+//!   `src/core/dbus.c`). D-Bus only allows unique names there, and zbus (5 and
+//!   6 alike, with no option to relax it) rejects such a header, which ends
+//!   the connection's reader. So the read half below rewrites that one field,
+//!   in place and at the same length, to a unique name before zbus parses the
+//!   message.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio::net::unix::OwnedReadHalf;
-use zbus::connection::socket::{BoxedSplit, ReadHalf, Split, WriteHalf};
+use zbus::Connection;
+use zbus::connection::socket::{ReadHalf, Split, WriteHalf};
 
 /// What systemd puts in the sender field…
 const SYSTEMD_SENDER: &[u8] = b"org.freedesktop.systemd1";
@@ -28,80 +42,110 @@ const _: () = assert!(SYSTEMD_SENDER.len() == STAND_IN.len());
 const PRIMARY_HEADER: usize = 16;
 /// Header field code of `SENDER` (D-Bus specification, "Header Fields").
 const FIELD_SENDER: u8 = 7;
+/// Longer than any reply line a server sends during authentication.
+const MAX_AUTH_LINE: usize = 512;
 
-/// Splits a connected private socket for `zbus::connection::Builder::socket`.
-pub(super) fn split(stream: UnixStream) -> BoxedSplit {
+/// Authenticates on a connected private socket and hands it to zbus as a
+/// peer-to-peer connection to the manager.
+pub(super) async fn connect(mut stream: UnixStream) -> zbus::Result<Connection> {
+    let euid = rustix::process::geteuid().as_raw();
+    let (guid, early) = authenticate(&mut stream, euid).await?;
     let (read, write) = stream.into_split();
-    let read: Box<dyn ReadHalf> = Box::new(SenderFix::new(read));
+    let read: Box<dyn ReadHalf> = Box::new(SenderFix::new(read, early));
     let write: Box<dyn WriteHalf> = Box::new(write);
-    Split::new(read, write)
+    zbus::connection::Builder::authenticated_socket(Split::new(read, write), guid)?
+        .p2p()
+        .build()
+        .await
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Authentication, at the start of a line.
-    LineStart,
-    /// Authentication, inside a line.
-    MidLine,
-    /// Past the handshake: a stream of whole messages.
-    Messages,
+/// The client side of the SASL handshake, pipelined like sd-bus's: `EXTERNAL`
+/// with our uid, and `BEGIN` in the same write. Returns the server's GUID and
+/// any bytes that followed its `OK` line (the first messages).
+///
+/// We offer no file-descriptor passing (no `NEGOTIATE_UNIX_FD`): nothing we
+/// call passes any, and the read half buffers whole messages.
+async fn authenticate<S>(stream: &mut S, euid: u32) -> io::Result<(String, Vec<u8>)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // The uid in decimal, hex-encoded (D-Bus specification, "EXTERNAL").
+    let hex = euid.to_string().bytes().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    // One write (26 bytes on a fresh socket, so one segment): the manager
+    // must read `BEGIN` with `AUTH`, before it answers, never with a message.
+    stream
+        .write_all(format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").as_bytes())
+        .await?;
+
+    let mut buf = Vec::new();
+    let line_end = loop {
+        if let Some(end) = buf.windows(2).position(|w| w == b"\r\n") {
+            break end;
+        }
+        if buf.len() > MAX_AUTH_LINE {
+            return Err(auth_error("an overlong authentication reply"));
+        }
+        let mut chunk = [0; 256];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the manager hung up during authentication",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let line = String::from_utf8_lossy(&buf[..line_end]).into_owned();
+    let early = buf.split_off(line_end + 2);
+    match line.strip_prefix("OK ") {
+        Some(guid) => Ok((guid.trim().to_owned(), early)),
+        // E.g. `REJECTED EXTERNAL` when the uid is not the manager's.
+        None => Err(auth_error(&format!("`{line}`"))),
+    }
+}
+
+fn auth_error(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("authentication failed: the manager answered {what}"),
+    )
 }
 
 #[derive(Debug)]
-struct SenderFix<R = OwnedReadHalf> {
+struct SenderFix<R = tokio::net::unix::OwnedReadHalf> {
     inner: R,
-    stage: Stage,
-    /// Read from the socket, not yet framed.
+    /// Read from the socket, not yet a whole message.
     raw: Vec<u8>,
-    /// Framed (and fixed) bytes zbus has not taken yet.
+    /// Whole (and fixed) messages zbus has not taken yet.
     ready: Vec<u8>,
     fds: Vec<OwnedFd>,
 }
 
 impl<R> SenderFix<R> {
-    fn new(inner: R) -> Self {
-        Self {
+    /// `early` is what arrived with the end of the handshake.
+    fn new(inner: R, early: Vec<u8>) -> Self {
+        let mut fix = Self {
             inner,
-            stage: Stage::LineStart,
-            raw: Vec::new(),
+            raw: early,
             ready: Vec::new(),
             fds: Vec::new(),
-        }
+        };
+        fix.advance();
+        fix
     }
 
-    /// Moves what can be handed on from `raw` to `ready`: handshake text as
-    /// it comes, messages only once complete (the sender may sit anywhere in
-    /// the header).
+    /// Moves whole messages from `raw` to `ready`, fixing their sender (which
+    /// may sit anywhere in the header, hence whole messages only).
     fn advance(&mut self) {
-        loop {
-            match self.stage {
-                Stage::Messages => {
-                    let Some(len) = message_len(&self.raw) else {
-                        return;
-                    };
-                    if self.raw.len() < len {
-                        return;
-                    }
-                    let mut msg: Vec<u8> = self.raw.drain(..len).collect();
-                    fix_sender(&mut msg);
-                    self.ready.extend_from_slice(&msg);
-                }
-                _ if self.raw.is_empty() => return,
-                // Server lines start with `OK`, `REJECTED`, `DATA`, `ERROR` or
-                // `AGREE_UNIX_FD`; a message starts with its endianness byte.
-                Stage::LineStart if matches!(self.raw[0], b'l' | b'B') => {
-                    self.stage = Stage::Messages;
-                }
-                Stage::LineStart | Stage::MidLine => {
-                    if let Some(end) = self.raw.iter().position(|&b| b == b'\n') {
-                        self.ready.extend(self.raw.drain(..=end));
-                        self.stage = Stage::LineStart;
-                    } else {
-                        self.ready.append(&mut self.raw);
-                        self.stage = Stage::MidLine;
-                    }
-                }
-            }
+        while let Some(len) = message_len(&self.raw)
+            && self.raw.len() >= len
+        {
+            let mut msg: Vec<u8> = self.raw.drain(..len).collect();
+            fix_sender(&mut msg);
+            self.ready.extend_from_slice(&msg);
         }
     }
 
@@ -145,8 +189,7 @@ impl<R: ReadHalf> ReadHalf for SenderFix<R> {
         })
     }
 
-    /// Nothing we call passes file descriptors, and buffering whole messages
-    /// would blur which message a descriptor arrived with: don't negotiate them.
+    /// `authenticate` negotiates no descriptor passing: tells zbus not to send any.
     fn can_pass_unix_fd(&self) -> bool {
         false
     }
@@ -214,10 +257,16 @@ fn sender_value(msg: &[u8]) -> Option<std::ops::Range<usize>> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
     use pretty_assertions::assert_eq;
+    use tokio::io::DuplexStream;
     use zbus::message::Message;
 
     use super::*;
+
+    const GUID: &str = "0123456789abcdef0123456789abcdef";
 
     /// A method return as systemd sends it on its private socket.
     fn from_systemd() -> Vec<u8> {
@@ -241,33 +290,61 @@ mod tests {
         haystack.windows(needle.len()).position(|w| w == needle)
     }
 
-    /// Feeds `input` in `step`-byte reads, as a socket might deliver it.
-    fn run(input: &[u8], step: usize) -> Vec<u8> {
-        let mut fix = SenderFix::new(());
-        for piece in input.chunks(step) {
-            fix.raw.extend_from_slice(piece);
-            fix.advance();
+    /// A socket that delivers its bytes in fixed-size reads.
+    #[derive(Debug)]
+    struct Chunks(VecDeque<Vec<u8>>);
+
+    impl ReadHalf for Chunks {
+        fn recvmsg<'life0, 'life1, 'async_trait>(
+            &'life0 mut self,
+            out: &'life1 mut [u8],
+        ) -> Recv<'async_trait>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                // Yield once per read, as a socket that is not readable yet would.
+                tokio::task::yield_now().await;
+                let Some(mut chunk) = self.0.pop_front() else {
+                    return Ok((0, Vec::new()));
+                };
+                let n = out.len().min(chunk.len());
+                out[..n].copy_from_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    self.0.push_front(chunk.split_off(n));
+                }
+                Ok((n, Vec::new()))
+            })
         }
-        fix.ready
     }
 
-    #[test]
-    fn rewrites_systemds_sender_and_passes_the_handshake_through() {
-        let handshake = b"OK 0123456789abcdef0123456789abcdef\r\nAGREE_UNIX_FD\r\n".to_vec();
+    #[tokio::test]
+    async fn zbus_reads_systemds_messages_whatever_the_read_boundaries() {
         let msg = from_systemd();
-        let mut input = handshake.clone();
+        let mut input = msg.clone();
         input.extend(&msg);
-        input.extend(&msg);
-        for step in [1, 3, 7, 16, 4096] {
-            let out = run(&input, step);
-            assert_eq!(out.len(), input.len(), "step {step}");
-            assert_eq!(out[..handshake.len()], handshake[..], "step {step}");
-            let messages = &out[handshake.len()..];
-            assert!(find(messages, SYSTEMD_SENDER).is_none(), "step {step}");
-            let mut expected = msg.clone();
-            let at = find(&expected, SYSTEMD_SENDER).expect("sender");
-            expected[at..at + STAND_IN.len()].copy_from_slice(STAND_IN);
-            assert_eq!(messages[..msg.len()], expected[..], "step {step}");
+        for (early, step) in [(0, 1), (0, 3), (5, 7), (16, 16), (msg.len() + 1, 4096)] {
+            let rest = input[early..].chunks(step).map(<[u8]>::to_vec).collect();
+            let mut fix = SenderFix::new(Chunks(rest), input[..early].to_vec());
+            for seq in 1..=2 {
+                let received = fix
+                    .receive_message(seq, &mut Vec::new(), &mut Vec::new())
+                    .await
+                    .unwrap_or_else(|e| panic!("early {early}, step {step}: {e}"));
+                let header = received.header();
+                let sender = header.sender().map(|s| s.as_str().to_owned());
+                assert_eq!(
+                    sender.as_deref(),
+                    Some(":org.freedesktop.systemd"),
+                    "early {early}, step {step}"
+                );
+                let body: (String,) = received.body().deserialize().expect("body");
+                assert_eq!(body.0, "252");
+            }
+            let (n, _) = fix.recvmsg(&mut [0; 16]).await.expect("end of stream");
+            assert_eq!(n, 0, "early {early}, step {step}");
         }
     }
 
@@ -288,13 +365,86 @@ mod tests {
     #[test]
     fn waits_for_a_whole_message() {
         let msg = from_systemd();
-        let mut fix = SenderFix::new(());
-        fix.stage = Stage::Messages;
-        fix.raw.extend_from_slice(&msg[..msg.len() - 1]);
-        fix.advance();
+        let mut fix = SenderFix::new((), msg[..msg.len() - 1].to_vec());
         assert!(fix.ready.is_empty());
         fix.raw.push(msg[msg.len() - 1]);
         fix.advance();
         assert_eq!(fix.ready.len(), msg.len());
+    }
+
+    /// Plays the manager's side of the handshake: reads `expected`, then answers.
+    async fn manager(mut end: DuplexStream, expected: &[u8], answer: &[u8]) -> DuplexStream {
+        let mut got = vec![0; expected.len()];
+        // The client must not wait for our answer before sending `BEGIN`.
+        tokio::time::timeout(Duration::from_secs(5), end.read_exact(&mut got))
+            .await
+            .expect("AUTH and BEGIN before any answer")
+            .expect("read");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected)
+        );
+        end.write_all(answer).await.expect("answer");
+        end
+    }
+
+    #[tokio::test]
+    async fn authentication_sends_begin_before_the_ok_and_keeps_what_follows_it() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let msg = from_systemd();
+        let mut answer = format!("OK {GUID}\r\n").into_bytes();
+        answer.extend(&msg);
+        let (auth, mut server) = tokio::join!(
+            authenticate(&mut client, 1000),
+            manager(server, b"\0AUTH EXTERNAL 31303030\r\nBEGIN\r\n", &answer),
+        );
+        let (guid, early) = auth.expect("authenticated");
+        assert_eq!(guid, GUID);
+        assert_eq!(early, msg);
+        // Nothing else was sent during the handshake: the first message must
+        // not reach the manager along with `BEGIN`.
+        drop(client);
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).await.expect("read");
+        assert_eq!(rest, b"");
+    }
+
+    #[tokio::test]
+    async fn authentication_reports_a_rejection() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let (auth, _server) = tokio::join!(
+            authenticate(&mut client, 0),
+            manager(
+                server,
+                b"\0AUTH EXTERNAL 30\r\nBEGIN\r\n",
+                b"REJECTED EXTERNAL\r\nERROR\r\n"
+            ),
+        );
+        let err = auth.expect_err("rejected");
+        assert!(err.to_string().contains("`REJECTED EXTERNAL`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn connects_to_a_dbus_peer() {
+        let (client, server) = UnixStream::pair().expect("socket pair");
+        let server = zbus::connection::Builder::unix_stream(server)
+            .server(zbus::Guid::generate())
+            .expect("guid")
+            .p2p()
+            .build();
+        let (client, server) = tokio::try_join!(connect(client), server).expect("handshake");
+        // Answers `org.freedesktop.DBus.Peer` on every object.
+        let _ = server.object_server();
+        let ping = client.call_method(
+            None::<&str>,
+            "/",
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        );
+        tokio::time::timeout(Duration::from_secs(5), ping)
+            .await
+            .expect("an answer within 5 s")
+            .expect("the peer answers");
     }
 }

@@ -1,0 +1,4 @@
+mod cli;
+mod lifecycle;
+mod man;
+mod system_smoke;
