@@ -35,10 +35,7 @@ impl Paths {
         let user_home = non_empty(env_vars::HOME);
         let home = match non_empty(env_vars::PARACHUTE_HOME) {
             Some(h) => h,
-            None => user_home
-                .as_ref()
-                .ok_or(Error::NoHome)?
-                .join(".parachute"),
+            None => user_home.as_ref().ok_or(Error::NoHome)?.join(".parachute"),
         };
         let config = match non_empty(env_vars::XDG_CONFIG_HOME) {
             Some(c) => c,

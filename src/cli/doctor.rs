@@ -133,33 +133,37 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
         });
         out(&format!("{doc:#}\n"))?;
     } else {
-        let mut text = String::new();
-        for c in &checks {
-            let mark = match c.status {
-                Status::Pass => "✓",
-                Status::Warn => "⚠",
-                Status::Fail => "✗",
-            };
-            let _ = writeln!(text, "  {mark} {}: {}", c.name, c.detail);
-            if let Some(f) = &c.fix {
-                let _ = writeln!(text, "      fix: {f}");
-            }
-        }
-        if warn == 0 && fail == 0 {
-            let _ = writeln!(text, "All clear — {pass} checks passed.");
-        } else {
-            let _ = writeln!(
-                text,
-                "Summary: {pass} ok, {warn} warnings, {fail} failures."
-            );
-        }
-        out(&text)?;
+        out(&text_report(&checks, pass, warn, fail))?;
     }
     Ok(if fail == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+fn text_report(checks: &[Check], pass: usize, warn: usize, fail: usize) -> String {
+    let mut text = String::new();
+    for c in checks {
+        let mark = match c.status {
+            Status::Pass => "✓",
+            Status::Warn => "⚠",
+            Status::Fail => "✗",
+        };
+        let _ = writeln!(text, "  {mark} {}: {}", c.name, c.detail);
+        if let Some(f) = &c.fix {
+            let _ = writeln!(text, "      fix: {f}");
+        }
+    }
+    if warn == 0 && fail == 0 {
+        let _ = writeln!(text, "All clear — {pass} checks passed.");
+    } else {
+        let _ = writeln!(
+            text,
+            "Summary: {pass} ok, {warn} warnings, {fail} failures."
+        );
+    }
+    text
 }
 
 /// Each unit on disk equals a fresh render; a stale one is rewritten by a restart.

@@ -79,7 +79,7 @@ impl Services {
         for (i, v) in raw_rows.iter().enumerate() {
             match Row::from_value(v) {
                 Err(e) => {
-                    warnings.push(format!("skipping row {} of {}: {e}", i + 1, path.display()))
+                    warnings.push(format!("skipping row {} of {}: {e}", i + 1, path.display()));
                 }
                 Ok(row) => {
                     if let Some(prev) = rows

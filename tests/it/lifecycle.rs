@@ -90,6 +90,24 @@ fn wait_status(p: &Parachute, name: &str, limit: Duration, pred: impl Fn(&Value)
     }
 }
 
+/// Poll `parachute logs` until `line` shows up (journald forwards asynchronously).
+fn wait_for_log(p: &Parachute, name: &str, line: &str) {
+    let start = Instant::now();
+    loop {
+        let logs = p.run(&["logs", name, "-n", "50"]);
+        assert!(logs.status.success(), "{}", stderr(&logs));
+        if stdout(&logs).contains(line) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no log line {line:?}: {}",
+            stdout(&logs)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn install_runs_a_module_that_systemd_restarts_logs_and_stops() {
     let Some(mgr) = systemd::manager() else {
@@ -154,20 +172,7 @@ fn install_runs_a_module_that_systemd_restarts_logs_and_stops() {
     );
 
     // The journal has the line the module printed.
-    let start = Instant::now();
-    loop {
-        let logs = p.run(&["logs", name, "-n", "50"]);
-        assert!(logs.status.success(), "{}", stderr(&logs));
-        if stdout(&logs).contains(&format!("{name} listening on {port}")) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no log line: {}",
-            stdout(&logs)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_log(&p, name, &format!("{name} listening on {port}"));
 
     // kill -9 of the main process: systemd brings it back, NRestarts grows.
     let restarts = s["restarts"].as_u64().expect("restarts");
