@@ -20,3 +20,21 @@ pub const SUDO_USER: &str = "SUDO_USER";
 /// before `start` stops watching (default 3000). A service that dies within
 /// it failed to start; one still active after it counts as started.
 pub const PARACHUTE_START_SETTLE_MS: &str = "PARACHUTE_START_SETTLE_MS";
+/// Address `parachute serve` binds when systemd did not pass it a socket
+/// (default `127.0.0.1`; the port comes from `PORT`, default 1939).
+pub const PARACHUTE_BIND_HOST: &str = "PARACHUTE_BIND_HOST";
+/// Log level of `parachute serve` on stderr: `error`, `warn`, `info`
+/// (default), `debug` or `trace`.
+pub const PARACHUTE_LOG: &str = "PARACHUTE_LOG";
+/// Set by systemd when stderr is connected to the journal; `serve` then
+/// leaves timestamps to journald.
+pub const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
+/// Socket activation (`sd_listen_fds(3)`): how many sockets systemd passed,
+/// starting at fd 3, and the PID they are meant for.
+pub const LISTEN_FDS: &str = "LISTEN_FDS";
+pub const LISTEN_PID: &str = "LISTEN_PID";
+/// Where `sd_notify` messages (`READY=1`, `WATCHDOG=1`, …) go; set by systemd
+/// for `Type=notify` units.
+pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
+/// The watchdog interval systemd expects pings within (`WatchdogSec=`).
+pub const WATCHDOG_USEC: &str = "WATCHDOG_USEC";

@@ -52,6 +52,33 @@ pub enum Error {
     #[error("{0}")]
     Init(#[from] InitError),
 
+    /// The hub store was written by a newer parachute; it is left untouched.
+    #[error(
+        "`{}` has schema version {found}, newer than this parachute knows ({known}). Nothing was changed. Upgrade parachute to use it.",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+
+    /// A command that needs the hub store found none.
+    #[error("there is no hub store at `{}` yet. Create it with: parachute init", path.display())]
+    NoStore { path: PathBuf },
+
+    /// `parachute serve` found its port held by a running hub.
+    #[error(
+        "a Parachute hub is already listening on {addr}.\n  Use it, or stop it first: systemctl --user stop parachute-hub.socket parachute-hub.service\n  Or run this one elsewhere: parachute serve --port <PORT>"
+    )]
+    HubAlreadyRunning { addr: String },
+
+    /// `parachute serve` found its port held by some other program.
+    #[error(
+        "{addr} is in use by another program (not a Parachute hub).\n  Free the port, or run the hub elsewhere: parachute serve --port <PORT>"
+    )]
+    PortInUse { addr: String },
+
     /// The command already told the user what went wrong; exit 1 quietly.
     #[error("")]
     Reported,

@@ -72,6 +72,17 @@ impl Paths {
         self.home.join(".linger-warned")
     }
 
+    /// The hub's store (`hub.db`, 0600, its WAL files beside it).
+    pub fn hub_db(&self) -> PathBuf {
+        self.home.join("hub.db")
+    }
+
+    /// The operator token (0600): a hub JWT with the operator scopes that
+    /// CLI commands and on-box callers present to the hub.
+    pub fn operator_token(&self) -> PathBuf {
+        self.home.join("operator.token")
+    }
+
     pub fn unit_file(&self, unit: &str) -> PathBuf {
         self.unit_dir.join(unit)
     }

@@ -169,23 +169,26 @@ pub async fn ensure_unit(
 }
 
 async fn stop(init: &impl InitSystem, targets: &[String]) -> Result<ExitCode, Error> {
-    let mut code = ExitCode::SUCCESS;
+    // Read every state first: stopping the socket or the target also stops
+    // the units bound to it, which would then look as if they never ran.
+    let mut before = Vec::with_capacity(targets.len());
     for u in targets {
-        let before = init.state(u).await?;
+        before.push(init.state(u).await?);
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (u, before) in targets.iter().zip(before) {
         if before.load_state == "not-found" {
             eprintln!("{} isn't installed (no unit).", label(u));
             continue;
         }
         let job = init.stop(u).await?;
-        if job.is_ok() {
-            if before.is_active() || before.active_state == "activating" {
-                eprintln!("✓ {} stopped.", label(u));
-            } else {
-                eprintln!("{} wasn't running.", label(u));
-            }
-        } else {
+        if !job.is_ok() {
             eprintln!("✗ {} did not stop: job {job}", label(u));
             code = ExitCode::from(1);
+        } else if before.is_active() || before.active_state == "activating" {
+            eprintln!("✓ {} stopped.", label(u));
+        } else {
+            eprintln!("{} wasn't running.", label(u));
         }
     }
     Ok(code)

@@ -1,11 +1,14 @@
 //! The command line: clap definitions (one file per command group) and the
 //! one place that turns errors into messages and exit codes.
 
+pub mod auth;
 mod context;
 pub mod doctor;
+pub mod init;
 pub mod install;
 pub mod lifecycle;
 pub mod logs;
+pub mod serve;
 pub mod status;
 pub mod unit;
 
@@ -45,11 +48,23 @@ pub enum Command {
     Unit(unit::UnitArgs),
     /// Check the user manager, lingering, units, ports and services.json.
     Doctor(doctor::DoctorArgs),
+    /// Users, passwords, signing keys, the operator token and the token registry.
+    Auth(auth::AuthArgs),
+    /// Run the hub daemon in the foreground (systemd runs it socket-activated).
+    Serve(serve::ServeArgs),
+    /// First run: the hub store, the owner, keys, the operator token, and the
+    /// hub's socket-activated units.
+    Init(init::InitArgs),
 }
 
 /// Parse the process arguments and run. `main` only maps the result.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The hub takes its socket from systemd before any thread exists and
+    // runs its own runtime.
+    if let Command::Serve(a) = &cli.command {
+        return serve::main(a);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -80,6 +95,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Status(a) => status::run(&cx, a).await,
         Command::Unit(a) => unit::run(&cx, a).await,
         Command::Doctor(a) => doctor::run(&cx, a).await,
+        Command::Auth(a) => auth::run(&cx, a).await,
+        Command::Serve(a) => serve::run(&cx, &a).await,
+        Command::Init(a) => init::run(&cx, a).await,
     }
 }
 

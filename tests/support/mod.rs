@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod hub;
 pub mod systemd;
 
 /// A fresh directory removed when the returned guard drops.

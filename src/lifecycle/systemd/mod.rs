@@ -1,5 +1,6 @@
 //! systemd user units: rendering, the D-Bus client, journald.
 
 pub mod dbus;
+pub mod hub_unit;
 pub mod journal;
 pub mod unit;

@@ -1,0 +1,373 @@
+//! `parachute auth …`: users, passwords, signing keys, the operator token and
+//! the token registry. These act on the hub store directly (WAL lets them
+//! run beside a serving hub); `mint-token` presents the operator token.
+
+mod mint;
+pub mod prompt;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::Context;
+use super::context::out;
+use crate::error::Error;
+use crate::identity::password;
+use crate::ports;
+use crate::store::{self, Store};
+use crate::tokens::{self, Issuers, keys, operator};
+
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Set a user's password (creating the owner on first use), then write a
+    /// fresh operator token to `$PARACHUTE_HOME/operator.token`.
+    SetPassword(SetPasswordArgs),
+    /// List the hub's users (the first is the owner).
+    ListUsers(JsonArgs),
+    /// Rotate the hub's JWT signing key. The new key is published in JWKS
+    /// before it signs anything; the old one stays valid until the last token
+    /// it signed expires.
+    RotateKey,
+    /// Mint a fresh operator token into `$PARACHUTE_HOME/operator.token` and
+    /// revoke the one it replaces.
+    RotateOperator,
+    /// List the tokens in the registry, newest first.
+    ListTokens(JsonArgs),
+    /// Revoke a token by its `jti` (revoking twice is fine).
+    RevokeToken(RevokeArgs),
+    /// Mint a scope-narrow JWT against the operator's identity; stdout is
+    /// only the token.
+    #[command(
+        disable_help_flag = true,
+        override_usage = mint::USAGE,
+        long_about = mint::LONG_ABOUT
+    )]
+    MintToken(mint::MintTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetPasswordArgs {
+    /// Whose password; defaults to the owner (created as `owner` on first use).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The token's `jti` (see `parachute auth list-tokens`).
+    pub jti: String,
+}
+
+pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
+    match args.command {
+        AuthCommand::SetPassword(a) => set_password(cx, a).await,
+        AuthCommand::ListUsers(a) => list_users(cx, &a),
+        AuthCommand::RotateKey => rotate_key(cx),
+        AuthCommand::RotateOperator => rotate_operator(cx),
+        AuthCommand::ListTokens(a) => list_tokens(cx, &a),
+        AuthCommand::RevokeToken(a) => revoke_token(cx, &a),
+        AuthCommand::MintToken(a) => mint::run(cx, &a),
+    }
+}
+
+/// The issuer set CLI-side: the configured origin and the hub's port.
+pub fn issuers(cx: &Context) -> Issuers {
+    Issuers::new(&cx.hub_origin, &[ports::HUB])
+}
+
+/// An internal failure on the store file: exit 2, with the cause.
+pub fn internal(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::io(path, std::io::Error::other(e.to_string()))
+}
+
+/// Usernames: 2–32 of `a-z 0-9 _ -`.
+pub fn check_username(name: &str) -> Result<(), Error> {
+    let ok = (2..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "`{name}` is not a valid username: use 2–32 characters of a-z, 0-9, `_` and `-`"
+        )))
+    }
+}
+
+/// What [`set_owner_password`] did.
+pub enum PasswordChange {
+    Created(String),
+    Updated(String),
+}
+
+/// Create or update a user's password, make sure a signing key exists, and
+/// write a fresh operator token for the owner (revoking the one it replaces).
+pub async fn set_owner_password(
+    cx: &Context,
+    store: &Store,
+    username: Option<&str>,
+    pw: password::Password,
+) -> Result<PasswordChange, Error> {
+    if let Some(u) = username {
+        check_username(u)?;
+    }
+    let db = store.path().to_path_buf();
+    let phc = password::hash_off_thread(pw)
+        .await
+        .map_err(|e| internal(&db, e))?;
+    let now = tokens::now();
+    let iss = issuers(cx);
+    let token_path = cx.paths.operator_token();
+    let previous = operator::read(&token_path)?;
+    let (change, minted) = store.write(|tx| {
+        let sql = |e| store.err(e);
+        let users = store::users::list(tx).map_err(sql)?;
+        let target = match username {
+            Some(u) => users.iter().find(|x| x.username == u),
+            None => users.first(),
+        };
+        let change = match (target, username) {
+            (Some(user), _) => {
+                store::users::set_password(tx, &user.id, &phc, now).map_err(sql)?;
+                PasswordChange::Updated(user.username.clone())
+            }
+            (None, name) if users.is_empty() => {
+                let name = name.unwrap_or(DEFAULT_OWNER);
+                store::users::create(tx, name, &phc, now).map_err(sql)?;
+                PasswordChange::Created(name.to_string())
+            }
+            (None, name) => {
+                return Ok(Err(Error::Usage(format!(
+                    "there is no user `{}`; users: {}. Pick one with --username <name>",
+                    name.unwrap_or_default(),
+                    users
+                        .iter()
+                        .map(|u| u.username.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))));
+            }
+        };
+        let owner = store::users::owner(tx).map_err(sql)?;
+        let owner_id = owner.map(|o| o.id).unwrap_or_default();
+        if let Some(old) = previous.as_deref().and_then(unverified_jti) {
+            store::tokens::revoke(tx, &old, now).map_err(sql)?;
+        }
+        let minted =
+            operator::issue(tx, iss.primary(), &owner_id, now).map_err(|e| store.other(e))?;
+        Ok(Ok((change, minted)))
+    })??;
+    operator::write(&token_path, &minted.token)?;
+    Ok(change)
+}
+
+/// The username `set-password` and `init` give the owner by default.
+pub const DEFAULT_OWNER: &str = "owner";
+
+/// The `jti` of a token we issued, read without verifying it: only used to
+/// revoke the token a new one replaces.
+fn unverified_jti(token: &str) -> Option<String> {
+    jsonwebtoken::dangerous::insecure_decode::<tokens::Claims>(token)
+        .ok()
+        .and_then(|d| d.claims.jti)
+        .filter(|_| token.split('.').count() == 3)
+}
+
+async fn set_password(cx: &Context, args: SetPasswordArgs) -> Result<ExitCode, Error> {
+    cx.paths.ensure_home()?;
+    let pw = prompt::password(args.password_stdin, "set-password")?;
+    let store = Store::open(&cx.paths.hub_db())?;
+    let change = set_owner_password(cx, &store, args.username.as_deref(), pw).await?;
+    match change {
+        PasswordChange::Created(u) => eprintln!("✓ created the owner `{u}` with that password"),
+        PasswordChange::Updated(u) => eprintln!("✓ password changed for `{u}`"),
+    }
+    eprintln!(
+        "✓ operator token written to {} (valid 90 days)",
+        cx.paths.operator_token().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_users(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let conn = store.conn()?;
+    let users = store::users::list(&conn).map_err(|e| store.err(e))?;
+    if args.json {
+        let doc = serde_json::to_string_pretty(&users).unwrap_or_default();
+        return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
+    }
+    if users.is_empty() {
+        eprintln!("no users yet. Create the owner with: parachute auth set-password");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!("{:<24} {:<36} {}\n", "USERNAME", "ID", "CREATED");
+    for (i, u) in users.iter().enumerate() {
+        let name = if i == 0 {
+            format!("{} (owner)", u.username)
+        } else {
+            u.username.clone()
+        };
+        let _ = writeln!(s, "{:<24} {:<36} {}", name, u.id, date(u.created_at));
+    }
+    out(&s).map(|()| ExitCode::SUCCESS)
+}
+
+fn rotate_key(cx: &Context) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    // Generate outside the write lock; it is the slow part.
+    let fresh = keys::generate(now).map_err(|e| internal(store.path(), e))?;
+    let before = {
+        let conn = store.conn()?;
+        store::keys::active(&conn).map_err(|e| store.err(e))?
+    };
+    store.write(|tx| keys::rotate(tx, &fresh).map_err(|e| store.other(e)))?;
+    eprintln!(
+        "✓ new signing key {} is published and signs from now on",
+        fresh.public.kid
+    );
+    if let Some(old) = before {
+        let conn = store.conn()?;
+        let still = store::keys::published(&conn, now)
+            .map_err(|e| store.err(e))?
+            .into_iter()
+            .find(|k| k.kid == old.public.kid);
+        match still.and_then(|k| k.last_exp) {
+            Some(until) => eprintln!(
+                "  the previous key {} stays published and valid until {} (its last token expires)",
+                old.public.kid,
+                date(until)
+            ),
+            None => eprintln!(
+                "  the previous key {} signed nothing still valid and is withdrawn",
+                old.public.kid
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rotate_operator(cx: &Context) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let iss = issuers(cx);
+    let path = cx.paths.operator_token();
+    let previous = operator::read(&path)?;
+    let minted = store.write(|tx| {
+        let sql = |e| store.err(e);
+        let Some(owner) = store::users::owner(tx).map_err(sql)? else {
+            return Ok(None);
+        };
+        if let Some(old) = previous.as_deref().and_then(unverified_jti) {
+            store::tokens::revoke(tx, &old, now).map_err(sql)?;
+        }
+        operator::issue(tx, iss.primary(), &owner.id, now)
+            .map(Some)
+            .map_err(|e| store.other(e))
+    })?;
+    let Some(minted) = minted else {
+        return Err(Error::Usage(
+            "the hub has no owner yet, so there is no one to issue an operator token for. Create the owner with: parachute auth set-password".into(),
+        ));
+    };
+    operator::write(&path, &minted.token)?;
+    eprintln!(
+        "✓ operator token written to {} (valid until {}); the previous one is revoked",
+        path.display(),
+        date(minted.claims.exp)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_tokens(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let conn = store.conn()?;
+    let now = tokens::now();
+    let rows = store::tokens::list(&conn, false, now, None).map_err(|e| store.err(e))?;
+    let status = |t: &store::tokens::TokenRow| {
+        if t.revoked_at.is_some() {
+            "revoked"
+        } else if t.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
+    };
+    if args.json {
+        let doc: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|t| {
+                let mut v = serde_json::to_value(t).unwrap_or_default();
+                v["status"] = status(t).into();
+                v
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        return out(&format!("{text}\n")).map(|()| ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        eprintln!("no tokens in the registry");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!(
+        "{:<22} {:<8} {:<10} {:<20} {:<16} {}\n",
+        "JTI", "STATUS", "VIA", "EXPIRES", "SUBJECT", "SCOPES"
+    );
+    for t in &rows {
+        let _ = writeln!(
+            s,
+            "{:<22} {:<8} {:<10} {:<20} {:<16} {}",
+            t.jti,
+            status(t),
+            t.created_via,
+            date(t.expires_at),
+            t.subject,
+            t.scopes
+        );
+    }
+    out(&s).map(|()| ExitCode::SUCCESS)
+}
+
+fn revoke_token(cx: &Context, args: &RevokeArgs) -> Result<ExitCode, Error> {
+    use store::tokens::Revoked;
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let outcome =
+        store.write(|tx| store::tokens::revoke(tx, &args.jti, now).map_err(|e| store.err(e)))?;
+    match outcome {
+        Revoked::Now(_) => eprintln!("✓ revoked {}", args.jti),
+        Revoked::Already(at) => eprintln!("✓ {} was already revoked ({})", args.jti, date(at)),
+        Revoked::Unknown => {
+            return Err(Error::Usage(format!(
+                "no token has jti `{}`. See the registry with: parachute auth list-tokens",
+                args.jti
+            )));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Unix seconds as an RFC 3339 UTC time, for people.
+pub fn date(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
+}

@@ -1,0 +1,284 @@
+//! `parachute init`: the first run. Creates `$PARACHUTE_HOME` and the hub
+//! store, the owner, a signing key and the operator token; writes and enables
+//! the hub's socket and service units, starts the socket, and checks that
+//! `/health` answers through it (which activates the hub). Every step looks
+//! before it acts, so a second run changes nothing and says so.
+
+use std::io::IsTerminal as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::Context;
+use super::auth::{self, PasswordChange, prompt};
+use crate::env_vars;
+use crate::error::Error;
+use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
+use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET, TARGET};
+use crate::lifecycle::{InitSystem, units};
+use crate::ports;
+use crate::store::{self, Store};
+use crate::tokens::{self, jwt, keys, operator};
+
+/// How long the first `/health` through the socket may take (it starts the hub).
+const FIRST_HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The owner's username (when the hub has no owner yet).
+    #[arg(long, default_value = auth::DEFAULT_OWNER)]
+    pub username: String,
+    /// Read the owner's password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Write and enable the hub units, but do not start the socket.
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+/// Where the hub socket listens: `PARACHUTE_BIND_HOST:PORT`, as `serve` binds.
+fn listen_addr() -> SocketAddr {
+    let host = std::env::var(env_vars::PARACHUTE_BIND_HOST)
+        .ok()
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let port = std::env::var(env_vars::PORT)
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|p| *p != 0)
+        .unwrap_or(ports::HUB);
+    SocketAddr::new(host, port)
+}
+
+pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
+    let mut changed: Vec<String> = Vec::new();
+    let store = ensure_store(cx, &mut changed)?;
+    ensure_owner(cx, &args, &store, &mut changed).await?;
+    let now = tokens::now();
+    let made_key = store.write(|tx| {
+        let had = store::keys::active(tx).map_err(|e| store.err(e))?.is_some();
+        keys::ensure_active(tx, now).map_err(|e| store.other(e))?;
+        Ok(!had)
+    })?;
+    if made_key {
+        changed.push("made a signing key".into());
+    }
+    if ensure_operator_token(cx, &store, now)? {
+        changed.push("wrote a fresh operator token".into());
+    }
+
+    // Without a user manager there is nothing to hand the units to.
+    let init = cx.systemd().await.inspect_err(|_| {
+        summary(&changed);
+        eprintln!("  The hub's data is ready; its units were not installed.");
+    })?;
+    let listen = listen_addr();
+    ensure_units(cx, &init, listen, &mut changed).await?;
+    if args.no_start {
+        summary(&changed);
+        eprintln!("  Start the hub with: systemctl --user start {HUB_SOCKET}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !init.state(HUB_SOCKET).await?.is_active() {
+        let result = init.start(HUB_SOCKET).await?;
+        if !result.is_ok() {
+            return Err(Error::Usage(format!(
+                "{HUB_SOCKET} did not start ({result}); is {listen} taken by another program?\n  See why: journalctl --user-unit {HUB_SOCKET} -n 20"
+            )));
+        }
+        changed.push(format!("started {HUB_SOCKET} on {listen}"));
+    }
+    summary(&changed);
+    verify(cx, listen).await
+}
+
+/// `$PARACHUTE_HOME` and the migrated store.
+fn ensure_store(cx: &Context, changed: &mut Vec<String>) -> Result<Store, Error> {
+    let home_existed = cx.paths.home.is_dir();
+    cx.paths.ensure_home()?;
+    if !home_existed {
+        changed.push(format!("created {}", cx.paths.home.display()));
+    }
+    let db = cx.paths.hub_db();
+    let db_existed = db.exists();
+    let store = Store::open(&db)?;
+    if !db_existed {
+        changed.push(format!("created the hub store {}", db.display()));
+    }
+    Ok(store)
+}
+
+/// The owner, asked for a password only when there is none yet (which also
+/// makes the signing key and the operator token).
+async fn ensure_owner(
+    cx: &Context,
+    args: &InitArgs,
+    store: &Store,
+    changed: &mut Vec<String>,
+) -> Result<(), Error> {
+    let owner = {
+        let conn = store.conn()?;
+        store::users::owner(&conn).map_err(|e| store.err(e))?
+    };
+    if let Some(o) = owner {
+        if o.username != args.username && args.username != auth::DEFAULT_OWNER {
+            eprintln!(
+                "  the owner is already `{}`; --username applies only to a new hub",
+                o.username
+            );
+        }
+        return Ok(());
+    }
+    auth::check_username(&args.username)?;
+    if !args.password_stdin && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "the hub needs an owner password, and stdin is not a terminal to ask on. Pipe it in: printf '%s\\n' \"$PW\" | parachute init --password-stdin".into(),
+        ));
+    }
+    eprintln!("Choose a password for the hub's owner `{}`.", args.username);
+    let pw = prompt::password(args.password_stdin, "init")?;
+    if let PasswordChange::Created(u) =
+        auth::set_owner_password(cx, store, Some(&args.username), pw).await?
+    {
+        changed.push(format!("created the owner `{u}`"));
+        changed.push("wrote the operator token".into());
+    }
+    Ok(())
+}
+
+/// Write the target and the hub's units when their text changed, reload,
+/// and enable the socket (and the target). A running hub is stopped after a
+/// change so the socket starts the new one.
+async fn ensure_units(
+    cx: &Context,
+    init: &impl InitSystem,
+    listen: SocketAddr,
+    changed: &mut Vec<String>,
+) -> Result<(), Error> {
+    let spec = HubUnits {
+        exe: std::env::current_exe()
+            .map_err(|e| Error::io(std::path::Path::new("<current executable>"), e))?,
+        listen,
+        parachute_home: cx.paths.home.clone(),
+        hub_origin: cx.hub_origin.clone(),
+        idle_exit_secs: hub_unit::IDLE_EXIT_SECS,
+    };
+    let hardening = units::hardening(&cx.paths, init).await;
+    let mut reload = units::ensure_target(&cx.paths)?;
+    for (unit, text) in [
+        (HUB_SOCKET, hub_unit::render_socket(&spec)),
+        (HUB_SERVICE, hub_unit::render_service(&spec, hardening)),
+    ] {
+        if units::write_if_changed(&cx.paths, unit, &text)? {
+            changed.push(format!("wrote {}", cx.paths.unit_file(unit).display()));
+            reload = true;
+        }
+    }
+    if reload {
+        init.reload().await?;
+    }
+    let mut to_enable = Vec::new();
+    for unit in [HUB_SOCKET, TARGET] {
+        if init.state(unit).await?.unit_file_state != "enabled" {
+            to_enable.push(unit.to_string());
+        }
+    }
+    if !to_enable.is_empty() {
+        init.enable(&to_enable).await?;
+        changed.push(format!("enabled {}", to_enable.join(" and ")));
+    }
+    if reload && init.state(HUB_SERVICE).await?.is_active() {
+        init.stop(HUB_SERVICE).await?;
+        changed.push("stopped the running hub so the new unit applies".into());
+    }
+    Ok(())
+}
+
+/// `/health` through the socket (the first request activates the hub), then
+/// where to go next.
+async fn verify(cx: &Context, listen: SocketAddr) -> Result<ExitCode, Error> {
+    let health = crate::health::probe(
+        &crate::health::client(),
+        listen.port(),
+        "/health",
+        FIRST_HEALTH_TIMEOUT,
+    )
+    .await;
+    if !health.ok {
+        return Err(Error::Usage(format!(
+            "the hub did not answer http://{listen}/health: {}\n  See why: parachute logs hub   (or journalctl --user-unit {HUB_SERVICE} -n 50)",
+            health.error.unwrap_or_default()
+        )));
+    }
+    eprintln!(
+        "✓ the hub answers on http://{listen}/health through {HUB_SOCKET} ({} ms)",
+        health.latency_ms
+    );
+    let origin = if std::env::var_os(env_vars::PARACHUTE_HUB_ORIGIN).is_some() {
+        cx.hub_origin.clone()
+    } else {
+        format!("http://{listen}")
+    };
+    eprintln!(
+        "\nAdmin: {origin}/admin\n\
+         Next:\n  \
+         parachute install <path-to-module>      run a module behind the hub\n  \
+         parachute auth mint-token --scope <s>   a token for a script or an agent\n  \
+         parachute status                        what runs, and how it is doing"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(changed: &[String]) {
+    if changed.is_empty() {
+        eprintln!("✓ already initialized; nothing changed");
+    } else {
+        for c in changed {
+            eprintln!("✓ {c}");
+        }
+    }
+}
+
+/// Write a fresh operator token unless the file holds one that validates
+/// with the operator scopes and is not due for renewal. Returns whether it wrote.
+fn ensure_operator_token(cx: &Context, store: &Store, now: i64) -> Result<bool, Error> {
+    let path = cx.paths.operator_token();
+    let iss = auth::issuers(cx);
+    if let Some(token) = operator::read(&path)? {
+        let conn = store.conn()?;
+        let verifiers = keys::verifiers(&conn, now).map_err(|e| auth::internal(store.path(), e))?;
+        let valid = jwt::validate(
+            &token,
+            &verifiers,
+            jwt::Expect {
+                issuers: iss.accepted(),
+                audience: None,
+                now,
+            },
+            |jti| store::tokens::is_revoked(&conn, jti).map_err(|e| e.to_string()),
+        );
+        if let Ok(c) = valid
+            && c.has_scope(operator::MINT_SCOPE)
+            && !operator::needs_renewal(c.exp, now)
+        {
+            return Ok(false);
+        }
+    }
+    let minted = store.write(|tx| {
+        let Some(owner) = store::users::owner(tx).map_err(|e| store.err(e))? else {
+            return Ok(None);
+        };
+        operator::issue(tx, iss.primary(), &owner.id, now)
+            .map(Some)
+            .map_err(|e| store.other(e))
+    })?;
+    match minted {
+        Some(m) => {
+            operator::write(&path, &m.token)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}

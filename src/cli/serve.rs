@@ -1,0 +1,208 @@
+//! `parachute serve`: the hub daemon in the foreground. Under systemd it is
+//! socket-activated (`parachute-hub.socket` passes fd 3) and `Type=notify`;
+//! run by hand it binds `PARACHUTE_BIND_HOST:PORT` itself.
+//!
+//! Order matters: the socket is taken before the async runtime exists (see
+//! `hub::listener`), `READY=1` goes out only once the store is migrated and
+//! the server is accepting, SIGTERM stops accepting and drains in-flight
+//! requests for at most [`DRAIN`], and `--idle-exit` ends a socket-activated
+//! hub that has had no open connection for a while (systemd starts it again
+//! on the next connection, which waits in the socket's backlog meanwhile).
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::Context;
+use crate::env_vars;
+use crate::error::Error;
+use crate::hub::{self, HubState, listener, notify};
+use crate::ports;
+use crate::store::Store;
+use crate::tokens::{self, Issuers, keys};
+
+/// Longest wait for in-flight requests after SIGTERM.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// When socket-activated, exit after SECS without any open connection;
+    /// systemd starts the hub again on the next one.
+    #[arg(long, value_name = "SECS")]
+    pub idle_exit: Option<u64>,
+    /// Address to bind when systemd did not pass a socket.
+    #[arg(long, env = env_vars::PARACHUTE_BIND_HOST, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to bind when systemd did not pass a socket (0 picks a free one).
+    #[arg(long, env = env_vars::PORT, default_value_t = ports::HUB)]
+    pub port: u16,
+}
+
+/// The process entry point: called by `cli::main` before any runtime exists.
+pub fn main(args: &ServeArgs) -> ExitCode {
+    init_logging();
+    let result = (|| {
+        let cx = Context::from_env()?;
+        let socket = listener::take(SocketAddr::new(args.host, args.port))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io(std::path::Path::new("<tokio runtime>"), e))?;
+        runtime.block_on(run_on(&cx, args, socket))
+    })();
+    match result {
+        Ok(code) => code,
+        // Printed once, by the one translator (journald keeps stderr).
+        Err(e) => super::report(&e),
+    }
+}
+
+/// The same, from inside a running runtime (library callers).
+pub async fn run(cx: &Context, args: &ServeArgs) -> Result<ExitCode, Error> {
+    let socket = listener::take(SocketAddr::new(args.host, args.port))?;
+    run_on(cx, args, socket).await
+}
+
+async fn run_on(
+    cx: &Context,
+    args: &ServeArgs,
+    socket: listener::Listening,
+) -> Result<ExitCode, Error> {
+    // Before anything else: a SIGTERM that arrives while starting up must
+    // take the graceful path, not the default action.
+    let mut term = signal(SignalKind::terminate()).map_err(|e| signal_err(&e))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| signal_err(&e))?;
+    let activated = socket.source == listener::Source::Activated;
+    tracing::info!(
+        addr = %socket.addr,
+        activated,
+        version = env!("CARGO_PKG_VERSION"),
+        home = %cx.paths.home.display(),
+        "starting"
+    );
+    notify::status("opening the store");
+    cx.paths.ensure_home()?;
+    let store = Store::open(&cx.paths.hub_db())?;
+    // JWKS must never be empty: a fresh store gets its first key now.
+    store.write(|tx| {
+        keys::ensure_active(tx, tokens::now())
+            .map(drop)
+            .map_err(|e| store.other(e))
+    })?;
+    let issuers = Issuers::new(&cx.hub_origin, &[ports::HUB, socket.addr.port()]);
+    let state = HubState::new(store, cx.paths.clone(), issuers)?;
+
+    let tcp = tokio::net::TcpListener::from_std(socket.listener)
+        .map_err(|e| Error::io(std::path::Path::new(&socket.addr.to_string()), e))?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(hub::serve(state.clone(), tcp, async {
+        let _ = stop_rx.await;
+    }));
+    let serving = format!("serving on {}", socket.addr);
+    notify::ready(&serving);
+    tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
+
+    if let Some(every) = notify::watchdog_interval() {
+        tokio::spawn(watchdog(state.clone(), every));
+    }
+    let idle = match args.idle_exit {
+        Some(secs) if activated => Some(Duration::from_secs(secs)),
+        Some(_) => {
+            tracing::info!("--idle-exit applies only when socket-activated; ignoring it");
+            None
+        }
+        None => None,
+    };
+
+    let why = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        () = idle_for(&state, idle) => "idle",
+        r = &mut server => {
+            // The server ended on its own: that is a failure.
+            let detail = match r {
+                Ok(Ok(())) => "the server stopped unexpectedly".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            notify::stopping(&detail);
+            return Err(Error::io(std::path::Path::new(&socket.addr.to_string()), std::io::Error::other(detail)));
+        }
+    };
+    let open = state.activity().open_connections();
+    tracing::info!(reason = why, open_connections = open, "stopping");
+    notify::stopping(&format!("stopping ({why}), draining {open} connection(s)"));
+    let _ = stop_tx.send(());
+    if tokio::time::timeout(DRAIN, &mut server).await.is_ok() {
+        tracing::info!("stopped");
+    } else {
+        tracing::warn!(
+            open_connections = state.activity().open_connections(),
+            "drain took longer than {}s; exiting anyway",
+            DRAIN.as_secs()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signal_err(e: &std::io::Error) -> Error {
+    Error::io(
+        std::path::Path::new("<signal handler>"),
+        std::io::Error::other(e.to_string()),
+    )
+}
+
+/// Resolves once there has been no open connection for `idle` (never when `None`).
+async fn idle_for(state: &HubState, idle: Option<Duration>) {
+    let Some(idle) = idle else {
+        return std::future::pending().await;
+    };
+    let tick = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(tick).await;
+        if state.activity().idle_for().is_some_and(|d| d >= idle) {
+            return;
+        }
+    }
+}
+
+/// Ping the watchdog from the serving runtime, after checking the store, so
+/// a wedged runtime or a lost store is noticed by systemd.
+async fn watchdog(state: HubState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match state.store_check() {
+            Ok(()) => notify::watchdog(),
+            Err(fault) => {
+                // Keep pinging: the process is healthy and /health reports the
+                // fault; restarting would not bring a deleted store back.
+                notify::status(&format!("store unusable: {fault}"));
+                notify::watchdog();
+            }
+        }
+    }
+}
+
+/// Structured lines on stderr (journald stores them for the unit). Under
+/// journald the timestamps are its own.
+fn init_logging() {
+    let level = std::env::var(env_vars::PARACHUTE_LOG)
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(level);
+    let _ = if std::env::var_os(env_vars::JOURNAL_STREAM).is_some() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,115 @@
+//! Where the hub's listening socket comes from: systemd socket activation
+//! (`LISTEN_FDS`, fd 3, via listenfd), else a bind of our own. Runs before
+//! the async runtime exists: listenfd clears `LISTEN_FDS` from the
+//! environment, which is only sound while the process has one thread, and
+//! the socket must be non-blocking before tokio adopts it.
+
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// How the hub got its socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Passed by systemd (`parachute-hub.socket`).
+    Activated,
+    /// Bound by this process.
+    Bound,
+}
+
+/// A listening socket, ready for tokio.
+#[derive(Debug)]
+pub struct Listening {
+    pub listener: TcpListener,
+    pub addr: SocketAddr,
+    pub source: Source,
+}
+
+/// Take the socket systemd passed, or bind `bind`.
+pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() > 0 {
+        if fds.len() > 1 {
+            tracing::warn!(
+                count = fds.len(),
+                "systemd passed several sockets; using the first"
+            );
+        }
+        let passed = fds.take_tcp_listener(0).map_err(|e| {
+            Error::Usage(format!(
+                "systemd passed fd 3, but it is not a listening TCP socket ({e}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
+            ))
+        })?;
+        if let Some(listener) = passed {
+            return ready(listener, Source::Activated);
+        }
+    }
+    match TcpListener::bind(bind) {
+        Ok(listener) => ready(listener, Source::Bound),
+        Err(e) if e.kind() == ErrorKind::AddrInUse => {
+            let addr = bind.to_string();
+            Err(if answers_as_hub(bind) {
+                Error::HubAlreadyRunning { addr }
+            } else {
+                Error::PortInUse { addr }
+            })
+        }
+        Err(e) => Err(Error::io(std::path::Path::new(&bind.to_string()), e)),
+    }
+}
+
+fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io(std::path::Path::new("<listening socket>"), e))?;
+    if source == Source::Activated && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the hub socket is not on loopback: it is reachable from other machines");
+    }
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io(std::path::Path::new(&addr.to_string()), e))?;
+    Ok(Listening {
+        listener,
+        addr,
+        source,
+    })
+}
+
+/// Whether whatever holds `addr` is a Parachute hub (its `/health` says so).
+/// Plain blocking HTTP/1.0: this runs before the runtime.
+fn answers_as_hub(addr: SocketAddr) -> bool {
+    let probe = || -> std::io::Result<String> {
+        let timeout = Duration::from_millis(500);
+        let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+        s.set_read_timeout(Some(timeout))?;
+        s.set_write_timeout(Some(timeout))?;
+        s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+        let mut body = String::new();
+        s.take(64 * 1024).read_to_string(&mut body)?;
+        Ok(body)
+    };
+    probe().is_ok_and(|r| r.contains("\"service\":\"parachute-hub\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_is_reported_as_not_a_hub() {
+        let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = held.local_addr().expect("addr");
+        // Nothing answers HTTP on it (the backlog accepts, then silence/close).
+        drop(std::thread::spawn(move || {
+            for s in held.incoming().take(1) {
+                drop(s);
+            }
+        }));
+        match take(addr) {
+            Err(Error::PortInUse { addr: a }) => assert_eq!(a, addr.to_string()),
+            other => panic!("expected PortInUse, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The hub daemon, assembled from parts: [`router`] builds the HTTP surface
+//! from a [`HubState`] (tests drive it with `oneshot`), [`serve`] runs it on a
+//! listener handed in from outside (fd 3 from systemd, `127.0.0.1:0` in
+//! tests). The process around it — socket, `sd_notify`, signals, idle exit —
+//! is `cli::serve`.
+
+pub mod activity;
+mod bearer;
+pub mod error;
+mod health;
+pub mod listener;
+pub mod notify;
+mod tokens;
+mod wellknown;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use self::activity::Activity;
+pub use self::bearer::Bearer;
+use crate::paths::Paths;
+use crate::store::{self, Store};
+use crate::tokens::keys::{self, Verifier};
+use crate::tokens::{Claims, Issuers, Reject, jwt};
+
+/// `service` in `/health`.
+pub const SERVICE: &str = "parachute-hub";
+/// How long a store check result is reused: `/health` must stay cheap under
+/// load, and a fault still shows within a second.
+const CHECK_TTL: Duration = Duration::from_secs(1);
+/// At most one key reload from the store per this interval when a token
+/// names an unknown `kid` (a rotation by the CLI, or garbage).
+const KEY_RELOAD_EVERY: Duration = Duration::from_secs(1);
+/// Tokens whose signature was verified, remembered so a client presenting
+/// the same token again skips the RSA work (time, issuer, revocation and
+/// audience are still checked on every request). Cleared when full.
+const VERIFIED_CACHE: usize = 256;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HubState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    paths: Paths,
+    issuers: Issuers,
+    activity: Arc<Activity>,
+    started: Instant,
+    keys: RwLock<Arc<Vec<Verifier>>>,
+    keys_loaded: Mutex<Instant>,
+    verified: Mutex<HashMap<String, Arc<Claims>>>,
+    check: Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl HubState {
+    /// Keys are loaded now; a store without any cannot validate tokens until
+    /// one is made (`init`, `set-password` or `serve` make one).
+    pub fn new(store: Store, paths: Paths, issuers: Issuers) -> Result<Self, store::StoreError> {
+        let verifiers = {
+            let conn = store.conn()?;
+            keys::verifiers(&conn, crate::tokens::now()).map_err(|e| store.other(e))?
+        };
+        Ok(Self(Arc::new(Inner {
+            store,
+            paths,
+            issuers,
+            activity: Arc::new(Activity::default()),
+            started: Instant::now(),
+            keys: RwLock::new(Arc::new(verifiers)),
+            keys_loaded: Mutex::new(Instant::now()),
+            verified: Mutex::new(HashMap::new()),
+            check: Mutex::new(None),
+        })))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.0.paths
+    }
+
+    pub fn issuers(&self) -> &Issuers {
+        &self.0.issuers
+    }
+
+    /// Open connections, for `--idle-exit`.
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.0.activity
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.0.started.elapsed()
+    }
+
+    /// Whether the store is usable, checked at most once per [`CHECK_TTL`].
+    pub fn store_check(&self) -> Result<(), String> {
+        let Ok(mut slot) = self.0.check.lock() else {
+            return self.0.store.check();
+        };
+        if let Some((at, result)) = slot.as_ref()
+            && at.elapsed() < CHECK_TTL
+        {
+            return result.clone();
+        }
+        let result = self.0.store.check();
+        *slot = Some((Instant::now(), result.clone()));
+        result
+    }
+
+    /// Validate a bearer token (see [`jwt::validate`]); `audience` when the
+    /// endpoint has one.
+    pub fn validate(&self, token: &str, audience: Option<&str>) -> Result<Claims, Reject> {
+        let now = crate::tokens::now();
+        let claims = self.verified_claims(token, now)?;
+        jwt::check_claims(
+            &claims,
+            jwt::Expect {
+                issuers: self.0.issuers.accepted(),
+                audience,
+                now,
+            },
+            |jti| {
+                let conn = self.0.store.conn().map_err(|e| e.to_string())?;
+                store::tokens::is_revoked(&conn, jti).map_err(|e| e.to_string())
+            },
+        )?;
+        Ok(Claims::clone(&claims))
+    }
+
+    /// The token's claims once its signature checks out, from the cache of
+    /// verified tokens or by verifying now (reloading keys on an unknown kid).
+    fn verified_claims(&self, token: &str, now: i64) -> Result<Arc<Claims>, Reject> {
+        if let Some(c) = self
+            .0
+            .verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(token).cloned())
+        {
+            return Ok(c);
+        }
+        let claims = match jwt::verify_signature(token, &self.current_keys()) {
+            Err(Reject::UnknownKey) if self.reload_keys(now) => {
+                jwt::verify_signature(token, &self.current_keys())
+            }
+            other => other,
+        }?;
+        let claims = Arc::new(claims);
+        if let Ok(mut m) = self.0.verified.lock() {
+            if m.len() >= VERIFIED_CACHE {
+                m.clear();
+            }
+            m.insert(token.to_string(), Arc::clone(&claims));
+        }
+        Ok(claims)
+    }
+
+    fn current_keys(&self) -> Arc<Vec<Verifier>> {
+        self.0
+            .keys
+            .read()
+            .map(|k| Arc::clone(&k))
+            .unwrap_or_default()
+    }
+
+    /// Reload the published keys if the last reload is old enough; returns
+    /// whether it did.
+    fn reload_keys(&self, now: i64) -> bool {
+        let Ok(mut loaded) = self.0.keys_loaded.lock() else {
+            return false;
+        };
+        if loaded.elapsed() < KEY_RELOAD_EVERY {
+            return false;
+        }
+        *loaded = Instant::now();
+        let fresh = self
+            .0
+            .store
+            .conn()
+            .map_err(|e| e.to_string())
+            .and_then(|c| keys::verifiers(&c, now).map_err(|e| e.to_string()));
+        match fresh {
+            Ok(v) => {
+                if let Ok(mut k) = self.0.keys.write() {
+                    *k = Arc::new(v);
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot reload signing keys");
+                false
+            }
+        }
+    }
+}
+
+/// The hub's HTTP surface.
+pub fn router(state: HubState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/api/ready", get(health::ready))
+        .route(
+            "/.well-known/jwks.json",
+            get(wellknown::jwks).options(wellknown::preflight),
+        )
+        .route(
+            "/.well-known/parachute.json",
+            get(wellknown::discovery).options(wellknown::preflight),
+        )
+        .route(
+            "/.well-known/parachute-revocation.json",
+            get(tokens::revocation_list).options(wellknown::preflight),
+        )
+        .route("/api/revocation-list", get(tokens::revocation_list))
+        .route("/api/auth/tokens", get(tokens::list))
+        .route("/api/auth/revoke-token", post(tokens::revoke))
+        .fallback(|| async { error::ApiError::NotFound("no such endpoint".into()) })
+        .with_state(state)
+}
+
+/// Serve `router(state)` on `listener` until `shutdown` resolves, then stop
+/// accepting and let in-flight requests finish (the caller bounds the wait).
+pub async fn serve(
+    state: HubState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = activity::CountingListener::new(listener, Arc::clone(state.activity()));
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[cfg(test)]
+mod tests;

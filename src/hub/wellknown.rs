@@ -1,0 +1,215 @@
+//! Discovery documents: `/.well-known/jwks.json` (the published signing
+//! keys) and `/.well-known/parachute.json` (the installed services, from
+//! services.json). Both are public and readable cross-origin.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::HubState;
+use super::error::ApiError;
+use crate::manifest::{Row, Services, short_name};
+use crate::store;
+use crate::tokens::keys;
+
+/// Allow any origin to read the response (the documents are public).
+pub fn cors(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+/// `OPTIONS` preflight for the public documents.
+pub async fn preflight() -> Response {
+    let mut r = cors(StatusCode::NO_CONTENT.into_response());
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    r
+}
+
+/// Every key published now: the active one, and retired ones whose last
+/// signed token has not expired. Read from the store on each request, so a
+/// rotation by the CLI shows at once.
+pub async fn jwks(State(s): State<HubState>) -> Result<Response, ApiError> {
+    let conn = s
+        .store()
+        .conn()
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let published = store::keys::published(&conn, crate::tokens::now())
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(cors(Json(keys::jwks(&published)).into_response()))
+}
+
+/// `{vaults:[…], services:[…], <short>:[…]}` from services.json, read per
+/// request (modules register while the hub runs). Rows that do not parse
+/// are left out, as everywhere services.json is read.
+pub async fn discovery(State(s): State<HubState>) -> Response {
+    let rows = match Services::load_lenient(&s.paths().services_json()) {
+        Ok((services, warnings)) => {
+            for w in warnings {
+                tracing::debug!(warning = %w, "services.json");
+            }
+            services.rows
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "services.json unreadable; discovery lists nothing");
+            Vec::new()
+        }
+    };
+    let mut r = cors(Json(document(&rows, s.issuers().primary())).into_response());
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Whether a row is a vault instance (`parachute-vault`, `parachute-vault-<x>`).
+fn is_vault(row: &Row) -> bool {
+    row.name == "parachute-vault" || row.name.starts_with("parachute-vault-")
+}
+
+/// A vault instance's name: the `/vault/<name>` path segment, else the
+/// manifest suffix, else `default`.
+fn vault_name(row: &Row, path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/vault/")
+        && let Some(seg) = rest.split('/').next().filter(|s| !s.is_empty())
+    {
+        return seg.to_string();
+    }
+    row.name
+        .strip_prefix("parachute-vault-")
+        .map_or_else(|| "default".to_string(), str::to_string)
+}
+
+fn join(origin: &str, path: &str) -> String {
+    let origin = origin.trim_end_matches('/');
+    if path.starts_with('/') {
+        format!("{origin}{path}")
+    } else {
+        format!("{origin}/{path}")
+    }
+}
+
+/// The discovery document for `rows`, with URLs under `origin`. A vault row
+/// yields one entry per mount path (one process serves several vaults);
+/// other services are listed at their first path.
+pub fn document(rows: &[Row], origin: &str) -> Value {
+    let mut services = Vec::new();
+    let mut vaults = Vec::new();
+    let mut by_short: Map<String, Value> = Map::new();
+    for row in rows {
+        let vault = is_vault(row);
+        let paths: Vec<&str> = if vault && !row.paths.is_empty() {
+            row.paths.iter().map(String::as_str).collect()
+        } else {
+            vec![row.paths.first().map_or("/", String::as_str)]
+        };
+        for path in paths {
+            let url = join(origin, path);
+            let info = join(
+                origin,
+                &format!("{}/.parachute/info", path.trim_end_matches('/')),
+            );
+            let mut entry = json!({
+                "name": row.name,
+                "url": url,
+                "path": path,
+                "version": row.version,
+                "infoUrl": info,
+            });
+            if let Some(d) = &row.display_name {
+                entry["displayName"] = d.clone().into();
+            }
+            for key in ["tagline", "uis"] {
+                if let Some(v) = row.get(key).filter(|v| !v.is_null()) {
+                    entry[key] = v.clone();
+                }
+            }
+            services.push(entry);
+            if vault {
+                vaults.push(
+                    json!({"name": vault_name(row, path), "url": url, "version": row.version}),
+                );
+            } else if let Value::Array(list) = by_short
+                .entry(short_name(&row.name).to_string())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                list.push(json!({"url": url, "version": row.version}));
+            }
+        }
+    }
+    let mut doc = Map::new();
+    // Kind arrays first so the fixed keys win over a module named like them.
+    doc.extend(by_short);
+    doc.insert("vaults".into(), Value::Array(vaults));
+    doc.insert("services".into(), Value::Array(services));
+    Value::Object(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, paths: &[&str]) -> Row {
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_string()).collect();
+        Row::new(name, 1950, &paths, "/health", "1.2.3")
+    }
+
+    #[test]
+    fn vault_rows_list_every_mount_and_others_their_first_path() {
+        let mut notes = row("parachute-notes", &["/notes", "/notes-alias"]);
+        notes.set_display_name(Some("Notes"));
+        let rows = vec![
+            row("parachute-vault", &["/vault/default", "/vault/work"]),
+            notes,
+            row("parachute-vault-home", &["/somewhere"]),
+        ];
+        let doc = document(&rows, "http://127.0.0.1:1939/");
+        let vaults = doc["vaults"].as_array().expect("vaults");
+        let names: Vec<&str> = vaults
+            .iter()
+            .map(|v| v["name"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(names, ["default", "work", "home"]);
+        assert_eq!(vaults[1]["url"], "http://127.0.0.1:1939/vault/work");
+        let services = doc["services"].as_array().expect("services");
+        assert_eq!(services.len(), 4);
+        assert_eq!(services[2]["name"], "parachute-notes");
+        assert_eq!(services[2]["path"], "/notes");
+        assert_eq!(services[2]["displayName"], "Notes");
+        assert_eq!(
+            services[2]["infoUrl"],
+            "http://127.0.0.1:1939/notes/.parachute/info"
+        );
+        assert_eq!(
+            doc["notes"],
+            json!([{"url": "http://127.0.0.1:1939/notes", "version": "1.2.3"}])
+        );
+        assert!(
+            doc.get("vault").is_none(),
+            "vaults are listed under `vaults`"
+        );
+    }
+
+    #[test]
+    fn nothing_installed_is_an_empty_document() {
+        assert_eq!(
+            document(&[], "http://h"),
+            json!({"vaults": [], "services": []})
+        );
+    }
+}

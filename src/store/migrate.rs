@@ -1,0 +1,229 @@
+//! Numbered, append-only migrations. `schema_version` holds one row per
+//! applied migration; everything pending is applied in one `BEGIN IMMEDIATE`
+//! transaction, so a hub and a CLI opening the store together cannot both
+//! apply it, and a failure leaves the previous schema intact. A database
+//! from a newer parachute is refused and left as it is.
+//!
+//! A small runner rather than a crate: the migration crates for rusqlite track
+//! `PRAGMA user_version`, and we want the applied-at record and the explicit
+//! refusal message.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior};
+
+use super::{StoreError, sql_err};
+
+/// `(version, what it adds, SQL)`. Never edit a shipped entry; add one.
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "users, signing keys, token registry, settings", V1),
+    (2, "OAuth clients, codes, grants, sessions", V2),
+];
+
+/// The schema version this build writes.
+pub const LATEST: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+// Times are Unix seconds (INTEGER). Secrets (refresh tokens, codes, session
+// ids, client secrets) are stored as SHA-256 hex only.
+const V1: &str = "
+CREATE TABLE users (
+    id               TEXT PRIMARY KEY,
+    username         TEXT NOT NULL UNIQUE,
+    password_hash    TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    password_changed INTEGER NOT NULL DEFAULT 1,
+    email            TEXT
+) STRICT;
+
+CREATE TABLE signing_keys (
+    kid             TEXT PRIMARY KEY,
+    algorithm       TEXT NOT NULL,
+    public_key_pem  TEXT NOT NULL,
+    private_key_pem TEXT NOT NULL,
+    jwk_n           TEXT NOT NULL,
+    jwk_e           TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    retired_at      INTEGER,
+    -- latest `exp` of any token this key signed: a retired key is published
+    -- and trusted until then.
+    last_exp        INTEGER
+) STRICT;
+
+CREATE TABLE tokens (
+    jti                TEXT PRIMARY KEY,
+    subject            TEXT NOT NULL,
+    user_id            TEXT REFERENCES users(id) ON DELETE SET NULL,
+    client_id          TEXT NOT NULL,
+    scopes             TEXT NOT NULL,
+    audience           TEXT NOT NULL,
+    created_via        TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    expires_at         INTEGER NOT NULL,
+    revoked_at         INTEGER,
+    refresh_token_hash TEXT UNIQUE,
+    family_id          TEXT,
+    rotated_to         TEXT
+) STRICT;
+CREATE INDEX tokens_user ON tokens(user_id);
+CREATE INDEX tokens_subject ON tokens(subject);
+CREATE INDEX tokens_client ON tokens(client_id);
+CREATE INDEX tokens_family ON tokens(family_id) WHERE family_id IS NOT NULL;
+CREATE INDEX tokens_revoked ON tokens(revoked_at, expires_at) WHERE revoked_at IS NOT NULL;
+
+CREATE TABLE hub_settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+";
+
+const V2: &str = "
+CREATE TABLE clients (
+    client_id          TEXT PRIMARY KEY,
+    client_secret_hash TEXT,
+    redirect_uris      TEXT NOT NULL,
+    scopes             TEXT NOT NULL DEFAULT '',
+    client_name        TEXT,
+    registered_at      INTEGER NOT NULL,
+    status             TEXT NOT NULL DEFAULT 'pending',
+    same_hub           INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE auth_codes (
+    code_hash             TEXT PRIMARY KEY,
+    client_id             TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+    user_id               TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    redirect_uri          TEXT NOT NULL,
+    scopes                TEXT NOT NULL,
+    resource              TEXT,
+    code_challenge        TEXT NOT NULL,
+    code_challenge_method TEXT NOT NULL,
+    created_at            INTEGER NOT NULL,
+    expires_at            INTEGER NOT NULL,
+    used_at               INTEGER
+) STRICT;
+
+CREATE TABLE grants (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+    scopes     TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+) STRICT;
+
+CREATE TABLE sessions (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_user ON sessions(user_id);
+";
+
+/// Bring the schema up to [`LATEST`].
+pub fn run(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let e = |source| sql_err(path, source);
+    // Fast path for every open after the first: no write lock needed.
+    if current(conn).map_err(e)? == Some(LATEST) {
+        return Ok(());
+    }
+    let now = jiff::Timestamp::now().as_second();
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(e)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    INTEGER PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         ) STRICT;",
+    )
+    .map_err(e)?;
+    // Re-read under the lock: another process may have migrated meanwhile.
+    let found = current(&tx).map_err(e)?.unwrap_or(0);
+    if found > LATEST {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            known: LATEST,
+        });
+    }
+    for (version, what, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > found) {
+        tracing::info!(version, what, "applying store migration");
+        tx.execute_batch(sql).map_err(e)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            (version, now),
+        )
+        .map_err(e)?;
+    }
+    tx.commit().map_err(e)
+}
+
+/// The newest applied version; `None` before the first migration.
+fn current(conn: &Connection) -> rusqlite::Result<Option<u32>> {
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    conn.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn versions_are_numbered_from_one_without_gaps() {
+        for (i, (v, _, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*v as usize, i + 1);
+        }
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        drop(Store::open(&path).expect("first"));
+        let store = Store::open(&path).expect("second");
+        let conn = store.conn().expect("conn");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, i64::from(LATEST));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        {
+            let store = Store::open(&path).expect("open");
+            let conn = store.conn().expect("conn");
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
+                [LATEST + 7],
+            )
+            .expect("insert");
+        }
+        let err = Store::open(&path).expect_err("refused");
+        let msg = err.to_string();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, .. } if found == LATEST + 7),
+            "{msg}"
+        );
+        assert!(msg.contains("Upgrade parachute"), "{msg}");
+        // Untouched: the future row is still there and nothing was added.
+        let conn = Connection::open(&path).expect("raw open");
+        let max: u32 = conn
+            .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+            .expect("q");
+        assert_eq!(max, LATEST + 7);
+    }
+}

@@ -1,0 +1,20 @@
+//! Tokens: signing keys, hub JWTs and their validation, issuing into the
+//! registry, the operator token, and the small grammars around minting
+//! (TTL, audience inference). Everything here takes `now` as a parameter.
+
+pub mod audience;
+pub mod issuer;
+pub mod jwt;
+pub mod keys;
+pub mod mint;
+pub mod operator;
+pub mod ttl;
+
+pub use issuer::Issuers;
+pub use jwt::{Claims, Reject};
+
+/// The current time in Unix seconds: the one place the clock is read for
+/// token logic (callers pass it down).
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}

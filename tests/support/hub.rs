@@ -1,0 +1,409 @@
+//! Helpers for the hub, auth and init tests: a `PARACHUTE_HOME` with an
+//! owner, a real `parachute serve` on an ephemeral port, plain HTTP/1.1, and
+//! token checks through the library and through `PyJWT`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+use crate::support::cli::Parachute;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Run with `input` on stdin.
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn parachute");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// A `PARACHUTE_HOME` (no user manager) whose hub has an owner, a signing
+/// key and an operator token, made by the real `auth set-password`.
+pub struct Home {
+    /// Removed on drop.
+    _tmp: tempfile::TempDir,
+    pub p: Parachute,
+}
+
+impl Home {
+    /// Empty: nothing initialized.
+    pub fn empty() -> Self {
+        let tmp = tempfile::Builder::new()
+            .prefix("parachute-hub-test-")
+            .tempdir()
+            .expect("tmp");
+        let p = Parachute::offline(tmp.path());
+        Self { _tmp: tmp, p }
+    }
+
+    pub fn with_owner() -> Self {
+        let h = Self::empty();
+        let o = run_with_stdin(
+            h.cmd(&["auth", "set-password", "--password-stdin"]),
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(o.status.success(), "set-password: {}", stderr(&o));
+        h
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.p.home()
+    }
+
+    /// The command with the hub's variables cleared, so the developer's shell
+    /// cannot point it elsewhere.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.p.cmd(args);
+        for k in [
+            "PORT",
+            "PARACHUTE_BIND_HOST",
+            "PARACHUTE_HUB_ORIGIN",
+            "LISTEN_FDS",
+            "LISTEN_PID",
+            "NOTIFY_SOCKET",
+        ] {
+            c.env_remove(k);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run parachute")
+    }
+
+    /// `program ARGS` with this home's environment (as [`Home::cmd`] sets it).
+    pub fn wrap(&self, program: &Path, args: &[&str]) -> Command {
+        let template = self.cmd(&[]);
+        let mut c = Command::new(program);
+        c.args(args);
+        for (k, v) in template.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c
+    }
+
+    /// `auth mint-token ARGS`, asserting success; the token.
+    pub fn mint(&self, args: &[&str]) -> String {
+        let mut all = vec!["auth", "mint-token"];
+        all.extend_from_slice(args);
+        let o = self.run(&all);
+        assert!(o.status.success(), "mint-token {args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.ends_with('\n') && out.matches('\n').count() == 1,
+            "{out:?}"
+        );
+        out.trim_end().to_string()
+    }
+
+    pub fn owner_id(&self) -> String {
+        let o = self.run(&["auth", "list-users", "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let users: Value = serde_json::from_slice(&o.stdout).expect("json");
+        users[0]["id"].as_str().expect("id").to_string()
+    }
+
+    pub fn operator_token(&self) -> String {
+        std::fs::read_to_string(self.home().join("operator.token"))
+            .expect("operator.token")
+            .trim()
+            .to_string()
+    }
+
+    /// Validate with the library, against this home's store, as the hub does.
+    pub fn validate(
+        &self,
+        token: &str,
+    ) -> Result<parachute::tokens::Claims, parachute::tokens::Reject> {
+        use parachute::store::{self, Store};
+        use parachute::tokens::{self, Issuers, jwt, keys};
+        let s = Store::open(&self.home().join("hub.db")).expect("store");
+        let conn = s.conn().expect("conn");
+        let now = tokens::now();
+        let v = keys::verifiers(&conn, now).expect("keys");
+        let iss = Issuers::new("http://127.0.0.1:1939", &[1939]);
+        jwt::validate(
+            token,
+            &v,
+            jwt::Expect {
+                issuers: iss.accepted(),
+                audience: None,
+                now,
+            },
+            |jti| store::tokens::is_revoked(&conn, jti).map_err(|e| e.to_string()),
+        )
+    }
+}
+
+/// The payload of a JWT, decoded without verification (for asserting claims).
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json")
+}
+
+/// A running `parachute serve`, killed on drop.
+pub struct Hub {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Log lines up to and including `ready`.
+    pub startup: Vec<String>,
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Hub {
+    /// `serve` on `127.0.0.1:0`; waits for its `ready` line.
+    pub fn start(home: &Home) -> Self {
+        let mut cmd = home.cmd(&["serve"]);
+        cmd.env("PORT", "0");
+        Self::spawn(cmd)
+    }
+
+    pub fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        let addr = loop {
+            let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            else {
+                // Not yet a `Hub`, so its Drop would not reap the process.
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("hub never said ready; log:\n{}", seen.join("\n"));
+            };
+            let addr = line
+                .contains(" ready ")
+                .then(|| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix("addr="))
+                })
+                .flatten()
+                .map(|a| a.parse().expect("addr"));
+            seen.push(line);
+            if let Some(a) = addr {
+                break a;
+            }
+        };
+        Self {
+            child,
+            addr,
+            startup: seen,
+            log: rx,
+        }
+    }
+
+    pub fn get(&self, path: &str, bearer: Option<&str>) -> Response {
+        http(self.addr, "GET", path, bearer, None)
+    }
+
+    /// Send SIGTERM and wait for the exit status (bounded).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
+            .expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "hub did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Log lines so far.
+    pub fn drain_log(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+pub fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<Response> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = bearer {
+        let _ = write!(req, "Authorization: Bearer {t}\r\n");
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        let _ = write!(
+            req,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes())?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no header end"))?;
+    let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
+    Ok(Response {
+        status,
+        headers: headers.to_string(),
+        body: body.to_string(),
+    })
+}
+
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> Response {
+    try_http(addr, method, path, bearer, body)
+        .unwrap_or_else(|e| panic!("{method} http://{addr}{path}: {e}"))
+}
+
+/// Whether `PyJWT` and cryptography are importable; says `SKIP` loudly when not.
+pub fn pyjwt_available(test: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP ({test}): independent JWT check needs python3 with PyJWT and cryptography (pip install pyjwt cryptography)"
+        );
+    }
+    ok
+}
+
+/// Verify `token` with `PyJWT` against the JWKS at `jwks_url`: signature by
+/// kid, RS256 only, `exp`, `iss`, `aud`. Returns `PyJWT`'s verdict and claims.
+pub fn pyjwt_verify(
+    jwks_url: &str,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<Value, String> {
+    let script = r#"
+import json, sys, jwt
+url, token, iss, aud = sys.argv[1:5]
+client = jwt.PyJWKClient(url, cache_keys=False)
+key = client.get_signing_key_from_jwt(token)
+claims = jwt.decode(token, key.key, algorithms=["RS256"], issuer=iss, audience=aud,
+                    options={"require": ["exp", "iat", "iss", "sub", "aud", "jti"]})
+print(json.dumps(claims))
+"#;
+    let o = Command::new("python3")
+        .args(["-c", script, jwks_url, token, issuer, audience])
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if o.status.success() {
+        serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())
+    } else {
+        Err(stderr(&o))
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Wait for `pred`, polling, or panic with `what` after `limit`.
+pub fn wait_for(limit: Duration, what: &str, mut pred: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !pred() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
