@@ -294,6 +294,15 @@ fn reinstall_is_idempotent_and_keeps_an_operator_edited_port() {
         unit.contains(&format!("Environment=\"PORT={moved}\"")),
         "{unit}"
     );
+    // Never started: the journal has nothing for it, and logs says so.
+    let o = p.run(&["logs", name]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("no logs yet for {name}")),
+        "{}",
+        stderr(&o)
+    );
+
     let before = fs::read(&path).expect("read");
     let o = p.run(&["install", "--no-start", dir.to_str().expect("utf8")]);
     assert!(o.status.success());
@@ -301,5 +310,72 @@ fn reinstall_is_idempotent_and_keeps_an_operator_edited_port() {
         fs::read(&path).expect("read"),
         before,
         "a third install changes nothing"
+    );
+}
+
+#[test]
+fn status_fails_on_an_unhealthy_service_and_doctor_spots_a_stale_unit() {
+    let Some(mgr) = systemd::manager() else {
+        return;
+    };
+    let _serial = systemd::lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = Parachute::new(mgr, tmp.path());
+    let name = "syshealth";
+    let dir = write_module(tmp.path(), name, free_port(), false);
+    let _cleanup = p.uninstall_on_drop(name);
+    let o = p.run(&["install", dir.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = p.run(&["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+
+    // Point the row's health check at a path the module answers with 404.
+    let path = tmp.path().join("home/services.json");
+    let mut doc: Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+    doc["services"][0]["health"] = "/nowhere".into();
+    fs::write(&path, doc.to_string()).expect("write");
+    let o = p.run(&["status"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "unhealthy and running fails status: {}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("HTTP 404"), "{}", stdout(&o));
+
+    // doctor: the unit is current; after a hand edit it is not, with the fix.
+    let doctor = |p: &Parachute| -> Value {
+        let o = p.run(&["doctor", "--json"]);
+        serde_json::from_slice(&o.stdout).expect("doctor --json is JSON")
+    };
+    let check = |d: &Value, n: &str| -> Value {
+        d["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {n}: {d:#}"))
+    };
+    let d = doctor(&p);
+    assert_eq!(check(&d, "user-manager")["status"], "pass", "{d:#}");
+    assert_eq!(
+        check(&d, &format!("unit:{name}"))["status"],
+        "pass",
+        "{d:#}"
+    );
+    let unit = mgr.unit_dir().join(format!("parachute-{name}.service"));
+    let mut text = fs::read_to_string(&unit).expect("unit");
+    text.push_str("# hand edit\n");
+    fs::write(&unit, text).expect("write");
+    let c = check(&doctor(&p), &format!("unit:{name}"));
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert_eq!(c["fix"], format!("parachute restart {name}"));
+    let o = p.run(&["restart", name]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        check(&doctor(&p), &format!("unit:{name}"))["status"],
+        "pass"
     );
 }
