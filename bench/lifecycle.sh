@@ -39,7 +39,28 @@ done
 
 "$bin" stop bench1 >/dev/null 2>&1
 echo "status, 10 running services:  median $(median_ms 20 "$bin" status) ms   (target < 100 ms)"
+# The unit's own start time: systemctl start, then poll the port from one
+# process (no per-try interpreter start-up), then stop.
+theirs=$(python3 - <<'PY'
+import socket, statistics, subprocess, time
+def up():
+    try:
+        socket.create_connection(("127.0.0.1", 2101), 0.05).close(); return True
+    except OSError:
+        return False
+times = []
+for _ in range(10):
+    # Repeated starts would hit the unit's start limit; parachute resets it too.
+    subprocess.run(["systemctl", "--user", "reset-failed", "parachute-bench1.service"])
+    t = time.perf_counter()
+    subprocess.run(["systemctl", "--user", "start", "parachute-bench1.service"], check=True)
+    while not up():
+        time.sleep(0.002)
+    subprocess.run(["systemctl", "--user", "stop", "parachute-bench1.service"], check=True)
+    times.append((time.perf_counter() - t) * 1000)
+print(f"{statistics.median(times):.1f}")
+PY
+)
 ours=$(median_ms 10 sh -c "'$bin' start bench1 && '$bin' stop bench1")
-theirs=$(median_ms 10 sh -c "systemctl --user start parachute-bench1.service && until python3 -c 'import socket;socket.create_connection((\"127.0.0.1\",2101),0.05)' 2>/dev/null; do :; done; systemctl --user stop parachute-bench1.service")
-echo "start+stop one service:       median $ours ms; systemctl start + wait for port + stop: $theirs ms   (target: within +50 ms)"
+echo "start+stop one service:       median $ours ms; the unit's own (systemctl start, port open, stop): $theirs ms   (target: within +50 ms)"
 echo "cold --help:                  median $(median_ms 50 "$bin" --help) ms   (target < 5 ms)"

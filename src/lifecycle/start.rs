@@ -59,11 +59,10 @@ pub async fn run(
 ) -> Result<Vec<Outcome>, Error> {
     let mut after_job = Vec::with_capacity(targets.len());
     for t in targets {
-        if verb == Verb::Start {
-            // A unit that hit its start limit refuses new starts until reset;
-            // an explicit start by the operator is the moment to reset it.
-            init.reset_failed(&t.unit).await?;
-        }
+        // The start limit counts every start, the operator's too: a unit that
+        // hit it refuses new starts until reset, and an explicit start or
+        // restart by the operator is the moment to reset it.
+        init.reset_failed(&t.unit).await?;
         let job = match verb {
             Verb::Start => init.start(&t.unit).await?,
             Verb::Restart => init.restart(&t.unit).await?,
