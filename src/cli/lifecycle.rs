@@ -239,17 +239,19 @@ pub async fn report_outcomes(
             Some(why) => {
                 code = ExitCode::from(1);
                 eprintln!("✗ {name} failed to start: {why}");
+                // Only this start's lines: the journal keeps earlier runs too.
+                let since = format!("@{}", o.since_unix);
                 let lines = journal::tail(&journal::Query {
                     unit: &o.unit,
                     lines: FAILURE_LOG_LINES,
-                    since: None,
+                    since: Some(&since),
                 })
                 .await
                 .unwrap_or_default();
                 if lines.is_empty() {
                     eprintln!("  (no log lines; see: parachute logs {name})");
                 } else {
-                    eprintln!("  last {} log lines:", lines.len());
+                    eprintln!("  its log since this start:");
                     for l in lines {
                         eprintln!("  │ {l}");
                     }

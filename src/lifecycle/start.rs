@@ -45,6 +45,8 @@ pub struct Outcome {
     pub failure: Option<String>,
     /// Up, but its port did not accept a connection within the settle time.
     pub port_pending: Option<u16>,
+    /// Unix seconds just before the job ran: its log lines are the ones since.
+    pub since_unix: i64,
 }
 
 /// How often the settle loop looks again.
@@ -63,17 +65,20 @@ pub async fn run(
         // hit it refuses new starts until reset, and an explicit start or
         // restart by the operator is the moment to reset it.
         init.reset_failed(&t.unit).await?;
+        let since = jiff::Timestamp::now().as_second();
         let job = match verb {
             Verb::Start => init.start(&t.unit).await?,
             Verb::Restart => init.restart(&t.unit).await?,
         };
         let state = init.state(&t.unit).await?;
-        after_job.push((t, job, state));
+        after_job.push((t, job, state, since));
     }
     let deadline = Instant::now() + settle;
     let mut out = Vec::with_capacity(after_job.len());
-    for (t, job, first) in after_job {
-        out.push(settle_one(init, t, job, first, deadline).await?);
+    for (t, job, first, since) in after_job {
+        let mut o = settle_one(init, t, job, first, deadline).await?;
+        o.since_unix = since;
+        out.push(o);
     }
     Ok(out)
 }
@@ -91,6 +96,7 @@ async fn settle_one(
         state,
         failure,
         port_pending,
+        since_unix: 0,
     };
     if !job.is_ok() || !is_service(&t.unit) {
         let failure = judge(&t.unit, job, &first, &first);
