@@ -38,3 +38,7 @@ pub const LISTEN_PID: &str = "LISTEN_PID";
 pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 /// The watchdog interval systemd expects pings within (`WatchdogSec=`).
 pub const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
+/// Largest request body, in bytes, the hub passes to `git http-backend` for
+/// one `/git/<name>/*` request (default 2 GiB; `k`, `m`, `g` suffixes are
+/// binary multiples). A longer push is refused (413) and its backend killed.
+pub const PARACHUTE_GIT_MAX_REQUEST_BYTES: &str = "PARACHUTE_GIT_MAX_REQUEST_BYTES";

@@ -9,6 +9,7 @@ pub mod hub;
 pub mod identity;
 pub mod lifecycle;
 pub mod manifest;
+pub mod oauth;
 pub mod paths;
 pub mod ports;
 pub mod store;

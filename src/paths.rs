@@ -83,6 +83,16 @@ impl Paths {
         self.home.join("operator.token")
     }
 
+    /// Where the hub keeps its git repositories: `$PARACHUTE_HOME/hub/git`.
+    pub fn git_root(&self) -> PathBuf {
+        self.home.join("hub").join("git")
+    }
+
+    /// The bare repository behind `/git/<name>`: `<git_root>/<name>.git`.
+    pub fn git_repo(&self, name: &str) -> PathBuf {
+        self.git_root().join(format!("{name}.git"))
+    }
+
     pub fn unit_file(&self, unit: &str) -> PathBuf {
         self.unit_dir.join(unit)
     }

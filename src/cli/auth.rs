@@ -2,8 +2,10 @@
 //! the token registry. These act on the hub store directly (WAL lets them
 //! run beside a serving hub); `mint-token` presents the operator token.
 
+mod clients;
 mod mint;
 pub mod prompt;
+mod two_factor;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -51,6 +53,19 @@ pub enum AuthCommand {
         long_about = mint::LONG_ABOUT
     )]
     MintToken(mint::MintTokenArgs),
+    /// List OAuth clients waiting for approval (they registered themselves).
+    PendingClients(JsonArgs),
+    /// Approve a registered OAuth client, so it may ask users for consent.
+    ApproveClient(clients::ClientIdArgs),
+    /// Remove an OAuth client, its grants and every token issued to it.
+    RevokeClient(clients::ClientIdArgs),
+    /// List the consents users gave OAuth clients.
+    ListGrants(JsonArgs),
+    /// Withdraw consent from a client and revoke its tokens; it must ask again.
+    RevokeGrant(clients::ClientIdArgs),
+    /// Two-factor sign-in (TOTP) for hub users: status, enroll, disable.
+    #[command(name = "2fa")]
+    TwoFactor(two_factor::TwoFactorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +100,12 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
         AuthCommand::ListTokens(a) => list_tokens(cx, &a),
         AuthCommand::RevokeToken(a) => revoke_token(cx, &a),
         AuthCommand::MintToken(a) => mint::run(cx, &a),
+        AuthCommand::PendingClients(a) => clients::pending(cx, &a),
+        AuthCommand::ApproveClient(a) => clients::approve(cx, &a),
+        AuthCommand::RevokeClient(a) => clients::revoke_client(cx, &a),
+        AuthCommand::ListGrants(a) => clients::list_grants(cx, &a),
+        AuthCommand::RevokeGrant(a) => clients::revoke_grant(cx, &a),
+        AuthCommand::TwoFactor(a) => two_factor::run(cx, a),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod auth;
 mod context;
 pub mod doctor;
+pub mod git;
 pub mod init;
 pub mod install;
 pub mod lifecycle;
@@ -55,6 +56,8 @@ pub enum Command {
     /// First run: the hub store, the owner, keys, the operator token, and the
     /// hub's socket-activated units.
     Init(init::InitArgs),
+    /// The hub's git repositories (`/git/<name>`): list them with size and last push.
+    Git(git::GitArgs),
 }
 
 /// Parse the process arguments and run. `main` only maps the result.
@@ -98,6 +101,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Auth(a) => auth::run(&cx, a).await,
         Command::Serve(a) => serve::run(&cx, &a).await,
         Command::Init(a) => init::run(&cx, a).await,
+        Command::Git(a) => git::run(&cx, a),
     }
 }
 

@@ -6,10 +6,16 @@
 
 pub mod activity;
 mod bearer;
+pub mod csrf;
 pub mod error;
+pub mod git;
 mod health;
 pub mod listener;
 pub mod notify;
+pub mod oauth;
+pub mod pages;
+pub mod ratelimit;
+pub mod session;
 mod tokens;
 mod wellknown;
 
@@ -221,7 +227,14 @@ pub fn router(state: HubState) -> Router {
         .route("/api/revocation-list", get(tokens::revocation_list))
         .route("/api/auth/tokens", get(tokens::list))
         .route("/api/auth/revoke-token", post(tokens::revoke))
+        .merge(git::router())
+        .merge(oauth::routes())
+        .merge(pages::routes())
         .fallback(|| async { error::ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            oauth::challenge,
+        ))
         .with_state(state)
 }
 
@@ -233,7 +246,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = activity::CountingListener::new(listener, Arc::clone(state.activity()));
-    axum::serve(listener, router(state))
+    // `tap_io` only so handlers get `ConnectInfo<SocketAddr>` (git's REMOTE_ADDR).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

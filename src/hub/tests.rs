@@ -147,14 +147,18 @@ async fn bearer_endpoints_need_a_valid_token_with_the_scope() {
     let f = fixture();
     let (status, headers, body) = f.get("/api/auth/tokens", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+    // Issue #4: every Bearer 401 names the protected-resource metadata.
+    assert_eq!(
+        headers[header::WWW_AUTHENTICATE],
+        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\""
+    );
     assert_eq!(body["error"], "invalid_request");
 
     let (status, headers, body) = f.get("/api/auth/tokens", Some("garbage")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         headers[header::WWW_AUTHENTICATE],
-        "Bearer error=\"invalid_token\""
+        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", error=\"invalid_token\""
     );
     assert_eq!(body["error"], "invalid_token");
 

@@ -1,6 +1,6 @@
 //! Token registry endpoints: the public revocation list resource servers
 //! poll, and the operator's list/revoke API (bearer with
-//! `parachute:host:auth`).
+//! `parachute:host:auth`; revoking also under capability attenuation, seed 001).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -13,6 +13,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::wellknown::cors;
 use super::{Bearer, HubState};
+use crate::oauth::attenuation;
 use crate::store::tokens::{self as registry, Revoked};
 
 /// The scope that governs the token registry.
@@ -87,7 +88,12 @@ pub async fn revoke(
     bearer: Bearer,
     body: Result<Json<RevokeBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    bearer.require(REGISTRY_SCOPE)?;
+    // Seed 001: `parachute:host:auth` revokes anything; any other minting
+    // authority revokes exactly what it could have minted (checked below).
+    let held: Vec<&str> = bearer.0.scopes().collect();
+    if !bearer.0.has_scope(REGISTRY_SCOPE) && !attenuation::has_minting_authority(&held) {
+        return Err(ApiError::InsufficientScope(REGISTRY_SCOPE));
+    }
     let Json(body) = body.map_err(|e| ApiError::BadRequest {
         error: "invalid_request",
         description: e.body_text(),
@@ -100,6 +106,27 @@ pub async fn revoke(
     }
     let now = crate::tokens::now();
     let store = s.store();
+    if !bearer.0.has_scope(REGISTRY_SCOPE) {
+        let target = {
+            let conn = store
+                .conn()
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            registry::get(&conn, &body.jti).map_err(ApiError::internal)?
+        };
+        let Some(target) = target else {
+            return Err(ApiError::NotFound(format!(
+                "no token has jti `{}`",
+                body.jti
+            )));
+        };
+        if !target
+            .scopes
+            .split_whitespace()
+            .all(|scope| attenuation::can_grant(&held, scope))
+        {
+            return Err(ApiError::InsufficientScope(REGISTRY_SCOPE));
+        }
+    }
     let outcome = store
         .write(|tx| registry::revoke(tx, &body.jti, now).map_err(|e| store.err(e)))
         .map_err(ApiError::internal)?;

@@ -1,5 +1,7 @@
-//! People: the owner and other users, and their passwords.
+//! People: the owner and other users, their passwords and second factors.
 
+pub mod backup_codes;
 pub mod password;
+pub mod totp;
 
 pub use password::Password;

@@ -18,6 +18,12 @@ use super::{StoreError, sql_err};
 const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "users, signing keys, token registry, settings", V1),
     (2, "OAuth clients, codes, grants, sessions", V2),
+    (
+        3,
+        "OAuth client metadata, code families, token resources, rate limits, pending logins",
+        V3,
+    ),
+    (4, "TOTP secrets and backup codes", V4),
 ];
 
 /// The schema version this build writes.
@@ -119,6 +125,55 @@ CREATE TABLE sessions (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX sessions_user ON sessions(user_id);
+";
+
+// OAuth server (issue 4): a client's auth method and registered metadata; the
+// token family an authorization code issued (reuse of the code revokes it);
+// the RFC 8707 resource a token family is bound to; rate-limit hits (kept in
+// the store so limits survive the hub's idle exit); logins waiting on a
+// second factor.
+const V3: &str = "
+ALTER TABLE clients ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE auth_codes ADD COLUMN family_id TEXT;
+ALTER TABLE tokens ADD COLUMN resource TEXT;
+
+CREATE TABLE rate_limit_hits (
+    bucket TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX rate_limit_hits_key ON rate_limit_hits(bucket, key, at);
+CREATE INDEX rate_limit_hits_at ON rate_limit_hits(at);
+
+CREATE TABLE pending_logins (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    next       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+";
+
+// Second factors (issue 4, people side): one TOTP secret per user (pending
+// until its first code is checked; `last_step` refuses a code twice) and the
+// SHA-256 of each backup code (see `identity::backup_codes` for why not argon2).
+const V4: &str = "
+CREATE TABLE totp (
+    user_id    TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    secret     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    enabled_at INTEGER,
+    last_step  INTEGER
+) STRICT;
+
+CREATE TABLE backup_codes (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    code_hash  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER,
+    PRIMARY KEY (user_id, code_hash)
+) STRICT;
 ";
 
 /// Bring the schema up to [`LATEST`].

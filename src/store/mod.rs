@@ -12,10 +12,18 @@
 //! deleted under a running hub is reported by [`Store::check`] (and so by
 //! `/health`), not silently replaced by an empty one.
 
+pub mod account;
+pub mod clients;
+pub mod codes;
+pub mod grants;
 pub mod keys;
 mod migrate;
+pub mod ratelimit;
+pub mod refresh;
+pub mod sessions;
 pub mod settings;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 use std::fs::{self, OpenOptions};

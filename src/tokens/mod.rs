@@ -8,6 +8,7 @@ pub mod jwt;
 pub mod keys;
 pub mod mint;
 pub mod operator;
+pub mod scopes;
 pub mod ttl;
 
 pub use issuer::Issuers;

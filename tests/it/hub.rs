@@ -97,7 +97,12 @@ fn a_revoked_jti_is_rejected_and_published() {
     assert!(r.body.contains(&jti));
     let r = hub.get("/api/auth/tokens", None);
     assert_eq!(r.status, 401);
-    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    // Issue #4: Bearer 401s name the protected-resource metadata.
+    let prm = format!("{ISSUER}/.well-known/oauth-protected-resource");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(format!("Bearer resource_metadata=\"{prm}\"").as_str())
+    );
     let narrow = h.mint(&["--scope", "scribe:transcribe"]);
     let r = hub.get("/api/auth/tokens", Some(&narrow));
     assert_eq!(r.status, 403);
@@ -114,7 +119,7 @@ fn a_revoked_jti_is_rejected_and_published() {
     assert_eq!(r.json()["error"], "invalid_token");
     assert_eq!(
         r.header("www-authenticate"),
-        Some("Bearer error=\"invalid_token\"")
+        Some(format!("Bearer resource_metadata=\"{prm}\", error=\"invalid_token\"").as_str())
     );
     let list = hub.get("/api/revocation-list", None).json();
     assert!(

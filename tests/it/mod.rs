@@ -1,7 +1,13 @@
+mod account;
 mod auth;
+mod browser;
 mod cli;
+mod git;
 mod hub;
 mod init;
 mod lifecycle;
 mod man;
+mod oauth;
+mod oauth_clients;
 mod system_smoke;
+mod two_factor;

@@ -1,0 +1,162 @@
+//! `parachute auth pending-clients|approve-client|revoke-client|list-grants|revoke-grant`:
+//! the owner's side of OAuth client approval and consent, acting on the hub
+//! store directly (like the rest of `auth`).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{Context, JsonArgs, date};
+use crate::cli::context::out;
+use crate::error::Error;
+use crate::store::{self, Store};
+use crate::tokens;
+
+#[derive(Debug, Args)]
+pub struct ClientIdArgs {
+    /// The client's id (see `parachute auth pending-clients` or `list-grants`).
+    pub client_id: String,
+}
+
+fn unknown(id: &str) -> Error {
+    Error::Usage(format!(
+        "no client has id `{id}`. See them with: parachute auth pending-clients (or list-grants)"
+    ))
+}
+
+pub fn pending(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let conn = store.conn()?;
+    let rows: Vec<_> = store::clients::list(&conn, Some(store::clients::PENDING))
+        .map_err(|e| store.err(e))?
+        .into_iter()
+        .filter(|c| !c.expired(now))
+        .collect();
+    if args.json {
+        let doc = serde_json::to_string_pretty(&rows).unwrap_or_default();
+        return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        eprintln!("no clients are waiting for approval");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!(
+        "{:<36} {:<24} {:<20} {}\n",
+        "CLIENT ID", "NAME", "REGISTERED", "REDIRECT URIS"
+    );
+    for c in &rows {
+        let _ = writeln!(
+            s,
+            "{:<36} {:<24} {:<20} {}",
+            c.client_id,
+            c.client_name.as_deref().unwrap_or("-"),
+            date(c.registered_at),
+            c.redirect_uris.join(" ")
+        );
+    }
+    eprintln!("approve one with: parachute auth approve-client <client id>");
+    out(&s).map(|()| ExitCode::SUCCESS)
+}
+
+pub fn approve(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let found = store.write(|tx| {
+        let c = store::clients::get(tx, &args.client_id).map_err(|e| store.err(e))?;
+        match c.filter(|c| !c.expired(now)) {
+            Some(c) => {
+                store::clients::approve(tx, &c.client_id).map_err(|e| store.err(e))?;
+                Ok(Some(c))
+            }
+            None => Ok(None),
+        }
+    })?;
+    let c = found.ok_or_else(|| unknown(&args.client_id))?;
+    eprintln!(
+        "✓ approved {} ({}); it can now ask you for consent",
+        c.client_name.as_deref().unwrap_or("the client"),
+        c.client_id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn revoke_client(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let revoked = store.write(|tx| {
+        let sql = |e| store.err(e);
+        if store::clients::get(tx, &args.client_id)
+            .map_err(sql)?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let n = store::refresh::revoke_client(tx, &args.client_id, now).map_err(sql)?;
+        store::clients::delete(tx, &args.client_id).map_err(sql)?;
+        Ok(Some(n))
+    })?;
+    let n = revoked.ok_or_else(|| unknown(&args.client_id))?;
+    eprintln!(
+        "✓ removed client {} with its grants; {n} token(s) revoked",
+        args.client_id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn list_grants(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let conn = store.conn()?;
+    let rows = store::grants::list(&conn).map_err(|e| store.err(e))?;
+    if args.json {
+        let doc = serde_json::to_string_pretty(&rows).unwrap_or_default();
+        return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        eprintln!("no grants: no app has been given consent yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!(
+        "{:<36} {:<24} {:<16} {:<20} {}\n",
+        "CLIENT ID", "NAME", "USER", "GRANTED", "SCOPES"
+    );
+    for g in &rows {
+        let _ = writeln!(
+            s,
+            "{:<36} {:<24} {:<16} {:<20} {}",
+            g.client_id,
+            g.client_name.as_deref().unwrap_or("-"),
+            g.username,
+            date(g.granted_at),
+            g.scopes
+        );
+    }
+    out(&s).map(|()| ExitCode::SUCCESS)
+}
+
+pub fn revoke_grant(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let (grants, revoked) = store.write(|tx| {
+        let sql = |e| store.err(e);
+        let g = store::grants::delete_for_client(tx, &args.client_id).map_err(sql)?;
+        let t = if g > 0 {
+            store::refresh::revoke_client(tx, &args.client_id, now).map_err(sql)?
+        } else {
+            0
+        };
+        Ok((g, t))
+    })?;
+    if grants == 0 {
+        return Err(Error::Usage(format!(
+            "no grant to client `{}`. See them with: parachute auth list-grants",
+            args.client_id
+        )));
+    }
+    eprintln!(
+        "✓ consent withdrawn from {}; {revoked} token(s) revoked. It must ask again to connect",
+        args.client_id
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,442 @@
+//! Running `git http-backend` for one request, streamed both ways: the
+//! request body is pumped into its stdin by a task of its own (counting bytes
+//! against the cap), its stdout becomes the response body after the CGI
+//! header block, and nothing but that block (≤ 64 KiB) is ever buffered.
+//!
+//! The backend runs in a process group of its own. Whoever drops the
+//! [`Backend`] before it exited (the response body, when hyper drops it for a
+//! client that went away; the handler, when the request fails earlier) sends
+//! the group SIGTERM, so `upload-pack`/`receive-pack` go too and clean up
+//! their temporary objects, and SIGKILL after a grace period.
+
+use std::ffi::OsString;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::response::Response;
+use futures_util::StreamExt as _;
+use rustix::process::{Pid, Signal, kill_process_group};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::sync::oneshot;
+
+use super::cgi::{self, MAX_HEADER_BYTES};
+use super::gate;
+
+/// How long a backend gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+/// How long a backend that closed its stdout gets to exit before it is
+/// treated as hung.
+const EXIT_WAIT: Duration = Duration::from_secs(30);
+/// Read size for the backend's stdout (a pipe holds 64 KiB).
+const CHUNK: usize = 64 * 1024;
+/// At most this many stderr lines are logged per request.
+const MAX_STDERR_LINES: usize = 20;
+
+/// What to run and what it is for (the log fields).
+#[derive(Debug)]
+pub struct Run<'a> {
+    pub program: &'a OsString,
+    pub env: Vec<(&'static str, OsString)>,
+    pub repo: &'a str,
+    pub subpath: &'a str,
+    pub subject: &'a str,
+    /// Largest request body passed on.
+    pub limit: u64,
+}
+
+/// Why the request body stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Abort {
+    TooLarge,
+    ClientGone,
+}
+
+/// A spawned backend; see the module docs for what dropping it does.
+#[derive(Debug)]
+struct Backend {
+    child: Option<Child>,
+    group: Option<Pid>,
+}
+
+impl Backend {
+    /// Wait up to `limit` for the exit status; `None` if it did not come
+    /// (dropping the backend then stops it).
+    async fn finish(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = tokio::time::timeout(limit, child.wait()).await.ok()?.ok()?;
+        self.child = None;
+        Some(status)
+    }
+}
+
+impl Backend {
+    /// Stop it unless it has exited: SIGTERM to the group now, SIGKILL after
+    /// [`GRACE`].
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let Some(group) = self.group else {
+            let _ = child.start_kill();
+            return;
+        };
+        let _ = kill_process_group(group, Signal::TERM);
+        // The leader stays unreaped (so its group id cannot be reused) until
+        // it has exited or been killed.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+                        let _ = kill_process_group(group, Signal::KILL);
+                        let _ = child.wait().await;
+                    }
+                });
+            }
+            Err(_) => {
+                let _ = kill_process_group(group, Signal::KILL);
+            }
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The backend's pipes, taken out of the child.
+struct Pipes {
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+}
+
+/// Start `git http-backend` in a process group of its own, with exactly
+/// `run.env`; `None` (logged) if it cannot be started.
+fn spawn(run: &Run<'_>) -> Option<(Backend, Pipes)> {
+    let mut cmd = Command::new(run.program);
+    cmd.arg("http-backend")
+        .env_clear()
+        .envs(run.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(
+            |e| tracing::error!(repo = run.repo, error = %e, "cannot spawn `git http-backend`"),
+        )
+        .ok()?;
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(Pid::from_raw);
+    let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let backend = Backend {
+        child: Some(child),
+        group,
+    };
+    let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
+        tracing::error!(repo = run.repo, "`git http-backend` has no pipes");
+        return None;
+    };
+    Some((
+        backend,
+        Pipes {
+            stdin,
+            stdout,
+            stderr,
+        },
+    ))
+}
+
+/// How reading the CGI header block ended.
+enum Head {
+    /// The block ends at this blank line.
+    Found(cgi::HeaderEnd),
+    /// EOF, a read error, or more than [`MAX_HEADER_BYTES`] without one.
+    Missing,
+    /// The request body stopped first.
+    Aborted(Abort),
+}
+
+/// Read stdout into `head` until the header block ends (bounded); the
+/// request body keeps flowing meanwhile.
+async fn read_head(
+    stdout: &mut ChildStdout,
+    head: &mut Vec<u8>,
+    chunk: &mut [u8],
+    abort: &mut Option<oneshot::Receiver<Abort>>,
+) -> Head {
+    loop {
+        tokio::select! {
+            why = aborted(abort) => return Head::Aborted(why),
+            read = stdout.read(chunk) => match read {
+                Ok(0) | Err(_) => return Head::Missing,
+                Ok(n) => {
+                    head.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = cgi::find_header_end(head) {
+                        return Head::Found(end);
+                    }
+                    if head.len() > MAX_HEADER_BYTES {
+                        return Head::Missing;
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Spawn the backend for `run`, feed it `body`, and answer with its output.
+pub async fn respond(run: Run<'_>, body: Body) -> Response {
+    let started = Instant::now();
+    let Some((mut backend, pipes)) = spawn(&run) else {
+        return gate::internal("git http-backend is unavailable");
+    };
+    tokio::spawn(log_stderr(pipes.stderr, run.repo.to_string()));
+    let (abort_tx, abort_rx) = oneshot::channel();
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&bytes_in);
+    tokio::spawn(pump(body, pipes.stdin, run.limit, counted, abort_tx));
+    let mut abort = Some(abort_rx);
+    let mut stdout = pipes.stdout;
+
+    let mut head: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; CHUNK];
+    let end = match read_head(&mut stdout, &mut head, &mut chunk, &mut abort).await {
+        Head::Found(end) => end,
+        Head::Aborted(why) => {
+            drop(backend);
+            return refused(why, &run);
+        }
+        Head::Missing => {
+            // Still writing (an endless block) or exiting: either way, done.
+            backend.stop();
+            tracing::warn!(
+                repo = run.repo,
+                subpath = run.subpath,
+                "`git http-backend` emitted no CGI header block"
+            );
+            return gate::bad_gateway("git http-backend emitted no CGI header block");
+        }
+    };
+    let (status, headers) = cgi::parse_cgi_headers(&String::from_utf8_lossy(&head[..end.idx]));
+    let leftover = Bytes::copy_from_slice(&head[end.idx + end.sep_len..]);
+    let stream = Output {
+        leftover: (!leftover.is_empty()).then_some(leftover),
+        stdout,
+        chunk,
+        abort,
+        backend,
+        done: false,
+        log: Finish {
+            repo: run.repo.to_string(),
+            subpath: run.subpath.to_string(),
+            subject: run.subject.to_string(),
+            status,
+            limit: run.limit,
+            started,
+            bytes_in,
+            bytes_out: 0,
+        },
+    };
+    let mut response = Response::new(Body::from_stream(futures_util::stream::unfold(
+        stream,
+        Output::next,
+    )));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+fn log_abort(why: Abort, repo: &str, limit: u64) {
+    match why {
+        Abort::TooLarge => tracing::warn!(
+            repo,
+            limit,
+            "git request body over the limit ({})",
+            crate::env_vars::PARACHUTE_GIT_MAX_REQUEST_BYTES
+        ),
+        Abort::ClientGone => tracing::info!(repo, "git client went away"),
+    }
+}
+
+/// The answer when the body stopped before the backend said anything.
+fn refused(why: Abort, run: &Run<'_>) -> Response {
+    log_abort(why, run.repo, run.limit);
+    match why {
+        Abort::TooLarge => gate::too_large(run.limit),
+        Abort::ClientGone => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r
+        }
+    }
+}
+
+/// Resolves when the pump reports an abort; pends forever once it finished
+/// cleanly (its sender dropped).
+async fn aborted(rx: &mut Option<oneshot::Receiver<Abort>>) -> Abort {
+    let result = match rx.as_mut() {
+        Some(r) => r.await,
+        None => return std::future::pending().await,
+    };
+    *rx = None;
+    match result {
+        Ok(why) => why,
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// Copy the request body into the backend's stdin, then close it. Stops on
+/// the cap or a broken client (reporting either), or quietly when the
+/// backend stops reading (its answer says why).
+async fn pump(
+    body: Body,
+    mut stdin: ChildStdin,
+    limit: u64,
+    counted: Arc<AtomicU64>,
+    abort: oneshot::Sender<Abort>,
+) {
+    let mut frames = body.into_data_stream();
+    let mut total: u64 = 0;
+    while let Some(frame) = frames.next().await {
+        let Ok(bytes) = frame else {
+            let _ = abort.send(Abort::ClientGone);
+            return;
+        };
+        total = total.saturating_add(bytes.len() as u64);
+        counted.store(total, Ordering::Relaxed);
+        if total > limit {
+            let _ = abort.send(Abort::TooLarge);
+            return;
+        }
+        if stdin.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+    let _ = stdin.shutdown().await;
+}
+
+async fn log_stderr(stderr: ChildStderr, repo: String) {
+    let mut lines = BufReader::new(stderr).lines();
+    let mut n = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        n += 1;
+        if n <= MAX_STDERR_LINES {
+            tracing::warn!(repo, "git http-backend: {line}");
+        }
+    }
+    if n > MAX_STDERR_LINES {
+        tracing::warn!(
+            repo,
+            "git http-backend: {} more line(s) not shown",
+            n - MAX_STDERR_LINES
+        );
+    }
+}
+
+/// What is logged when a response ends.
+#[derive(Debug)]
+struct Finish {
+    repo: String,
+    subpath: String,
+    subject: String,
+    status: StatusCode,
+    limit: u64,
+    started: Instant,
+    bytes_in: Arc<AtomicU64>,
+    bytes_out: u64,
+}
+
+/// The response body: what followed the header block, then stdout to EOF.
+/// Owns the backend, so dropping the body stops it.
+struct Output {
+    leftover: Option<Bytes>,
+    stdout: ChildStdout,
+    chunk: Vec<u8>,
+    abort: Option<oneshot::Receiver<Abort>>,
+    backend: Backend,
+    done: bool,
+    log: Finish,
+}
+
+impl Output {
+    async fn next(mut self) -> Option<(io::Result<Bytes>, Self)> {
+        if let Some(b) = self.leftover.take() {
+            return Some((Ok(b), self));
+        }
+        if self.done {
+            return None;
+        }
+        tokio::select! {
+            why = aborted(&mut self.abort) => {
+                self.done = true;
+                log_abort(why, &self.log.repo, self.log.limit);
+                let err = io::Error::other(format!("git request stopped: {why:?}"));
+                // Now, rather than whenever hyper drops the body.
+                self.backend.stop();
+                Some((Err(err), self))
+            }
+            read = self.stdout.read(&mut self.chunk) => match read {
+                Ok(0) => {
+                    self.done = true;
+                    self.finished().await;
+                    None
+                }
+                Ok(n) => {
+                    self.log.bytes_out += n as u64;
+                    Some((Ok(Bytes::copy_from_slice(&self.chunk[..n])), self))
+                }
+                Err(e) => {
+                    self.done = true;
+                    Some((Err(e), self))
+                }
+            },
+        }
+    }
+
+    async fn finished(&mut self) {
+        let exit = self.backend.finish(EXIT_WAIT).await;
+        let l = &self.log;
+        let elapsed_ms = u64::try_from(l.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let bytes_in = l.bytes_in.load(Ordering::Relaxed);
+        let (repo, subpath, bytes_out) = (&l.repo, &l.subpath, l.bytes_out);
+        let status = l.status.as_u16();
+        if !exit.is_some_and(|s| s.success()) {
+            tracing::warn!(repo, subpath, status, exit = ?exit, bytes_in, bytes_out, elapsed_ms, "`git http-backend` failed");
+        } else if subpath == "git-receive-pack" {
+            // Pushes (and git's 4-byte probe before a chunked one); the hook
+            // logs the refs.
+            tracing::info!(
+                repo,
+                subject = l.subject,
+                bytes_in,
+                bytes_out,
+                elapsed_ms,
+                "git receive-pack done"
+            );
+        } else {
+            tracing::debug!(
+                repo,
+                subpath,
+                status,
+                bytes_in,
+                bytes_out,
+                elapsed_ms,
+                "git request served"
+            );
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Hub-authenticated git smart HTTP at `/git/<name>[.git]/*` (seed 003): any
+//! client holding a hub token with `surface:<name>:write` pushes, with
+//! `surface:<name>:read` (or write) fetches and clones, using plain `git`.
+//! The hub stores the bytes in a bare repository per name under
+//! `$PARACHUTE_HOME/hub/git` and never builds or runs them.
+//!
+//! A request goes: path → access (from the path and `service=` only) →
+//! token → scope → provision → `git http-backend`. Everything up to the
+//! scope check touches no file, so a probe without the right token creates
+//! nothing. The backend is git's own CGI program rather than our own
+//! `upload-pack`/`receive-pack` plumbing: it already speaks both protocol
+//! versions, dumb HTTP and gzip bodies, and there is no Rust server side of
+//! the protocol to use instead (gitoxide has none).
+
+mod backend;
+pub mod cgi;
+pub mod credentials;
+pub mod gate;
+pub mod path;
+pub mod repo;
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use axum::routing::any;
+
+use super::HubState;
+use crate::env_vars;
+
+/// Default cap on one request body: git's own limit for a pack pushed to
+/// GitHub.
+pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 << 30;
+
+/// How the git endpoint runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The `git` executable (`http-backend` and `init` are its subcommands).
+    pub git: OsString,
+    /// `PATH` for git and the hooks it runs.
+    pub search_path: OsString,
+    /// Largest request body passed to the backend.
+    pub max_request_bytes: u64,
+}
+
+impl Config {
+    /// `git` from `PATH`; the cap from `PARACHUTE_GIT_MAX_REQUEST_BYTES`
+    /// (a value that does not parse is logged and the default used).
+    pub fn from_env() -> Self {
+        let max_request_bytes = match std::env::var(env_vars::PARACHUTE_GIT_MAX_REQUEST_BYTES) {
+            Ok(v) if !v.trim().is_empty() => parse_size(&v).unwrap_or_else(|| {
+                tracing::warn!(
+                    value = v,
+                    "{} is not a size like `500m` or `2g`; using the default",
+                    env_vars::PARACHUTE_GIT_MAX_REQUEST_BYTES
+                );
+                DEFAULT_MAX_REQUEST_BYTES
+            }),
+            _ => DEFAULT_MAX_REQUEST_BYTES,
+        };
+        Self {
+            git: "git".into(),
+            search_path: std::env::var_os("PATH")
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
+            max_request_bytes,
+        }
+    }
+}
+
+/// Bytes, or a number with a binary `k`/`m`/`g` suffix (`512m`, `2G`).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s
+        .strip_suffix("ib")
+        .or_else(|| s.strip_suffix('b'))
+        .unwrap_or(&s);
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'k' => (&s[..s.len() - 1], 10),
+        b'm' => (&s[..s.len() - 1], 20),
+        b'g' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = digits.trim().parse().ok()?;
+    n.checked_mul(1 << shift).filter(|n| *n > 0)
+}
+
+/// The `/git/*` routes, configured from the environment.
+pub fn router() -> Router<HubState> {
+    router_with(Config::from_env())
+}
+
+pub fn router_with(config: Config) -> Router<HubState> {
+    let config = Arc::new(config);
+    Router::new().route(
+        "/git/{*rest}",
+        any(move |State(state): State<HubState>, req: Request| {
+            let config = Arc::clone(&config);
+            async move { handle(&state, &config, req).await }
+        }),
+    )
+}
+
+async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
+    // Split off the body: it is `Send` but not `Sync`, and the parts are
+    // borrowed across awaits below.
+    let (parts, body) = req.into_parts();
+    let uri = &parts.uri;
+    let Some(route) = path::parse(uri.path()) else {
+        return gate::not_found();
+    };
+    let access = path::required_access(route.subpath, path::service(uri.query()));
+    let Some(token) = credentials::extract_token(&parts.headers) else {
+        return gate::unauthorized("a hub access token is required");
+    };
+    let claims = match state.validate(&token, None) {
+        Ok(c) if !c.sub.is_empty() => c,
+        Ok(_) => return gate::unauthorized("the token has no subject"),
+        Err(reason) => {
+            tracing::debug!(repo = route.name, %reason, "git token refused");
+            return gate::unauthorized("the token is invalid, expired or revoked");
+        }
+    };
+    if let Some(scope) = gate::missing_scope(&claims, route.name, access) {
+        tracing::debug!(
+            repo = route.name,
+            subject = claims.sub,
+            scope,
+            "git scope missing"
+        );
+        return gate::forbidden(&scope);
+    }
+
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let content_length = match header("content-length").map(str::parse::<u64>) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => return gate::bad_request("Content-Length is not a number"),
+        None => None,
+    };
+    if content_length.is_some_and(|n| n > config.max_request_bytes) {
+        return gate::too_large(config.max_request_bytes);
+    }
+
+    let root = state.paths().git_root();
+    match repo::ensure(&root, route.name, &config.git, &config.search_path).await {
+        Ok(true) => tracing::info!(
+            repo = route.name,
+            subject = claims.sub,
+            path = %root.join(format!("{}.git", route.name)).display(),
+            "provisioned git repository"
+        ),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(repo = route.name, error = %e, "cannot provision git repository");
+            return gate::internal("could not provision the repository");
+        }
+    }
+
+    let env = cgi::env(&cgi::CgiRequest {
+        project_root: &root,
+        search_path: &config.search_path,
+        name: route.name,
+        subpath: route.subpath,
+        method: parts.method.as_str(),
+        query: uri.query().unwrap_or_default(),
+        content_type: header("content-type"),
+        content_length,
+        content_encoding: header("content-encoding"),
+        git_protocol: header("git-protocol"),
+        remote_user: &claims.sub,
+        remote_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+    });
+    let run = backend::Run {
+        program: &config.git,
+        env,
+        repo: route.name,
+        subpath: route.subpath,
+        subject: &claims.sub,
+        limit: config.max_request_bytes,
+    };
+    backend::respond(run, body).await
+}
+
+#[cfg(test)]
+mod tests;

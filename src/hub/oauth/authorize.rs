@@ -1,0 +1,466 @@
+//! `GET /oauth/authorize` and the consent `POST`. Order of checks (RFC 6749
+//! §4.1.2.1): client and exact redirect URI first — failures there are an
+//! error page, never a redirect (an unverified URI is an open redirect) —
+//! then everything else redirects back with `error`, `state` and `iss`.
+//! Without a session the browser goes to `/login` and comes back here.
+
+use std::fmt::Write as _;
+
+use axum::Form;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use serde::Deserialize;
+
+use crate::hub::error::ApiError;
+use crate::hub::pages::{document, error_page, escape, html, see_other};
+use crate::hub::session::{MaybeSession, SignedIn, with_cookie};
+use crate::hub::{HubState, csrf};
+use crate::oauth::consent::{self, Authority};
+use crate::oauth::resource::{self, Target};
+use crate::oauth::{CODE_TTL_SECS, pkce, random_token, redirect, sha256_hex};
+use crate::store::{self, clients::Client};
+use crate::tokens::scopes;
+
+/// The authorization request's parameters (query on GET, hidden fields on
+/// the consent POST).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Params {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    resource: Option<String>,
+    /// OIDC-style `prompt`: `consent` always shows the consent page, `none`
+    /// never shows a page (it fails instead).
+    prompt: Option<String>,
+}
+
+/// A request that passed every check.
+#[derive(Debug)]
+struct Valid {
+    client: Client,
+    redirect_uri: String,
+    state: Option<String>,
+    /// Requested scopes after resource binding.
+    scopes: Vec<String>,
+    resource: Option<String>,
+    target: Option<Target>,
+    challenge: String,
+}
+
+/// The redirect back to the client with `params` plus `state` and `iss`.
+fn back(
+    state: &HubState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    params: &[(&str, &str)],
+) -> Response {
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if let Some(s) = client_state {
+        all.push(("state", s));
+    }
+    all.push(("iss", state.issuers().primary()));
+    see_other(&redirect::with_params(redirect_uri, &all))
+}
+
+fn error_back(
+    state: &HubState,
+    uri: &str,
+    client_state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Response {
+    back(
+        state,
+        uri,
+        client_state,
+        &[("error", error), ("error_description", description)],
+    )
+}
+
+fn bad_request(message: &str) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is not valid",
+        message,
+    )
+}
+
+/// Validate `p`; `Err` is the response to send.
+// The error *is* the response (a page or a redirect), built once here.
+#[allow(clippy::result_large_err)]
+fn validate(state: &HubState, p: &Params, now: i64) -> Result<Valid, Response> {
+    let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(bad_request("The request has no `client_id`."));
+    };
+    let conn = state
+        .store()
+        .conn()
+        .map_err(|e| ApiError::Unavailable(e.to_string()).into_response())?;
+    let client = store::clients::get(&conn, client_id)
+        .map_err(|e| ApiError::internal(e).into_response())?
+        .filter(|c| !c.expired(now));
+    drop(conn);
+    let Some(client) = client else {
+        return Err(bad_request(
+            "This app is not registered with the hub (or its registration expired). Ask it to connect again.",
+        ));
+    };
+    let Some(uri) = p.redirect_uri.as_deref().filter(|u| !u.is_empty()) else {
+        return Err(bad_request("The request has no `redirect_uri`."));
+    };
+    if !redirect::matches(&client.redirect_uris, uri) {
+        return Err(bad_request(
+            "The `redirect_uri` is not one this app registered.",
+        ));
+    }
+    let st = p.state.as_deref();
+    let fail = |e: &str, d: &str| Err(error_back(state, uri, st, e, d));
+    if p.response_type.as_deref() != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    if let Err(d) = pkce::check_challenge(
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    ) {
+        return fail("invalid_request", d);
+    }
+    let resource = p.resource.clone().filter(|r| !r.is_empty());
+    let target = match resource.as_deref() {
+        None => None,
+        Some(r) => match resource::resolve(r, state.issuers().accepted()) {
+            Some(t) => Some(t),
+            None => {
+                return fail(
+                    "invalid_target",
+                    "the `resource` is not one this hub issues tokens for",
+                );
+            }
+        },
+    };
+    let mut requested = scopes::parse(p.scope.as_deref().unwrap_or_default());
+    if requested.is_empty() {
+        requested = scopes::parse(&client.scopes);
+    }
+    // OIDC-flavoured clients add these; refresh tokens are always issued and
+    // there is no ID token, so they mean nothing here and are dropped.
+    requested.retain(|s| s != "offline_access" && s != "openid");
+    if requested.is_empty() {
+        return fail("invalid_scope", "`scope` is required");
+    }
+    if let Some(s) = requested.iter().find(|s| !scopes::is_requestable(s)) {
+        return fail("invalid_scope", &format!("scope `{s}` cannot be requested"));
+    }
+    let bound = resource::bind(&requested, target.as_ref());
+    if bound.is_empty() {
+        return fail(
+            "invalid_scope",
+            "none of the requested scopes apply to the `resource`",
+        );
+    }
+    Ok(Valid {
+        redirect_uri: uri.to_string(),
+        state: p.state.clone(),
+        scopes: bound,
+        resource,
+        target,
+        challenge: p.code_challenge.clone().unwrap_or_default(),
+        client,
+    })
+}
+
+fn authority(who: &SignedIn) -> Authority {
+    if who.is_owner {
+        Authority::Owner
+    } else {
+        // Vault assignments for other users do not exist yet: they may only
+        // delegate non-vault, non-admin scopes.
+        Authority::User { vaults: Vec::new() }
+    }
+}
+
+fn login_redirect(raw_query: Option<&str>) -> Response {
+    let back = format!("/oauth/authorize?{}", raw_query.unwrap_or_default());
+    see_other(&format!("/login?next={}", redirect::form_encode(&back)))
+}
+
+fn not_approved(client: &Client) -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "App not yet approved",
+        &format!(
+            "{} asked to connect, but the hub's owner has not approved it yet. The owner can approve it by signing in and opening this link, or with: parachute auth approve-client {}",
+            client.client_name.as_deref().unwrap_or("This app"),
+            client.client_id
+        ),
+    )
+}
+
+/// `GET /oauth/authorize`.
+pub async fn show(
+    State(state): State<HubState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(p): Query<Params>,
+) -> Result<Response, ApiError> {
+    let now = crate::tokens::now();
+    let v = match validate(&state, &p, now) {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let prompt = p.prompt.as_deref().unwrap_or_default();
+    let silent = prompt.split_whitespace().any(|x| x == "none");
+    let Some(who) = session else {
+        if silent {
+            return Ok(error_back(
+                &state,
+                &v.redirect_uri,
+                v.state.as_deref(),
+                "login_required",
+                "the user is not signed in",
+            ));
+        }
+        return Ok(login_redirect(raw.as_deref()));
+    };
+    if !v.client.approved() && !who.is_owner {
+        return Ok(not_approved(&v.client));
+    }
+    let capped = consent::cap_to_authority(&v.scopes, &authority(&who));
+    if capped.is_empty() {
+        return Ok(error_back(
+            &state,
+            &v.redirect_uri,
+            v.state.as_deref(),
+            "invalid_scope",
+            "you do not hold any of the requested scopes",
+        ));
+    }
+    let granted = {
+        let conn = state
+            .store()
+            .conn()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        store::grants::scopes(&conn, &who.user.id, &v.client.client_id)
+            .map_err(ApiError::internal)?
+    };
+    let force = prompt.split_whitespace().any(|x| x == "consent");
+    if !force && consent::may_skip(&capped, &granted, v.client.approved()) {
+        return issue_code(&state, &v, &who, &capped, now);
+    }
+    if silent {
+        return Ok(error_back(
+            &state,
+            &v.redirect_uri,
+            v.state.as_deref(),
+            "consent_required",
+            "the request needs the user's consent",
+        ));
+    }
+    let token = csrf::token(&state, &headers);
+    let r = html(
+        StatusCode::OK,
+        consent_page(&state, &v, &p, &capped, &token.value),
+    );
+    // The consent POST redirects to the app: allow it under CSP form-action.
+    let r = crate::hub::pages::allow_form_redirect_to(r, &v.redirect_uri);
+    Ok(match token.set_cookie {
+        Some(c) => with_cookie(r, c),
+        None => r,
+    })
+}
+
+fn hidden(name: &str, value: Option<&str>) -> String {
+    value.map_or_else(String::new, |v| {
+        format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+            escape(v)
+        )
+    })
+}
+
+fn host_of(uri: &str) -> &str {
+    uri.split_once("://")
+        .map_or(uri, |(_, r)| r.split(['/', '?']).next().unwrap_or(r))
+}
+
+fn consent_page(
+    state: &HubState,
+    v: &Valid,
+    p: &Params,
+    scopes_shown: &[String],
+    csrf_value: &str,
+) -> String {
+    let name = v.client.client_name.as_deref().unwrap_or("An unnamed app");
+    let mut items = String::new();
+    for s in scopes_shown {
+        let (text, risk) = scopes::explain(s).map_or(("Unknown scope.", "high"), |e| {
+            (e.explanation, e.risk.label())
+        });
+        let _ = write!(
+            items,
+            "<li><code>{}</code> — {} <span class=\"risk-{risk}\">({risk} risk)</span></li>",
+            escape(s),
+            escape(text)
+        );
+    }
+    let vault = match &v.target {
+        Some(Target::Vault(n)) => format!(
+            "<p>Access is limited to the vault <strong>{}</strong>.</p>",
+            escape(n)
+        ),
+        _ => String::new(),
+    };
+    let pending = if v.client.approved() {
+        String::new()
+    } else {
+        "<p class=\"error\">This app is new: approving also approves its registration with your hub.</p>".to_string()
+    };
+    let fields: String = [
+        ("response_type", p.response_type.as_deref()),
+        ("client_id", p.client_id.as_deref()),
+        ("redirect_uri", p.redirect_uri.as_deref()),
+        ("scope", p.scope.as_deref()),
+        ("state", p.state.as_deref()),
+        ("code_challenge", p.code_challenge.as_deref()),
+        ("code_challenge_method", p.code_challenge_method.as_deref()),
+        ("resource", p.resource.as_deref()),
+    ]
+    .iter()
+    .map(|(k, val)| hidden(k, *val))
+    .collect();
+    document(
+        "Authorize",
+        &format!(
+            "<h1>Allow {name} to use your Parachute?</h1>{pending}\
+<p>It will be able to:</p><ul class=\"scopes\">{items}</ul>{vault}\
+<p>You will be sent back to <code>{host}</code>. The name above is chosen by the app itself.</p>\
+<form method=\"post\" action=\"/oauth/authorize\">{fields}\
+<input type=\"hidden\" name=\"{field}\" value=\"{csrf}\">\
+<button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button> \
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>\
+<p><small>Signed in to {iss}.</small></p>",
+            name = escape(name),
+            host = escape(host_of(&v.redirect_uri)),
+            field = csrf::FIELD,
+            csrf = escape(csrf_value),
+            iss = escape(state.issuers().primary()),
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    #[serde(flatten)]
+    params: Params,
+    #[serde(default)]
+    decision: String,
+    #[serde(rename = "__csrf", default)]
+    csrf: String,
+}
+
+/// `POST /oauth/authorize`: the consent decision.
+pub async fn decide(
+    State(state): State<HubState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    Form(f): Form<ConsentForm>,
+) -> Result<Response, ApiError> {
+    if let Err(why) = csrf::check(&state, &headers, &f.csrf) {
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Consent refused",
+            why.message(),
+        ));
+    }
+    let now = crate::tokens::now();
+    let v = match validate(&state, &f.params, now) {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let Some(who) = session else {
+        return Ok(error_page(
+            StatusCode::UNAUTHORIZED,
+            "Signed out",
+            "Your session ended. Start connecting the app again.",
+        ));
+    };
+    if f.decision != "approve" {
+        return Ok(error_back(
+            &state,
+            &v.redirect_uri,
+            v.state.as_deref(),
+            "access_denied",
+            "the user denied the request",
+        ));
+    }
+    if !v.client.approved() {
+        if !who.is_owner {
+            return Ok(not_approved(&v.client));
+        }
+        let db = state.store();
+        db.write(|tx| store::clients::approve(tx, &v.client.client_id).map_err(|e| db.err(e)))
+            .map_err(ApiError::internal)?;
+        tracing::info!(
+            client_id = v.client.client_id,
+            "client approved on the consent page"
+        );
+    }
+    let capped = consent::cap_to_authority(&v.scopes, &authority(&who));
+    if capped.is_empty() {
+        return Ok(error_back(
+            &state,
+            &v.redirect_uri,
+            v.state.as_deref(),
+            "invalid_scope",
+            "you do not hold any of the requested scopes",
+        ));
+    }
+    issue_code(&state, &v, &who, &capped, now)
+}
+
+/// Record the grant, store the code (hashed), redirect with it.
+fn issue_code(
+    state: &HubState,
+    v: &Valid,
+    who: &SignedIn,
+    granted: &[String],
+    now: i64,
+) -> Result<Response, ApiError> {
+    let code = random_token();
+    let row = store::codes::Code {
+        code_hash: sha256_hex(&code),
+        client_id: v.client.client_id.clone(),
+        user_id: who.user.id.clone(),
+        redirect_uri: v.redirect_uri.clone(),
+        scopes: granted.join(" "),
+        resource: v.resource.clone(),
+        code_challenge: v.challenge.clone(),
+        code_challenge_method: "S256".into(),
+        created_at: now,
+        expires_at: now + CODE_TTL_SECS,
+        used_at: None,
+        family_id: None,
+    };
+    let db = state.store();
+    db.write(|tx| {
+        let sql = |e| db.err(e);
+        store::grants::record(tx, &who.user.id, &v.client.client_id, granted, now).map_err(sql)?;
+        store::codes::reap(tx, now).map_err(sql)?;
+        store::codes::insert(tx, &row).map_err(sql)
+    })
+    .map_err(ApiError::internal)?;
+    Ok(back(
+        state,
+        &v.redirect_uri,
+        v.state.as_deref(),
+        &[("code", &code)],
+    ))
+}

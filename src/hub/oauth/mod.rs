@@ -1,0 +1,188 @@
+//! The OAuth 2.1 authorization server's HTTP surface. Handlers only adapt:
+//! the rules are `crate::oauth` (pure, table-tested) and the rows are
+//! `crate::store::{clients, codes, grants, refresh}`.
+//!
+//! - discovery: RFC 8414 metadata, RFC 9728 protected-resource metadata
+//!   ([`metadata`]), and `resource_metadata` on every Bearer 401 ([`challenge`]);
+//! - `POST /oauth/register` (RFC 7591, [`register`]);
+//! - `GET/POST /oauth/authorize` with the consent page ([`authorize`]);
+//! - `POST /oauth/token` ([`token`]), `/oauth/revoke` (RFC 7009) and
+//!   `/oauth/introspect` (RFC 7662) ([`revoke`]);
+//! - `POST /api/auth/mint-token` under capability attenuation ([`mint`]).
+
+pub mod authorize;
+pub mod client_auth;
+pub mod error;
+pub mod metadata;
+pub mod mint;
+pub mod register;
+pub mod revoke;
+pub mod token;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use super::HubState;
+use super::wellknown::{cors, preflight};
+use crate::manifest::Services;
+
+/// The routes of the authorization server.
+pub fn routes() -> Router<HubState> {
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::authorization_server).options(preflight),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(metadata::hub_resource).options(preflight),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/vault/{name}/mcp",
+            get(metadata::vault_resource).options(preflight),
+        )
+        .route(
+            "/vault/{name}/.well-known/oauth-protected-resource",
+            get(metadata::vault_resource).options(preflight),
+        )
+        .route(
+            "/oauth/register",
+            post(register::register).options(post_preflight),
+        )
+        .route(
+            "/oauth/authorize",
+            get(authorize::show).post(authorize::decide),
+        )
+        .route("/oauth/token", post(token::token).options(post_preflight))
+        .route(
+            "/oauth/revoke",
+            post(revoke::revoke).options(post_preflight),
+        )
+        .route("/oauth/introspect", post(revoke::introspect))
+        .route("/api/auth/mint-token", post(mint::mint_token))
+}
+
+/// `OPTIONS` for the endpoints browser-based clients `POST` to (DCR, token,
+/// revoke): any origin, no credentials — these endpoints never read cookies.
+pub async fn post_preflight() -> Response {
+    use axum::response::IntoResponse as _;
+    let mut r = cors(StatusCode::NO_CONTENT.into_response());
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type, MCP-Protocol-Version"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    r
+}
+
+/// Middleware: every Bearer 401 names the hub's protected-resource metadata
+/// (RFC 9728 §5.1), so a client that hits a hub route without a token can
+/// discover where to get one.
+/// The git endpoint is left alone: git clients answer its Basic and Bearer
+/// challenges and have no use for OAuth discovery.
+pub async fn challenge(State(state): State<HubState>, req: Request, next: Next) -> Response {
+    let git = req.uri().path().starts_with("/git/");
+    let mut res = next.run(req).await;
+    if git || res.status() != StatusCode::UNAUTHORIZED {
+        return res;
+    }
+    let values: Vec<HeaderValue> = res
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .cloned()
+        .collect();
+    if !values.iter().any(needs_metadata) {
+        return res;
+    }
+    let prm = format!(
+        "{}/.well-known/oauth-protected-resource",
+        state.issuers().primary()
+    );
+    let h = res.headers_mut();
+    h.remove(header::WWW_AUTHENTICATE);
+    for v in values {
+        let value = match v.to_str() {
+            Ok(s) if needs_metadata(&v) => {
+                let rest = s.trim_start_matches("Bearer").trim();
+                let joined = if rest.is_empty() {
+                    format!("Bearer resource_metadata=\"{prm}\"")
+                } else {
+                    format!("Bearer resource_metadata=\"{prm}\", {rest}")
+                };
+                HeaderValue::from_str(&joined).unwrap_or(v)
+            }
+            _ => v,
+        };
+        h.append(header::WWW_AUTHENTICATE, value);
+    }
+    res
+}
+
+/// A `Bearer` challenge that does not name its metadata yet.
+fn needs_metadata(v: &HeaderValue) -> bool {
+    v.to_str().is_ok_and(|s| {
+        (s == "Bearer" || s.starts_with("Bearer ")) && !s.contains("resource_metadata=")
+    })
+}
+
+/// What services.json says is installed: vault instance names and the short
+/// names of the other modules. Read per request (modules register while
+/// the hub runs); an unreadable file means nothing is installed.
+#[derive(Debug, Default, Clone)]
+pub struct Installed {
+    pub vaults: Vec<String>,
+    pub modules: Vec<String>,
+}
+
+pub fn installed(state: &HubState) -> Installed {
+    let rows = match Services::load_lenient(&state.paths().services_json()) {
+        Ok((s, _)) => s.rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "services.json unreadable");
+            Vec::new()
+        }
+    };
+    let mut out = Installed::default();
+    for row in rows {
+        let is_vault = row.name == "parachute-vault" || row.name.starts_with("parachute-vault-");
+        if !is_vault {
+            out.modules
+                .push(crate::manifest::short_name(&row.name).to_string());
+            continue;
+        }
+        let mut named = false;
+        for p in &row.paths {
+            if let Some(seg) = p
+                .strip_prefix("/vault/")
+                .and_then(|r| r.split('/').next())
+                .filter(|s| !s.is_empty())
+            {
+                out.vaults.push(seg.to_string());
+                named = true;
+            }
+        }
+        if !named {
+            out.vaults.push(
+                row.name
+                    .strip_prefix("parachute-vault-")
+                    .unwrap_or("default")
+                    .to_string(),
+            );
+        }
+    }
+    out.modules.push("vault".into());
+    out
+}

@@ -1,0 +1,222 @@
+//! `POST /oauth/register`: dynamic client registration (RFC 7591). Anyone
+//! may register — MCP clients do it on first contact — but a new client is
+//! `pending` until the owner approves it (on the consent page, or with
+//! `parachute auth approve-client <id>`), pending registrations are
+//! forgotten after an hour, and registration is rate-limited per IP. A
+//! bearer with `hub:admin` registers an approved client.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::{Failure, OAuthError};
+use crate::hub::HubState;
+use crate::hub::error::ApiError;
+use crate::hub::ratelimit::{self, ClientIp};
+use crate::oauth::{random_token, redirect, sha256_hex};
+use crate::store::{self, clients};
+use crate::tokens::scopes;
+
+const AUTH_METHODS: &[&str] = &["none", "client_secret_post", "client_secret_basic"];
+const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+const MAX_NAME: usize = 200;
+const MAX_URIS: usize = 10;
+
+fn bad(d: impl Into<String>) -> OAuthError {
+    OAuthError::new("invalid_client_metadata", d)
+}
+
+fn strings(v: Option<&Value>, field: &str) -> Result<Option<Vec<String>>, OAuthError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad(format!("`{field}` must be an array of strings")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(bad(format!("`{field}` must be an array of strings"))),
+    }
+}
+
+fn optional_str<'a>(v: &'a Value, field: &str) -> Result<Option<&'a str>, OAuthError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(bad(format!("`{field}` must be a string"))),
+    }
+}
+
+/// Does the request carry a valid bearer with `hub:admin`? A bearer that
+/// is present but invalid is an error (401), not an anonymous request.
+fn admin_bearer(state: &HubState, headers: &HeaderMap) -> Result<bool, ApiError> {
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(false);
+    };
+    let Some(token) = v
+        .split_once(' ')
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+    else {
+        return Ok(false);
+    };
+    let claims = state
+        .validate(token, None)
+        .map_err(|r| ApiError::InvalidToken(r.to_string()))?;
+    Ok(claims.has_scope("hub:admin"))
+}
+
+/// `POST /oauth/register`.
+pub async fn register(
+    State(state): State<HubState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let now = crate::tokens::now();
+    if let Err(limited) = ratelimit::check(&state, ratelimit::REGISTER, &ip, now)? {
+        return Ok(limited.into_response());
+    }
+    let approved = admin_bearer(&state, &headers)?;
+    let Parsed {
+        uris,
+        method,
+        grant_types,
+        response_types,
+        name,
+        scope,
+    } = parse(&body)?;
+    let name = name.as_deref();
+    let method = method.as_str();
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let secret = (method != "none").then(random_token);
+    let mut echo = json!({
+        "client_id": client_id,
+        "client_id_issued_at": now,
+        "redirect_uris": uris,
+        "token_endpoint_auth_method": method,
+        "grant_types": grant_types,
+        "response_types": response_types,
+    });
+    if let Some(n) = name {
+        echo["client_name"] = n.into();
+    }
+    if !scope.is_empty() {
+        echo["scope"] = scope.clone().into();
+    }
+    let client = clients::Client {
+        client_id: client_id.clone(),
+        client_secret_hash: secret.as_deref().map(sha256_hex),
+        redirect_uris: uris,
+        scopes: scope,
+        client_name: name.map(str::to_string),
+        registered_at: now,
+        status: if approved {
+            clients::APPROVED
+        } else {
+            clients::PENDING
+        }
+        .to_string(),
+        token_endpoint_auth_method: method.to_string(),
+        metadata: echo.clone(),
+    };
+    let db = state.store();
+    db.write(|tx| {
+        let sql = |e| db.err(e);
+        store::clients::reap_pending(tx, now).map_err(sql)?;
+        store::clients::insert(tx, &client).map_err(sql)
+    })
+    .map_err(ApiError::internal)?;
+    tracing::info!(client_id, name = name.unwrap_or("-"), %ip, approved, "client registered");
+
+    if let Some(s) = secret {
+        echo["client_secret"] = s.into();
+        echo["client_secret_expires_at"] = 0.into();
+    }
+    echo["status"] = client.status.into();
+    let mut r = (StatusCode::CREATED, Json(echo)).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(crate::hub::wellknown::cors(r))
+}
+
+/// Validated registration metadata.
+struct Parsed {
+    uris: Vec<String>,
+    method: String,
+    grant_types: Vec<String>,
+    response_types: Vec<String>,
+    name: Option<String>,
+    scope: String,
+}
+
+/// Validate the RFC 7591 request body.
+fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
+    let meta: Value = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("the body must be a JSON object: {e}")))?;
+    if !meta.is_object() {
+        return Err(bad("the body must be a JSON object"));
+    }
+    let uris = strings(meta.get("redirect_uris"), "redirect_uris")?
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| OAuthError::new("invalid_redirect_uri", "`redirect_uris` is required"))?;
+    if uris.len() > MAX_URIS {
+        return Err(OAuthError::new(
+            "invalid_redirect_uri",
+            format!("at most {MAX_URIS} redirect URIs"),
+        ));
+    }
+    for u in &uris {
+        redirect::validate(u).map_err(|e| OAuthError::new("invalid_redirect_uri", e))?;
+    }
+    let method =
+        optional_str(&meta, "token_endpoint_auth_method")?.unwrap_or("client_secret_basic");
+    if !AUTH_METHODS.contains(&method) {
+        return Err(bad(format!(
+            "token_endpoint_auth_method `{method}` is not supported; use one of {}",
+            AUTH_METHODS.join(", ")
+        )));
+    }
+    let grant_types = strings(meta.get("grant_types"), "grant_types")?
+        .unwrap_or_else(|| GRANT_TYPES.iter().map(|s| (*s).to_string()).collect());
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(bad(format!("grant type `{g}` is not supported")));
+    }
+    let response_types = strings(meta.get("response_types"), "response_types")?
+        .unwrap_or_else(|| vec!["code".into()]);
+    if response_types.iter().any(|r| r != "code") {
+        return Err(bad("only the `code` response type is supported"));
+    }
+    let name = optional_str(&meta, "client_name")?
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > MAX_NAME || n.chars().any(char::is_control)) {
+        return Err(bad(format!(
+            "`client_name` must be at most {MAX_NAME} printable characters"
+        )));
+    }
+    let scope = scopes::parse(optional_str(&meta, "scope")?.unwrap_or_default()).join(" ");
+
+    Ok(Parsed {
+        uris,
+        method: method.to_string(),
+        grant_types,
+        response_types,
+        name: name.map(str::to_string),
+        scope,
+    })
+}

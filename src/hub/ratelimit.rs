@@ -1,0 +1,146 @@
+//! Rate limits on everything that guesses (seed 001 buckets), kept in the
+//! store so they survive the hub's idle exit. A limit is a bucket, a maximum
+//! and a sliding window; [`check`] records an attempt or refuses it with the
+//! seconds to wait. [`ClientIp`] is the key every per-IP bucket uses: the
+//! peer address, or the first `X-Forwarded-For` hop when the peer is a
+//! loopback proxy.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::HubState;
+use super::error::ApiError;
+
+/// One bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub bucket: &'static str,
+    pub max: u32,
+    pub window_secs: i64,
+}
+
+/// `/login` per-IP ceiling: 60 attempts / 15 min.
+pub const LOGIN_IP: Limit = Limit {
+    bucket: "login_ip",
+    max: 60,
+    window_secs: 15 * 60,
+};
+/// `/login` floor per IP + lowercased username: 5 / 15 min.
+pub const LOGIN: Limit = Limit {
+    bucket: "login",
+    max: 5,
+    window_secs: 15 * 60,
+};
+/// `/login/2fa` per IP (+ user): 5 / 15 min.
+pub const TOTP: Limit = Limit {
+    bucket: "totp",
+    max: 5,
+    window_secs: 15 * 60,
+};
+/// Password change per user: 3 / 5 min.
+pub const CHANGE_PASSWORD: Limit = Limit {
+    bucket: "change_password",
+    max: 3,
+    window_secs: 5 * 60,
+};
+/// Vault-token mint per user: 10 / 10 min.
+pub const VAULT_TOKEN_MINT: Limit = Limit {
+    bucket: "vault_token_mint",
+    max: 10,
+    window_secs: 10 * 60,
+};
+/// Dynamic client registration per IP: 30 / 10 min (clients re-register on
+/// every `invalid_client`, so this bounds a misbehaving one).
+pub const REGISTER: Limit = Limit {
+    bucket: "register",
+    max: 30,
+    window_secs: 10 * 60,
+};
+
+/// Refused: wait this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    pub retry_after: i64,
+}
+
+impl Limited {
+    /// `Retry-After` for a response.
+    pub fn header(self) -> (header::HeaderName, HeaderValue) {
+        (header::RETRY_AFTER, HeaderValue::from(self.retry_after))
+    }
+}
+
+/// JSON 429 in the OAuth error shape.
+impl IntoResponse for Limited {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": "rate_limited",
+            "error_description": format!("too many attempts; try again in {} seconds", self.retry_after),
+        });
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [self.header()],
+            axum::Json(body),
+        )
+            .into_response()
+    }
+}
+
+/// Record an attempt against `limit` for `key`.
+pub fn check(
+    state: &HubState,
+    limit: Limit,
+    key: &str,
+    now: i64,
+) -> Result<Result<(), Limited>, ApiError> {
+    let store = state.store();
+    let outcome = store
+        .write(|tx| {
+            crate::store::ratelimit::hit(tx, limit.bucket, key, limit.max, limit.window_secs, now)
+                .map_err(|e| store.err(e))
+        })
+        .map_err(ApiError::internal)?;
+    Ok(outcome.map_err(|retry_after| Limited { retry_after }))
+}
+
+/// Forget `key`'s attempts in `limit`.
+pub fn clear(state: &HubState, limit: Limit, key: &str) -> Result<(), ApiError> {
+    let store = state.store();
+    store
+        .write(|tx| crate::store::ratelimit::clear(tx, limit.bucket, key).map_err(|e| store.err(e)))
+        .map_err(ApiError::internal)
+}
+
+/// The client's IP, as the key of per-IP limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let forwarded = || {
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        Ok(Self(match peer {
+            Some(p) if p.ip().is_loopback() => forwarded().unwrap_or_else(|| p.ip().to_string()),
+            Some(p) => p.ip().to_string(),
+            None => "unknown".to_string(),
+        }))
+    }
+}

@@ -1,0 +1,172 @@
+//! `clients`: OAuth clients from dynamic registration (RFC 7591). Secrets
+//! are stored as SHA-256 hex only. A client is `pending` until the owner
+//! approves it (on the consent page or with `parachute auth approve-client`).
+
+use rusqlite::{Connection, OptionalExtension as _, Row};
+
+pub const PENDING: &str = "pending";
+pub const APPROVED: &str = "approved";
+
+/// One client. `Debug` leaves the secret hash out.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Client {
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub client_name: Option<String>,
+    pub registered_at: i64,
+    pub status: String,
+    pub token_endpoint_auth_method: String,
+    /// The registered metadata as sent back to the client.
+    #[serde(skip)]
+    pub metadata: serde_json::Value,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("client_name", &self.client_name)
+            .field("status", &self.status)
+            .field("redirect_uris", &self.redirect_uris)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn approved(&self) -> bool {
+        self.status == APPROVED
+    }
+
+    /// Confidential: it has a secret and must authenticate at the token endpoint.
+    pub fn confidential(&self) -> bool {
+        self.client_secret_hash.is_some()
+    }
+
+    /// A pending registration past its time is treated as never made.
+    pub fn expired(&self, now: i64) -> bool {
+        !self.approved() && now - self.registered_at > crate::oauth::PENDING_CLIENT_TTL_SECS
+    }
+}
+
+const COLUMNS: &str = "client_id, client_secret_hash, redirect_uris, scopes, client_name, registered_at, status, token_endpoint_auth_method, metadata";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
+    let uris: String = r.get(2)?;
+    let meta: String = r.get(8)?;
+    Ok(Client {
+        client_id: r.get(0)?,
+        client_secret_hash: r.get(1)?,
+        redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
+        scopes: r.get(3)?,
+        client_name: r.get(4)?,
+        registered_at: r.get(5)?,
+        status: r.get(6)?,
+        token_endpoint_auth_method: r.get(7)?,
+        metadata: serde_json::from_str(&meta).unwrap_or_default(),
+    })
+}
+
+pub fn insert(conn: &Connection, c: &Client) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!("INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        rusqlite::params![
+            c.client_id,
+            c.client_secret_hash,
+            serde_json::to_string(&c.redirect_uris).unwrap_or_default(),
+            c.scopes,
+            c.client_name,
+            c.registered_at,
+            c.status,
+            c.token_endpoint_auth_method,
+            c.metadata.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Client>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM clients WHERE client_id = ?1"),
+        [client_id],
+        from_row,
+    )
+    .optional()
+}
+
+/// Clients with `status`, oldest first (`None`: all).
+pub fn list(conn: &Connection, status: Option<&str>) -> rusqlite::Result<Vec<Client>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE ?1 IS NULL OR status = ?1 ORDER BY registered_at, rowid"
+    ))?;
+    st.query_map([status], from_row)?.collect()
+}
+
+/// Approve; whether such a client exists.
+pub fn approve(conn: &Connection, client_id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE clients SET status = 'approved' WHERE client_id = ?1",
+        [client_id],
+    )? == 1)
+}
+
+/// Delete a client (its codes and grants go with it); whether it existed.
+pub fn delete(conn: &Connection, client_id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM clients WHERE client_id = ?1", [client_id])? == 1)
+}
+
+/// Forget pending registrations older than the pending TTL; how many.
+pub fn reap_pending(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM clients WHERE status = 'pending' AND registered_at < ?1",
+        [now - crate::oauth::PENDING_CLIENT_TTL_SECS],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::PENDING_CLIENT_TTL_SECS as TTL;
+    use crate::store::test_support::store;
+
+    fn client(id: &str, status: &str, at: i64) -> Client {
+        Client {
+            client_id: id.into(),
+            client_secret_hash: Some("hash".into()),
+            redirect_uris: vec!["http://127.0.0.1:1/cb".into()],
+            scopes: String::new(),
+            client_name: Some("x".into()),
+            registered_at: at,
+            status: status.into(),
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            metadata: serde_json::json!({"client_id": id}),
+        }
+    }
+
+    #[test]
+    fn pending_registrations_expire_unless_approved() {
+        let (_d, s) = store();
+        let c = s.conn().expect("conn");
+        insert(&c, &client("old", PENDING, 0)).expect("old");
+        insert(&c, &client("new", PENDING, TTL)).expect("new");
+        insert(&c, &client("kept", APPROVED, 0)).expect("kept");
+        let old = get(&c, "old").expect("q").expect("row");
+        assert!(old.expired(TTL + 1) && !old.expired(TTL));
+        assert!(!get(&c, "kept").expect("q").expect("row").expired(10 * TTL));
+        assert_eq!(reap_pending(&c, TTL + 1).expect("reap"), 1);
+        assert!(get(&c, "old").expect("q").is_none());
+        assert_eq!(list(&c, Some(PENDING)).expect("list").len(), 1);
+        assert!(approve(&c, "new").expect("approve"));
+        assert!(get(&c, "new").expect("q").expect("row").approved());
+        let round = get(&c, "kept").expect("q").expect("row");
+        assert_eq!(round.redirect_uris, ["http://127.0.0.1:1/cb"]);
+        assert!(round.confidential());
+        assert!(
+            !format!("{round:?}").contains("hash"),
+            "Debug hides the secret hash"
+        );
+        assert!(delete(&c, "kept").expect("delete"));
+    }
+}

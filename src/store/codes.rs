@@ -1,0 +1,93 @@
+//! `auth_codes`: authorization codes, stored as SHA-256 hex, single use, 60 s.
+
+use rusqlite::{Connection, OptionalExtension as _, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub resource: Option<String>,
+    pub code_challenge: String,
+    pub code_challenge_method: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// The token family the code was exchanged for.
+    pub family_id: Option<String>,
+}
+
+const COLUMNS: &str = "code_hash, client_id, user_id, redirect_uri, scopes, resource, code_challenge, code_challenge_method, created_at, expires_at, used_at, family_id";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Code> {
+    Ok(Code {
+        code_hash: r.get(0)?,
+        client_id: r.get(1)?,
+        user_id: r.get(2)?,
+        redirect_uri: r.get(3)?,
+        scopes: r.get(4)?,
+        resource: r.get(5)?,
+        code_challenge: r.get(6)?,
+        code_challenge_method: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        used_at: r.get(10)?,
+        family_id: r.get(11)?,
+    })
+}
+
+pub fn insert(conn: &Connection, c: &Code) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!("INSERT INTO auth_codes ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+        rusqlite::params![
+            c.code_hash,
+            c.client_id,
+            c.user_id,
+            c.redirect_uri,
+            c.scopes,
+            c.resource,
+            c.code_challenge,
+            c.code_challenge_method,
+            c.created_at,
+            c.expires_at,
+            c.used_at,
+            c.family_id
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, code_hash: &str) -> rusqlite::Result<Option<Code>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM auth_codes WHERE code_hash = ?1"),
+        [code_hash],
+        from_row,
+    )
+    .optional()
+}
+
+/// Mark used by the exchange that issued `family_id`; false when another
+/// exchange got there first.
+pub fn mark_used(
+    conn: &Connection,
+    code_hash: &str,
+    family_id: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE auth_codes SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1 AND used_at IS NULL",
+        (code_hash, now, family_id),
+    )? == 1)
+}
+
+/// Drop codes that expired long ago (they only matter for reuse detection
+/// while a refresh family they issued can live).
+pub fn reap(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM auth_codes WHERE expires_at < ?1",
+        [now - crate::oauth::REFRESH_TTL_SECS],
+    )
+}
