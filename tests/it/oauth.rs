@@ -881,6 +881,19 @@ fn login_limits_hold_per_ip_and_username_across_a_restart() {
 }
 
 #[test]
+fn signing_in_often_with_the_right_password_is_not_rate_limited() {
+    let s = Server::start();
+    for i in 0..8 {
+        let mut b = Browser::new(&s);
+        let r = b.login("owner", PASSWORD);
+        assert_eq!(r.status, 303, "sign-in {i}: {r:?}");
+    }
+    // A wrong guess after that still counts from a fresh window.
+    let mut b = Browser::new(&s);
+    assert_eq!(b.login("owner", "not the password").status, 401);
+}
+
+#[test]
 fn mint_and_revoke_under_capability_attenuation() {
     let s = Server::start();
     let op = s.home.operator_token();

@@ -185,6 +185,9 @@ pub async fn submit(
             Some("Wrong username or password."),
         ));
     };
+    // The right password ends the guessing: a person who signs in often
+    // must not lock themselves out. The per-IP ceiling still counts it.
+    ratelimit::clear(&state, ratelimit::LOGIN, &format!("{ip}|{username}"))?;
     let second = {
         let conn = state
             .store()
