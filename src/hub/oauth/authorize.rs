@@ -13,7 +13,7 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 
 use crate::hub::error::ApiError;
-use crate::hub::pages::{document, error_page, escape, html, see_other};
+use crate::hub::pages::{csrf_refusal, document, error_page, escape, html, see_other};
 use crate::hub::session::{MaybeSession, SignedIn, with_cookie};
 use crate::hub::{HubState, csrf};
 use crate::oauth::consent::{self, Authority};
@@ -373,12 +373,8 @@ pub async fn decide(
     headers: HeaderMap,
     Form(f): Form<ConsentForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(why) = csrf::check(&state, &headers, &f.csrf) {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Consent refused",
-            why.message(),
-        ));
+    if let Some(r) = csrf_refusal(&state, &headers, &f.csrf, "Consent refused") {
+        return Ok(r);
     }
     let now = crate::tokens::now();
     let v = match validate(&state, &f.params, now) {

@@ -12,7 +12,7 @@ use axum::response::Response;
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::{document, error_page, escape, html, see_other};
+use super::{csrf_refusal, document, escape, html, see_other};
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::session::{self, MaybeSession, with_cookie};
@@ -120,12 +120,8 @@ pub async fn submit(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let next = sanitize_next(f.next.as_deref());
-    if let Err(why) = csrf::check(&state, &headers, &f.csrf) {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Sign-in refused",
-            why.message(),
-        ));
+    if let Some(r) = csrf_refusal(&state, &headers, &f.csrf, "Sign-in refused") {
+        return Ok(r);
     }
     let username = f.username.trim().to_ascii_lowercase();
     let now = crate::tokens::now();
@@ -252,12 +248,8 @@ pub async fn logout(
     headers: HeaderMap,
     Form(f): Form<LogoutForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(why) = csrf::check(&state, &headers, &f.csrf) {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Sign-out refused",
-            why.message(),
-        ));
+    if let Some(r) = csrf_refusal(&state, &headers, &f.csrf, "Sign-out refused") {
+        return Ok(r);
     }
     let cookie = session::end(&state, &headers)?;
     Ok(with_cookie(see_other("/login"), cookie))

@@ -7,11 +7,11 @@ pub mod login;
 pub mod two_factor;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::HubState;
+use super::{HubState, csrf};
 
 /// The routes of the pages in this module.
 pub fn routes() -> Router<HubState> {
@@ -121,6 +121,20 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
             ),
         ),
     )
+}
+
+/// The CSRF check a form POST starts with: `Some` is the 403 page, titled
+/// `refused`, to answer with instead. (`Option`, not `Result`: a `Response`
+/// is too large an error for clippy.)
+pub fn csrf_refusal(
+    state: &HubState,
+    headers: &HeaderMap,
+    submitted: &str,
+    refused: &str,
+) -> Option<Response> {
+    csrf::check(state, headers, submitted)
+        .err()
+        .map(|why| error_page(StatusCode::FORBIDDEN, refused, why.message()))
 }
 
 /// A 303 to a local path or URL.

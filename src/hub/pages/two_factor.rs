@@ -21,7 +21,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::login::{PENDING_COOKIE, SECOND_FACTOR_PATH, complete};
-use super::{document, error_page, escape, html};
+use super::{csrf_refusal, document, escape, html};
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::session::{self, with_cookie};
@@ -132,12 +132,8 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(why) = csrf::check(&state, &headers, &form.csrf) {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Sign-in refused",
-            why.message(),
-        ));
+    if let Some(r) = csrf_refusal(&state, &headers, &form.csrf, "Sign-in refused") {
+        return Ok(r);
     }
     let now = crate::tokens::now();
     let Some((id, login)) = pending(&state, &headers, now)? else {
