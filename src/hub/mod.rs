@@ -255,4 +255,6 @@ pub async fn serve(
 }
 
 #[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
 mod tests;

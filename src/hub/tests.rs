@@ -7,10 +7,9 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 
 use super::*;
-use crate::store::Store;
 use crate::tokens::{self, mint, operator};
 
-const ORIGIN: &str = "http://127.0.0.1:1939";
+use crate::hub::test_support::ORIGIN;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -19,19 +18,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tmp");
-    let paths = Paths {
-        home: dir.path().join("home"),
-        unit_dir: dir.path().join("units"),
-    };
-    paths.ensure_home().expect("home");
-    let store = Store::open(&paths.hub_db()).expect("store");
-    store
-        .write(|tx| {
-            keys::ensure_active(tx, tokens::now()).map_err(|e| store.other(e))?;
-            Ok(())
-        })
-        .expect("key");
-    let state = HubState::new(store, paths, Issuers::new(ORIGIN, &[1939])).expect("state");
+    let state = crate::hub::test_support::state_in(dir.path());
     Fixture { _dir: dir, state }
 }
 

@@ -1,0 +1,28 @@
+//! What in-process router tests start from: a hub state on a fresh store
+//! under `dir`, with an active signing key.
+
+use std::path::Path;
+
+use super::HubState;
+use crate::paths::Paths;
+use crate::store::Store;
+use crate::tokens::{self, Issuers, keys};
+
+/// The issuer the test states use.
+pub const ORIGIN: &str = "http://127.0.0.1:1939";
+
+pub fn state_in(dir: &Path) -> HubState {
+    let paths = Paths {
+        home: dir.join("home"),
+        unit_dir: dir.join("units"),
+    };
+    paths.ensure_home().expect("home");
+    let store = Store::open(&paths.hub_db()).expect("store");
+    store
+        .write(|tx| {
+            keys::ensure_active(tx, tokens::now()).map_err(|e| store.other(e))?;
+            Ok(())
+        })
+        .expect("key");
+    HubState::new(store, paths, Issuers::new(ORIGIN, &[1939])).expect("state")
+}
