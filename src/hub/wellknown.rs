@@ -25,15 +25,21 @@ pub fn cors(mut r: Response) -> Response {
 
 /// `OPTIONS` preflight for the public documents.
 pub async fn preflight() -> Response {
+    preflight_for("GET, OPTIONS", "Authorization, Content-Type")
+}
+
+/// A 204 preflight answer for any origin (no credentials): these endpoints
+/// never read cookies, so any page may call them.
+pub fn preflight_for(methods: &'static str, headers: &'static str) -> Response {
     let mut r = cors(StatusCode::NO_CONTENT.into_response());
     let h = r.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
+        HeaderValue::from_static(methods),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type"),
+        HeaderValue::from_static(headers),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,

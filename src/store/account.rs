@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 use super::grants::{self, Grant};
-use super::tokens::TokenRow;
+use super::tokens::{self, TokenRow};
 
 /// Tokens a password change leaves alone: the operator token and CLI mints
 /// come from the 0600 `operator.token` on this machine, not from the
@@ -14,27 +14,12 @@ const KEPT_ON_PASSWORD_CHANGE: &str = "('operator', 'cli_mint')";
 
 /// The user's unrevoked, unexpired tokens, newest first.
 pub fn live_tokens(conn: &Connection, user_id: &str, now: i64) -> rusqlite::Result<Vec<TokenRow>> {
-    let mut st = conn.prepare_cached(
-        "SELECT jti, subject, user_id, client_id, scopes, audience, created_via, created_at,
-                expires_at, revoked_at
-         FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {} FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
          ORDER BY created_at DESC, rowid DESC",
-    )?;
-    st.query_map((user_id, now), |r| {
-        Ok(TokenRow {
-            jti: r.get(0)?,
-            subject: r.get(1)?,
-            user_id: r.get(2)?,
-            client_id: r.get(3)?,
-            scopes: r.get(4)?,
-            audience: r.get(5)?,
-            created_via: r.get(6)?,
-            created_at: r.get(7)?,
-            expires_at: r.get(8)?,
-            revoked_at: r.get(9)?,
-        })
-    })?
-    .collect()
+        tokens::COLUMNS
+    ))?;
+    st.query_map((user_id, now), tokens::from_row)?.collect()
 }
 
 /// Revoke `jti` if it is the user's and live; whether it was.

@@ -20,9 +20,10 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str = "jti, subject, user_id, client_id, scopes, audience, created_via, created_at, expires_at, revoked_at";
+/// The columns [`from_row`] reads, in its order.
+pub(super) const COLUMNS: &str = "jti, subject, user_id, client_id, scopes, audience, created_via, created_at, expires_at, revoked_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
         jti: r.get(0)?,
         subject: r.get(1)?,

@@ -82,6 +82,33 @@ fn error_back(
     )
 }
 
+/// An RFC 6749 error sent back to the (already validated) redirect URI.
+fn redirect_error(state: &HubState, v: &Valid, error: &str, description: &str) -> Response {
+    error_back(
+        state,
+        &v.redirect_uri,
+        v.state.as_deref(),
+        error,
+        description,
+    )
+}
+
+/// The requested scopes the signed-in user holds; `invalid_scope` when none.
+// As in `validate`: the error is the response to send.
+#[allow(clippy::result_large_err)]
+fn held_scopes(state: &HubState, v: &Valid, who: &SignedIn) -> Result<Vec<String>, Response> {
+    let capped = consent::cap_to_authority(&v.scopes, &authority(who));
+    if capped.is_empty() {
+        return Err(redirect_error(
+            state,
+            v,
+            "invalid_scope",
+            "you do not hold any of the requested scopes",
+        ));
+    }
+    Ok(capped)
+}
+
 fn bad_request(message: &str) -> Response {
     error_page(
         StatusCode::BAD_REQUEST,
@@ -220,10 +247,9 @@ pub async fn show(
     let silent = prompt.split_whitespace().any(|x| x == "none");
     let Some(who) = session else {
         if silent {
-            return Ok(error_back(
+            return Ok(redirect_error(
                 &state,
-                &v.redirect_uri,
-                v.state.as_deref(),
+                &v,
                 "login_required",
                 "the user is not signed in",
             ));
@@ -233,16 +259,10 @@ pub async fn show(
     if !v.client.approved() && !who.is_owner {
         return Ok(not_approved(&v.client));
     }
-    let capped = consent::cap_to_authority(&v.scopes, &authority(&who));
-    if capped.is_empty() {
-        return Ok(error_back(
-            &state,
-            &v.redirect_uri,
-            v.state.as_deref(),
-            "invalid_scope",
-            "you do not hold any of the requested scopes",
-        ));
-    }
+    let capped = match held_scopes(&state, &v, &who) {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
     let granted = {
         let conn = state
             .store()
@@ -256,10 +276,9 @@ pub async fn show(
         return issue_code(&state, &v, &who, &capped, now);
     }
     if silent {
-        return Ok(error_back(
+        return Ok(redirect_error(
             &state,
-            &v.redirect_uri,
-            v.state.as_deref(),
+            &v,
             "consent_required",
             "the request needs the user's consent",
         ));
@@ -389,10 +408,9 @@ pub async fn decide(
         ));
     };
     if f.decision != "approve" {
-        return Ok(error_back(
+        return Ok(redirect_error(
             &state,
-            &v.redirect_uri,
-            v.state.as_deref(),
+            &v,
             "access_denied",
             "the user denied the request",
         ));
@@ -409,16 +427,10 @@ pub async fn decide(
             "client approved on the consent page"
         );
     }
-    let capped = consent::cap_to_authority(&v.scopes, &authority(&who));
-    if capped.is_empty() {
-        return Ok(error_back(
-            &state,
-            &v.redirect_uri,
-            v.state.as_deref(),
-            "invalid_scope",
-            "you do not hold any of the requested scopes",
-        ));
-    }
+    let capped = match held_scopes(&state, &v, &who) {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
     issue_code(&state, &v, &who, &capped, now)
 }
 

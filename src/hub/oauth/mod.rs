@@ -27,7 +27,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::HubState;
-use super::wellknown::{cors, preflight};
+use super::wellknown::{preflight, preflight_for};
 use crate::manifest::Services;
 
 /// The routes of the authorization server.
@@ -69,22 +69,10 @@ pub fn routes() -> Router<HubState> {
 /// `OPTIONS` for the endpoints browser-based clients `POST` to (DCR, token,
 /// revoke): any origin, no credentials — these endpoints never read cookies.
 pub async fn post_preflight() -> Response {
-    use axum::response::IntoResponse as _;
-    let mut r = cors(StatusCode::NO_CONTENT.into_response());
-    let h = r.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type, MCP-Protocol-Version"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
-    r
+    preflight_for(
+        "POST, OPTIONS",
+        "Authorization, Content-Type, MCP-Protocol-Version",
+    )
 }
 
 /// Middleware: every Bearer 401 names the hub's protected-resource metadata

@@ -9,7 +9,10 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::unit::{HUB_SERVICE, HUB_SOCKET, Hardening, TARGET, exec_line, hardening_lines, header};
+use super::unit::{
+    HUB_SERVICE, HUB_SOCKET, Hardening, TARGET, environment_line, exec_line, hardening_lines,
+    header, lives_in_tmp,
+};
 use crate::env_vars;
 
 /// Seconds without an open connection before a socket-activated hub exits.
@@ -94,7 +97,7 @@ pub fn render_service(u: &HubUnits, hardening: Hardening) -> String {
         ),
         (env_vars::PARACHUTE_HUB_ORIGIN, u.hub_origin.clone()),
     ] {
-        let _ = writeln!(s, "Environment={}", quote(&format!("{k}={v}")));
+        s.push_str(&environment_line(k, &v));
     }
     let _ = write!(
         s,
@@ -104,28 +107,11 @@ pub fn render_service(u: &HubUnits, hardening: Hardening) -> String {
          TimeoutStopSec={TIMEOUT_STOP_SEC}\n\
          SyslogIdentifier=parachute-hub\n",
     );
-    let home = &u.parachute_home;
-    let in_tmp = home.starts_with("/tmp") || home.starts_with("/var/tmp");
+    let in_tmp = lives_in_tmp(&[&u.parachute_home]);
     s.push_str(&hardening_lines(hardening, !in_tmp));
     // Enabling the service by name enables the socket, which is what runs it.
     let _ = write!(s, "\n[Install]\nAlso={HUB_SOCKET}\n");
     s
-}
-
-/// Double-quote an `Environment=` assignment in systemd's syntax.
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '%' => out.push_str("%%"),
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

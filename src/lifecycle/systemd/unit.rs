@@ -86,7 +86,7 @@ pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
         (env_vars::PARACHUTE_HUB_ORIGIN, spec.hub_origin.clone()),
         ("PATH", path),
     ] {
-        let _ = writeln!(u, "Environment={}", quote(&format!("{k}={v}")));
+        u.push_str(&environment_line(k, &v));
     }
     let _ = write!(
         u,
@@ -97,10 +97,7 @@ pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
         env = escape_specifiers(&env_file.to_string_lossy()),
         short = spec.short,
     );
-    // A private /tmp would hide a module (or its state) that lives in /tmp.
-    let in_tmp = [&spec.working_dir, &spec.parachute_home]
-        .iter()
-        .any(|p| p.starts_with("/tmp") || p.starts_with("/var/tmp"));
+    let in_tmp = lives_in_tmp(&[&spec.working_dir, &spec.parachute_home]);
     u.push_str(&hardening_lines(hardening, !in_tmp));
     let _ = write!(u, "\n[Install]\nWantedBy={TARGET}\n");
     u
@@ -175,6 +172,19 @@ pub fn exec_line(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// An `Environment="K=V"` line, quoted and escaped for systemd.
+pub fn environment_line(key: &str, value: &str) -> String {
+    format!("Environment={}\n", quote(&format!("{key}={value}")))
+}
+
+/// Whether any of `paths` is under `/tmp` or `/var/tmp`: a private /tmp
+/// (`PrivateTmp=`) would hide such a service's files from it.
+pub fn lives_in_tmp(paths: &[&Path]) -> bool {
+    paths
+        .iter()
+        .any(|p| p.starts_with("/tmp") || p.starts_with("/var/tmp"))
 }
 
 /// Double-quote a value in systemd's syntax.
