@@ -27,7 +27,7 @@ pub mod two_factor;
 pub mod users;
 
 use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Read as _};
+use std::io::ErrorKind;
 use std::ops::{Deref, DerefMut};
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
@@ -43,8 +43,6 @@ pub use migrate::LATEST as SCHEMA_VERSION;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept for reuse; more are opened under load and dropped.
 const POOL_KEEP: usize = 8;
-/// The 16-byte header every `SQLite` 3 database file starts with.
-const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +146,14 @@ impl Store {
 
     /// Is the store usable right now? Names the fault when it is not:
     /// the file is gone or replaced, is not a `SQLite` database, or a query fails.
+    ///
+    /// Nothing here opens `hub.db` outside `SQLite`: closing any descriptor of
+    /// the file would drop every POSIX lock this process holds on it (see
+    /// `fcntl(2)`), and the next `SQLite` client of another process would then
+    /// delete the `-wal`/`-shm` under the running hub. The inode comes from
+    /// `fs::metadata` (a `stat`, no descriptor); the header is read by a fresh
+    /// connection (an empty page cache, so it reads page 1 again), which
+    /// `SQLite`'s own VFS opens and closes without dropping the locks.
     pub fn check(&self) -> Result<(), String> {
         let meta = match fs::metadata(&self.path) {
             Ok(m) => m,
@@ -157,17 +163,14 @@ impl Store {
         if (meta.dev(), meta.ino()) != self.file_id {
             return Err("replaced while the hub was running".into());
         }
-        let mut magic = [0u8; 16];
-        let header = fs::File::open(&self.path).and_then(|mut f| f.read_exact(&mut magic));
-        if header.is_err() || &magic != SQLITE_MAGIC {
-            return Err("corrupt: not a SQLite database".into());
-        }
-        let conn = self.conn().map_err(|e| e.to_string())?;
+        let conn = connect(&self.path).map_err(|e| classify(&e))?;
+        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| classify_sql(&e))?;
         conn.query_row("SELECT count(*) FROM schema_version", [], |r| {
             r.get::<_, i64>(0)
         })
         .map(|_| ())
-        .map_err(|e| format!("error: {e}"))
+        .map_err(|e| classify_sql(&e))
     }
 
     /// Run `f` inside a write transaction (`BEGIN IMMEDIATE`), committing
@@ -267,6 +270,23 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// The `/health` wording of a store fault.
+fn classify(e: &StoreError) -> String {
+    match e {
+        StoreError::Sqlite { source, .. } => classify_sql(source),
+        other => format!("error: {other}"),
+    }
+}
+
+fn classify_sql(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            "corrupt: not a SQLite database".into()
+        }
+        _ => format!("error: {e}"),
+    }
+}
+
 pub(crate) fn sql_err(path: &Path, source: rusqlite::Error) -> StoreError {
     StoreError::Sqlite {
         path: path.to_path_buf(),
@@ -339,6 +359,13 @@ mod tests {
     #[test]
     fn check_notices_a_corrupted_header_in_place() {
         let (dir, store) = test_support::store();
+        // Page 1 moves from the WAL into the file first: while the WAL holds
+        // it, `SQLite` reads it from there and would repair the file itself.
+        store
+            .conn()
+            .expect("conn")
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("checkpoint");
         let db = dir.path().join("hub.db");
         let mut bytes = fs::read(&db).expect("read");
         bytes[..16].copy_from_slice(b"garbage garbage!");

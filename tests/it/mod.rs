@@ -9,5 +9,6 @@ mod lifecycle;
 mod man;
 mod oauth;
 mod oauth_clients;
+mod store_integrity;
 mod system_smoke;
 mod two_factor;
