@@ -42,3 +42,12 @@ pub const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
 /// one `/git/<name>/*` request (default 2 GiB; `k`, `m`, `g` suffixes are
 /// binary multiples). A longer push is refused (413) and its backend killed.
 pub const PARACHUTE_GIT_MAX_REQUEST_BYTES: &str = "PARACHUTE_GIT_MAX_REQUEST_BYTES";
+/// Proxies whose `X-Forwarded-For` the hub believes, as IPs or CIDRs
+/// separated by commas (default: none, so every caller is its peer address;
+/// set it for a tunnel connector or reverse proxy in front of the hub). The
+/// client is then the rightmost hop that is not one of them.
+pub const PARACHUTE_TRUSTED_PROXIES: &str = "PARACHUTE_TRUSTED_PROXIES";
+/// Host names (`host` or `host:port`, comma-separated) the hub answers for
+/// besides its own (`127.0.0.1`, `localhost`, `[::1]` on its ports, and the
+/// host of `PARACHUTE_HUB_ORIGIN`); any other `Host` gets 421 (DNS rebinding).
+pub const PARACHUTE_ALLOWED_HOSTS: &str = "PARACHUTE_ALLOWED_HOSTS";

@@ -16,7 +16,7 @@ use clap::{Args, Subcommand};
 use super::Context;
 use super::context::out;
 use crate::error::Error;
-use crate::identity::password;
+use crate::identity::{lockout, password};
 use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, Issuers, keys, operator};
@@ -45,6 +45,9 @@ pub enum AuthCommand {
     ListTokens(JsonArgs),
     /// Revoke a token by its `jti` (revoking twice is fine).
     RevokeToken(RevokeArgs),
+    /// Clear a user's sign-in lockout: every recorded password and
+    /// second-factor attempt at their account, so they can sign in now.
+    Unlock(UnlockArgs),
     /// Mint a scope-narrow JWT against the operator's identity; stdout is
     /// only the token.
     #[command(
@@ -86,6 +89,12 @@ pub struct JsonArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The username (see `parachute auth list-users`).
+    pub username: String,
+}
+
+#[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The token's `jti` (see `parachute auth list-tokens`).
     pub jti: String,
@@ -99,6 +108,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
         AuthCommand::RotateOperator => rotate_operator(cx),
         AuthCommand::ListTokens(a) => list_tokens(cx, &a),
         AuthCommand::RevokeToken(a) => revoke_token(cx, &a),
+        AuthCommand::Unlock(a) => unlock(cx, &a),
         AuthCommand::MintToken(a) => mint::run(cx, &a),
         AuthCommand::PendingClients(a) => clients::pending(cx, &a),
         AuthCommand::ApproveClient(a) => clients::approve(cx, &a),
@@ -218,14 +228,53 @@ async fn set_password(cx: &Context, args: SetPasswordArgs) -> Result<ExitCode, E
     let pw = prompt::password(args.password_stdin, "set-password")?;
     let store = Store::open(&cx.paths.hub_db())?;
     let change = set_owner_password(cx, &store, args.username.as_deref(), pw).await?;
-    match change {
+    match &change {
         PasswordChange::Created(u) => eprintln!("✓ created the owner `{u}` with that password"),
         PasswordChange::Updated(u) => eprintln!("✓ password changed for `{u}`"),
+    }
+    let (PasswordChange::Created(u) | PasswordChange::Updated(u)) = &change;
+    let cleared = clear_lockout(&store, u)?;
+    if cleared > 0 {
+        eprintln!("✓ sign-in lockout cleared for `{u}` ({cleared} recorded attempts forgotten)");
     }
     eprintln!(
         "✓ operator token written to {} (valid 90 days)",
         cx.paths.operator_token().display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Forget every sign-in attempt recorded against `username`; how many.
+fn clear_lockout(store: &Store, username: &str) -> Result<usize, Error> {
+    Ok(store.write(|tx| {
+        let sql = |e| store.err(e);
+        let user = store::users::by_username(tx, &lockout::normalise(username)).map_err(sql)?;
+        lockout::unlock(tx, username, user.as_ref().map(|u| u.id.as_str())).map_err(sql)
+    })?)
+}
+
+fn unlock(cx: &Context, args: &UnlockArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let name = lockout::normalise(&args.username);
+    let known = {
+        let conn = store.conn()?;
+        store::users::by_username(&conn, &name)
+            .map_err(|e| store.err(e))?
+            .is_some()
+    };
+    if !known {
+        return Err(Error::Usage(format!(
+            "there is no user `{name}`; see `parachute auth list-users`"
+        )));
+    }
+    let n = clear_lockout(&store, &name)?;
+    if n == 0 {
+        eprintln!("✓ `{name}` was not locked out; nothing to clear");
+    } else {
+        eprintln!(
+            "✓ sign-in lockout cleared for `{name}` ({n} recorded attempts forgotten); they can sign in now"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -95,6 +95,7 @@ async fn run_on(
     })?;
     let issuers = Issuers::new(&cx.hub_origin, &[ports::HUB, socket.addr.port()]);
     let state = HubState::new(store, cx.paths.clone(), issuers)?;
+    state.set_edge(hub::edge::Edge::from_env()?);
 
     let tcp = tokio::net::TcpListener::from_std(socket.listener)
         .map_err(|e| Error::io(std::path::Path::new(&socket.addr.to_string()), e))?;

@@ -85,7 +85,8 @@ fn answers_as_hub(addr: SocketAddr) -> bool {
         let mut s = TcpStream::connect_timeout(&addr, timeout)?;
         s.set_read_timeout(Some(timeout))?;
         s.set_write_timeout(Some(timeout))?;
-        s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+        // The hub answers only for its own `Host` names (`edge::host_check`).
+        s.write_all(format!("GET /health HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
         let mut body = String::new();
         s.take(64 * 1024).read_to_string(&mut body)?;
         Ok(body)

@@ -7,6 +7,7 @@
 pub mod activity;
 mod bearer;
 pub mod csrf;
+pub mod edge;
 pub mod error;
 pub mod git;
 mod health;
@@ -20,7 +21,7 @@ mod tokens;
 mod wellknown;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -61,6 +62,7 @@ struct Inner {
     keys_loaded: Mutex<Instant>,
     verified: Mutex<HashMap<String, Arc<Claims>>>,
     check: Mutex<Option<(Instant, Result<(), String>)>>,
+    edge: OnceLock<edge::Edge>,
 }
 
 impl HubState {
@@ -81,6 +83,7 @@ impl HubState {
             keys_loaded: Mutex::new(Instant::now()),
             verified: Mutex::new(HashMap::new()),
             check: Mutex::new(None),
+            edge: OnceLock::new(),
         })))
     }
 
@@ -94,6 +97,20 @@ impl HubState {
 
     pub fn issuers(&self) -> &Issuers {
         &self.0.issuers
+    }
+
+    /// Set the operator's edge settings (once, before serving; the default
+    /// trusts no proxy and allows no extra host).
+    pub fn set_edge(&self, edge: edge::Edge) {
+        let _ = self.0.edge.set(edge);
+    }
+
+    pub fn edge(&self) -> &edge::Edge {
+        static NONE: OnceLock<edge::Edge> = OnceLock::new();
+        self.0
+            .edge
+            .get()
+            .unwrap_or_else(|| NONE.get_or_init(edge::Edge::default))
     }
 
     /// Open connections, for `--idle-exit`.
@@ -234,6 +251,10 @@ pub fn router(state: HubState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             oauth::challenge,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::host_check,
         ))
         .with_state(state)
 }

@@ -2,8 +2,7 @@
 //! store so they survive the hub's idle exit. A limit is a bucket, a maximum
 //! and a sliding window; [`check`] records an attempt or refuses it with the
 //! seconds to wait. [`ClientIp`] is the key every per-IP bucket uses: the
-//! peer address, or the first `X-Forwarded-For` hop when the peer is a
-//! loopback proxy.
+//! peer address, or what a configured proxy says the client is.
 
 use std::net::SocketAddr;
 
@@ -14,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::HubState;
 use super::error::ApiError;
+use crate::identity::lockout;
 
 /// One bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,15 +29,25 @@ pub const LOGIN_IP: Limit = Limit {
     max: 60,
     window_secs: 15 * 60,
 };
-/// `/login` floor per IP + lowercased username: 5 / 15 min.
+/// `/login` floor per IP + username (key: `lockout::ip_user_key`): 5 / 15 min.
 pub const LOGIN: Limit = Limit {
-    bucket: "login",
+    bucket: lockout::LOGIN_BUCKET,
     max: 5,
+    window_secs: 15 * 60,
+};
+/// `/login` per username from anywhere (key: `lockout::user_key`): 10 /
+/// 15 min, twice the per-IP floor, so the owner on their own network trips
+/// their floor first, and a rotating source cannot grind one account. It
+/// counts every try, the right password too, so a tripped bucket refuses the
+/// owner until it cools down or `parachute auth unlock` clears it.
+pub const LOGIN_USER: Limit = Limit {
+    bucket: lockout::LOGIN_USER_BUCKET,
+    max: 10,
     window_secs: 15 * 60,
 };
 /// `/login/2fa` per IP (+ user): 5 / 15 min.
 pub const TOTP: Limit = Limit {
-    bucket: "totp",
+    bucket: lockout::TOTP_BUCKET,
     max: 5,
     window_secs: 15 * 60,
 };
@@ -47,7 +57,8 @@ pub const CHANGE_PASSWORD: Limit = Limit {
     max: 3,
     window_secs: 5 * 60,
 };
-/// Vault-token mint per user: 10 / 10 min.
+/// Vault-token mint per user (`/api/auth/mint-token`, keyed on the caller's
+/// `sub`): 10 / 10 min.
 pub const VAULT_TOKEN_MINT: Limit = Limit {
     bucket: "vault_token_mint",
     max: 10,
@@ -58,6 +69,14 @@ pub const VAULT_TOKEN_MINT: Limit = Limit {
 pub const REGISTER: Limit = Limit {
     bucket: "register",
     max: 30,
+    window_secs: 10 * 60,
+};
+
+/// Refresh grants per token family: 20 / 10 min. A client refreshes once
+/// per access token (15 min); this bounds one that loops.
+pub const REFRESH: Limit = Limit {
+    bucket: "refresh",
+    max: 20,
     window_secs: 10 * 60,
 };
 
@@ -115,32 +134,31 @@ pub fn clear(state: &HubState, limit: Limit, key: &str) -> Result<(), ApiError> 
         .map_err(ApiError::internal)
 }
 
-/// The client's IP, as the key of per-IP limits.
+/// The client's IP, as the key of per-IP limits: the peer address, or the
+/// rightmost untrusted `X-Forwarded-For` hop when the peer is a proxy the
+/// operator configured (see [`super::edge`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<HubState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HubState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        let forwarded = || {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
+            .map(|c| c.0.ip())
+        else {
+            return Ok(Self("unknown".to_string()));
         };
-        Ok(Self(match peer {
-            Some(p) if p.ip().is_loopback() => forwarded().unwrap_or_else(|| p.ip().to_string()),
-            Some(p) => p.ip().to_string(),
-            None => "unknown".to_string(),
-        }))
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(Self(state.edge().client_ip(peer, forwarded).to_string()))
     }
 }

@@ -1,6 +1,7 @@
 //! People: the owner and other users, their passwords and second factors.
 
 pub mod backup_codes;
+pub mod lockout;
 pub mod password;
 pub mod totp;
 

@@ -19,7 +19,7 @@ use crate::support::hub::{Home, Hub, PASSWORD, Response, free_port, stderr};
 pub const VAULT_ROWS: &str = r#"{"services":[{"name":"parachute-vault","port":1940,"paths":["/vault/test"],"health":"/vault/test/health","version":"0.9.0"}]}"#;
 pub const REDIRECT: &str = "http://127.0.0.1:1/cb";
 /// RFC 7636 appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A hub whose issuer is its own loopback origin, with the vault `test`.
@@ -114,8 +114,16 @@ pub fn request(
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
+    // A `Host` among `headers` replaces the default one.
+    let host = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map_or_else(|| addr.to_string(), |(_, v)| (*v).to_string());
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+    {
         let _ = write!(req, "{k}: {v}\r\n");
     }
     let (ct, b) = body.unwrap_or(("", ""));
@@ -324,7 +332,7 @@ pub fn authorize_path(s: &Server, client_id: &str, scope: &str, extra: &[(&str, 
     format!("/oauth/authorize?{}", encode(&p))
 }
 
-fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Response {
+pub fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Response {
     let res = format!("{}/vault/test/mcp", s.iss());
     s.form(
         "/oauth/token",

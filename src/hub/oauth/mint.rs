@@ -14,6 +14,7 @@ use serde_json::json;
 use super::error::{Failure, OAuthError};
 use super::installed;
 use crate::hub::error::ApiError;
+use crate::hub::ratelimit;
 use crate::hub::{Bearer, HubState};
 use crate::oauth::attenuation::{can_grant, has_minting_authority};
 use crate::tokens::{audience, mint, operator, scopes};
@@ -88,6 +89,11 @@ pub async fn mint_token(
         .unwrap_or_else(|| audience::infer(&requested));
     let sub = body.subject.unwrap_or_else(|| caller.sub.clone());
     let now = crate::tokens::now();
+    // Counted per caller `sub` once the request is otherwise valid: only a
+    // mint makes something, so only mints are limited.
+    if let Err(limited) = ratelimit::check(&state, ratelimit::VAULT_TOKEN_MINT, &caller.sub, now)? {
+        return Ok(limited.into_response());
+    }
     let db = state.store();
     let minted = db
         .write(|tx| {

@@ -18,6 +18,7 @@ use super::client_auth;
 use super::error::{Failure, OAuthError};
 use crate::hub::HubState;
 use crate::hub::error::ApiError;
+use crate::hub::ratelimit;
 use crate::oauth::refresh::{self, Decision, Presented};
 use crate::oauth::{ACCESS_TTL_SECS, REFRESH_TTL_SECS, pkce, random_token, resource, sha256_hex};
 use crate::store::{self, StoreError, refresh::OAuthToken};
@@ -53,6 +54,11 @@ pub async fn token(
         OAuthError::invalid_request(format!("the body must be form-encoded: {}", e.body_text()))
     })?;
     let now = crate::tokens::now();
+    if let Some(family) = refresh_family(&state, &f)?
+        && let Err(limited) = ratelimit::check(&state, ratelimit::REFRESH, &family, now)?
+    {
+        return Ok(limited.into_response());
+    }
     let db = state.store();
     let outcome = db
         .write(|tx| {
@@ -91,6 +97,25 @@ pub async fn token(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(crate::hub::wellknown::cors(r))
+}
+
+/// The family a presented refresh token belongs to (for its rate limit);
+/// `None` for other grants and unknown tokens, which are refused later.
+fn refresh_family(state: &HubState, f: &TokenForm) -> Result<Option<String>, ApiError> {
+    let Some(presented) = f
+        .refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty() && f.grant_type.as_deref() == Some("refresh_token"))
+    else {
+        return Ok(None);
+    };
+    let conn = state
+        .store()
+        .conn()
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let row = store::refresh::by_refresh_hash(&conn, &sha256_hex(presented))
+        .map_err(ApiError::internal)?;
+    Ok(row.map(|r| r.family_id))
 }
 
 type Step = Result<Result<Issued, OAuthError>, StoreError>;

@@ -17,6 +17,7 @@ use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::session::{self, MaybeSession, with_cookie};
 use crate::hub::{HubState, csrf};
+use crate::identity::lockout;
 use crate::identity::password::{self, Password};
 use crate::oauth::{random_token, safe_return_path};
 use crate::store;
@@ -123,30 +124,10 @@ pub async fn submit(
     if let Some(r) = csrf_refusal(&state, &headers, &f.csrf, "Sign-in refused") {
         return Ok(r);
     }
-    let username = f.username.trim().to_ascii_lowercase();
+    let username = lockout::normalise(&f.username);
     let now = crate::tokens::now();
-    // Per-IP ceiling first, then the per IP + username floor.
-    for (limit, key) in [
-        (ratelimit::LOGIN_IP, ip.clone()),
-        (ratelimit::LOGIN, format!("{ip}|{username}")),
-    ] {
-        if let Err(limited) = ratelimit::check(&state, limit, &key, now)? {
-            let msg = format!(
-                "Too many sign-in attempts. Try again in {} seconds.",
-                limited.retry_after
-            );
-            let mut r = render(
-                &state,
-                &headers,
-                StatusCode::TOO_MANY_REQUESTS,
-                &next,
-                &username,
-                Some(&msg),
-            );
-            let (k, v) = limited.header();
-            r.headers_mut().insert(k, v);
-            return Ok(r);
-        }
+    if let Some(refused) = guess_limits(&state, &headers, &next, &ip, &username, now)? {
+        return Ok(refused);
     }
     if f.password.len() > password::MAX_LEN {
         return Ok(render(
@@ -183,7 +164,12 @@ pub async fn submit(
     };
     // The right password ends the guessing: a person who signs in often
     // must not lock themselves out. The per-IP ceiling still counts it.
-    ratelimit::clear(&state, ratelimit::LOGIN, &format!("{ip}|{username}"))?;
+    ratelimit::clear(
+        &state,
+        ratelimit::LOGIN,
+        &lockout::ip_user_key(&ip, &username),
+    )?;
+    ratelimit::clear(&state, ratelimit::LOGIN_USER, &lockout::user_key(&username))?;
     let second = {
         let conn = state
             .store()
@@ -210,6 +196,43 @@ pub async fn submit(
         return Ok(with_cookie(see_other(SECOND_FACTOR_PATH), cookie));
     }
     complete(&state, &headers, &user.id, &next, now)
+}
+
+/// Count one password guess: the per-IP ceiling first, then the per IP +
+/// username floor, then the account's own bucket (keys hold hashes, never
+/// the typed name). The refusal page when one is full.
+fn guess_limits(
+    state: &HubState,
+    headers: &HeaderMap,
+    next: &str,
+    ip: &str,
+    username: &str,
+    now: i64,
+) -> Result<Option<Response>, ApiError> {
+    for (limit, key) in [
+        (ratelimit::LOGIN_IP, ip.to_string()),
+        (ratelimit::LOGIN, lockout::ip_user_key(ip, username)),
+        (ratelimit::LOGIN_USER, lockout::user_key(username)),
+    ] {
+        if let Err(limited) = ratelimit::check(state, limit, &key, now)? {
+            let msg = format!(
+                "Too many sign-in attempts. Try again in {} seconds.",
+                limited.retry_after
+            );
+            let mut r = render(
+                state,
+                headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                next,
+                username,
+                Some(&msg),
+            );
+            let (k, v) = limited.header();
+            r.headers_mut().insert(k, v);
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
 }
 
 /// Finish a login for `user_id`: a fresh session replacing the request's

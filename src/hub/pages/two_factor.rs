@@ -31,7 +31,7 @@ use crate::store::{self, two_factor::Verdict};
 /// Second-factor guesses per user from anywhere: 10 / 15 min (twice the
 /// per-IP bucket, so a person on two networks is not locked out first).
 pub const TOTP_USER: ratelimit::Limit = ratelimit::Limit {
-    bucket: "totp_user",
+    bucket: crate::identity::lockout::TOTP_USER_BUCKET,
     max: 10,
     window_secs: 15 * 60,
 };
