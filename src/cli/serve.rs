@@ -107,6 +107,7 @@ async fn run_on(
     notify::ready(&serving);
     tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
 
+    tokio::spawn(hub::reaper(state.clone()));
     if let Some(every) = notify::watchdog_interval() {
         tokio::spawn(watchdog(state.clone(), every));
     }

@@ -34,6 +34,11 @@ use crate::store::{self, Store};
 use crate::tokens::keys::{self, Verifier};
 use crate::tokens::{Claims, Issuers, Reject, jwt};
 
+/// Largest form or JSON body any endpoint reads (413 beyond it): the
+/// biggest honest one, a registration with ten redirect URIs, is a few KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How often the hub forgets expired rows (`store::reap`); also once at startup.
+pub const REAP_EVERY: Duration = Duration::from_secs(10 * 60);
 /// `service` in `/health`.
 pub const SERVICE: &str = "parachute-hub";
 /// How long a store check result is reused: `/health` must stay cheap under
@@ -252,11 +257,45 @@ pub fn router(state: HubState) -> Router {
             state.clone(),
             oauth::challenge,
         ))
+        // Every Form/Json/Bytes body the hub reads is small; git streams
+        // its own bodies (under `PARACHUTE_GIT_MAX_REQUEST_BYTES`).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             edge::host_check,
         ))
         .with_state(state)
+}
+
+/// Forget expired rows now and every [`REAP_EVERY`], on the hub's clock;
+/// each pass also runs `PRAGMA quick_check` (too slow for every `/health`)
+/// and logs a fault it finds.
+pub async fn reaper(state: HubState) {
+    let mut tick = tokio::time::interval(REAP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let pass = tokio::task::spawn_blocking(move || {
+            let store = s.store();
+            let now = crate::tokens::now();
+            let reaped = store.write(|tx| store::reap::reap(tx, now).map_err(|e| store.err(e)));
+            (reaped, store.quick_check())
+        })
+        .await;
+        match pass {
+            Ok((Ok(r), check)) => {
+                if r.total() > 0 {
+                    tracing::info!(?r, "expired rows reaped");
+                }
+                if let Err(fault) = check {
+                    tracing::error!(fault, "store integrity check failed");
+                }
+            }
+            Ok((Err(e), _)) => tracing::warn!(error = %e, "reaping expired rows failed"),
+            Err(e) => tracing::warn!(error = %e, "the reaper task failed"),
+        }
+    }
 }
 
 /// Serve `router(state)` on `listener` until `shutdown` resolves, then stop

@@ -24,14 +24,16 @@ fn rfc3339(secs: i64) -> String {
     jiff::Timestamp::from_second(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
 }
 
-/// `{generated_at, jtis}`: revoked jtis whose tokens have not expired yet.
+/// `{generated_at, jtis}`: revoked jtis whose tokens have not expired yet
+/// (with validation's leeway).
 pub async fn revocation_list(State(s): State<HubState>) -> Result<Response, ApiError> {
     let now = crate::tokens::now();
     let conn = s
         .store()
         .conn()
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let jtis = registry::revocation_list(&conn, now).map_err(ApiError::internal)?;
+    let access = crate::oauth::ACCESS_TTL_SECS + crate::tokens::jwt::LEEWAY_SECS;
+    let jtis = registry::revocation_list(&conn, now, access).map_err(ApiError::internal)?;
     let mut r = cors(Json(json!({"generated_at": rfc3339(now), "jtis": jtis})).into_response());
     r.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -19,6 +19,7 @@ pub mod grants;
 pub mod keys;
 mod migrate;
 pub mod ratelimit;
+pub mod reap;
 pub mod refresh;
 pub mod sessions;
 pub mod settings;
@@ -171,6 +172,20 @@ impl Store {
         })
         .map(|_| ())
         .map_err(|e| classify_sql(&e))
+    }
+
+    /// A full `PRAGMA quick_check` (reads every page): too slow for each
+    /// `/health` on a large store, so the hub's reaper runs it.
+    pub fn quick_check(&self) -> Result<(), String> {
+        let conn = self.conn().map_err(|e| classify(&e))?;
+        let verdict: String = conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| classify_sql(&e))?;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(format!("corrupt: {verdict}"))
+        }
     }
 
     /// Run `f` inside a write transaction (`BEGIN IMMEDIATE`), committing

@@ -19,10 +19,7 @@ pub fn hit(
     now: i64,
 ) -> rusqlite::Result<Result<(), i64>> {
     let since = now - window;
-    conn.execute(
-        "DELETE FROM rate_limit_hits WHERE at <= ?1",
-        [now - LONGEST_WINDOW_SECS],
-    )?;
+    sweep(conn, now)?;
     conn.execute(
         "DELETE FROM rate_limit_hits WHERE bucket = ?1 AND key = ?2 AND at <= ?3",
         (bucket, key, since),
@@ -41,6 +38,14 @@ pub fn hit(
         (bucket, key, now),
     )?;
     Ok(Ok(()))
+}
+
+/// Forget hits older than any window (the reaper's pass); how many.
+pub fn sweep(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM rate_limit_hits WHERE at <= ?1",
+        [now - LONGEST_WINDOW_SECS],
+    )
 }
 
 /// Forget a key's attempts (e.g. after a successful second factor).

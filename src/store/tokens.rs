@@ -122,13 +122,23 @@ pub fn list(
     st.query_map((now, limit), from_row)?.collect()
 }
 
-/// jtis that are revoked and not yet expired: what resource servers must
-/// reject beyond the signature and `exp` checks.
-pub fn revocation_list(conn: &Connection, now: i64) -> rusqlite::Result<Vec<String>> {
+/// jtis that are revoked and whose token could still be presented: what
+/// resource servers must reject beyond the signature and `exp` checks. An
+/// OAuth row's jti is its access token's, which lives `oauth_access_secs`
+/// (its row lives as long as the refresh token): a rotated row leaves the
+/// list when its access token has expired, not 30 days later.
+pub fn revocation_list(
+    conn: &Connection,
+    now: i64,
+    oauth_access_secs: i64,
+) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare_cached(
-        "SELECT jti FROM tokens WHERE revoked_at IS NOT NULL AND expires_at > ?1 ORDER BY revoked_at, jti",
+        "SELECT jti FROM tokens WHERE revoked_at IS NOT NULL AND expires_at > ?1
+           AND (family_id IS NULL OR created_at + ?2 > ?1)
+         ORDER BY revoked_at, jti",
     )?;
-    st.query_map([now], |r| r.get(0))?.collect()
+    st.query_map((now, oauth_access_secs), |r| r.get(0))?
+        .collect()
 }
 
 #[cfg(test)]
@@ -165,8 +175,13 @@ mod tests {
         assert!(is_revoked(&c, "a").expect("q"));
         assert!(!is_revoked(&c, "c").expect("q"));
         assert!(!is_revoked(&c, "unregistered").expect("q"));
-        assert_eq!(revocation_list(&c, 140).expect("l"), vec!["a", "b"]);
-        assert_eq!(revocation_list(&c, 200).expect("l"), vec!["a"]);
+        assert_eq!(revocation_list(&c, 140, 60).expect("l"), vec!["a", "b"]);
+        assert_eq!(revocation_list(&c, 200, 60).expect("l"), vec!["a"]);
+        // A revoked OAuth row leaves the list with its access token.
+        c.execute("UPDATE tokens SET family_id = 'f' WHERE jti = 'a'", [])
+            .expect("oauth row");
+        assert_eq!(revocation_list(&c, 150, 60).expect("l"), vec!["a"]);
+        assert!(revocation_list(&c, 160, 60).expect("l").is_empty());
         assert_eq!(list(&c, true, 200, None).expect("l").len(), 1);
         assert_eq!(list(&c, false, 200, None).expect("l").len(), 3);
         assert_eq!(list(&c, false, 200, Some(2)).expect("l").len(), 2);

@@ -1,5 +1,6 @@
 mod account;
 mod auth;
+mod bounds;
 mod browser;
 mod cli;
 mod edge;

@@ -24,6 +24,53 @@ const AUTH_METHODS: &[&str] = &["none", "client_secret_post", "client_secret_bas
 const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 const MAX_NAME: usize = 200;
 const MAX_URIS: usize = 10;
+/// Longest redirect URI (bytes): browsers and proxies handle 2,000 safely.
+const MAX_URI_LEN: usize = 2_000;
+/// Longest value of any other metadata string, and most items of any array.
+const MAX_STRING: usize = 2_000;
+const MAX_ITEMS: usize = 16;
+
+/// Every member of the registration is bounded before it is read, so no
+/// field can make the hub store (or echo) something unbounded; the error
+/// names the field. (Objects such as `jwks` are ignored, never stored, and
+/// bounded by the body limit.)
+fn check_sizes(meta: &serde_json::Map<String, Value>) -> Result<(), OAuthError> {
+    for (field, v) in meta {
+        let field = field.chars().take(64).collect::<String>();
+        match v {
+            Value::String(s) if s.len() > MAX_STRING => {
+                return Err(bad(format!("`{field}` is longer than {MAX_STRING} bytes")));
+            }
+            Value::Array(a) if field == "redirect_uris" => {
+                if a.len() > MAX_URIS {
+                    return Err(OAuthError::new(
+                        "invalid_redirect_uri",
+                        format!("`redirect_uris`: at most {MAX_URIS} redirect URIs"),
+                    ));
+                }
+                if a.iter()
+                    .any(|u| u.as_str().is_some_and(|u| u.len() > MAX_URI_LEN))
+                {
+                    return Err(OAuthError::new(
+                        "invalid_redirect_uri",
+                        format!("`redirect_uris`: each URI must be at most {MAX_URI_LEN} bytes"),
+                    ));
+                }
+            }
+            Value::Array(a)
+                if a.len() > MAX_ITEMS
+                    || a.iter()
+                        .any(|x| x.as_str().is_some_and(|s| s.len() > MAX_STRING)) =>
+            {
+                return Err(bad(format!(
+                    "`{field}` must hold at most {MAX_ITEMS} items, strings of at most {MAX_STRING} bytes"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
 
 fn bad(d: impl Into<String>) -> OAuthError {
     OAuthError::new("invalid_client_metadata", d)
@@ -165,9 +212,10 @@ struct Parsed {
 fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
     let meta: Value = serde_json::from_slice(body)
         .map_err(|e| bad(format!("the body must be a JSON object: {e}")))?;
-    if !meta.is_object() {
+    let Some(members) = meta.as_object() else {
         return Err(bad("the body must be a JSON object"));
-    }
+    };
+    check_sizes(members)?;
     let uris = strings(meta.get("redirect_uris"), "redirect_uris")?
         .filter(|u| !u.is_empty())
         .ok_or_else(|| OAuthError::new("invalid_redirect_uri", "`redirect_uris` is required"))?;

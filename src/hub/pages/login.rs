@@ -27,6 +27,9 @@ pub const DEFAULT_NEXT: &str = "/";
 /// The cookie naming a pending (second-factor) login; scoped to `/login`.
 pub const PENDING_COOKIE: &str = "parachute_hub_pending_login";
 pub const PENDING_TTL_SECS: i64 = 5 * 60;
+/// Longest username `/login` reads (bytes, before trimming); valid names
+/// are at most 32 (`auth::check_username`), the slack is for whitespace.
+pub const MAX_USERNAME_INPUT: usize = 64;
 /// Where a pending login continues.
 pub const SECOND_FACTOR_PATH: &str = "/login/2fa";
 
@@ -123,6 +126,17 @@ pub async fn submit(
     let next = sanitize_next(f.next.as_deref());
     if let Some(r) = csrf_refusal(&state, &headers, &f.csrf, "Sign-in refused") {
         return Ok(r);
+    }
+    if f.username.len() > MAX_USERNAME_INPUT {
+        // No valid name is this long: refused before anything is recorded.
+        return Ok(render(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            &next,
+            "",
+            Some("That username is too long."),
+        ));
     }
     let username = lockout::normalise(&f.username);
     let now = crate::tokens::now();
