@@ -2,6 +2,7 @@
 //! one place that turns errors into messages and exit codes.
 
 pub mod auth;
+pub mod completions;
 mod context;
 pub mod doctor;
 pub mod git;
@@ -58,6 +59,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// The hub's git repositories (`/git/<name>`): list them with size and last push.
     Git(git::GitArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parse the process arguments and run. `main` only maps the result.
@@ -67,6 +70,10 @@ pub fn main() -> ExitCode {
     // runs its own runtime.
     if let Command::Serve(a) = &cli.command {
         return serve::main(a);
+    }
+    // Needs no runtime, paths or home: it must work while packaging.
+    if let Command::Completions(a) = &cli.command {
+        return completions::run(a).unwrap_or_else(|e| report(&e));
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -102,6 +109,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Serve(a) => serve::run(&cx, &a).await,
         Command::Init(a) => init::run(&cx, a).await,
         Command::Git(a) => git::run(&cx, a),
+        Command::Completions(a) => completions::run(&a),
     }
 }
 
