@@ -33,6 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register a module from its directory and run it as a user unit.
+    #[command(after_help = "The module.json format: `man 5 parachute-module`.")]
     Install(install::InstallArgs),
     /// Stop a service, remove its unit and its services.json row (its data stays).
     Uninstall(install::UninstallArgs),
