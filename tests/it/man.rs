@@ -1,5 +1,5 @@
 //! Man pages: one per command of the clap tree (nested ones included),
-//! generated with clap_mangen plus the hand-written sections in
+//! generated with `clap_mangen` plus the hand-written sections in
 //! `man/sections/<page>`, and the hand-written `parachute-module(5)`. They
 //! are checked in; this test fails when they drift.
 //! `UPDATE_MAN=1 cargo test --all-targets man_pages` regenerates them.
