@@ -10,5 +10,6 @@ mod lifecycle;
 mod man;
 mod oauth;
 mod oauth_clients;
+mod packaging;
 mod system_smoke;
 mod two_factor;
