@@ -5,8 +5,11 @@
 # harness's user manager), upgrade to a second build with a bumped version,
 # then remove and purge it. Removal must take the binary, man pages and
 # completions and leave the user's Parachute home alone.
+# `--no-build` packages the existing target/release/parachute (local reruns).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+build_args=()
+[ "${1:-}" = --no-build ] && build_args=(--no-build)
 
 : "${XDG_RUNTIME_DIR:?export the systemd harness environment first}"
 : "${PARACHUTE_TEST_SYSTEMD_HOME:?export the systemd harness environment first}"
@@ -16,11 +19,16 @@ step() { printf -- '-- %s\n' "$*"; }
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 step "build ($version and $version+ci2)"
-packaging/deb/build.sh
-first=target/debian/parachute_${version}-1_$(dpkg --print-architecture).deb
-packaging/deb/build.sh --no-build --deb-version "${version}+ci2"
-second=target/debian/parachute_${version}+ci2_$(dpkg --print-architecture).deb
+# cargo-deb prints the package's path last; keep each build aside, since a
+# second run cleans its output directory.
+debs=target/deb-check
+rm -rf "$debs" && mkdir -p "$debs"
+first=$(packaging/deb/build.sh "${build_args[@]}" | tail -1)
+mv "$first" "$debs/" && first=$debs/$(basename "$first")
+second=$(packaging/deb/build.sh --no-build --deb-version "${version}+ci2" | tail -1)
+mv "$second" "$debs/" && second=$debs/$(basename "$second")
 [ -f "$first" ] && [ -f "$second" ] || fail "missing $first or $second"
+ls -l "$first" "$second"
 
 step "lintian"
 # --fail-on error: warnings are reviewed in packaging/deb/README.md.

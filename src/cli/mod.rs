@@ -2,6 +2,7 @@
 //! one place that turns errors into messages and exit codes.
 
 pub mod auth;
+mod binary_moved;
 pub mod completions;
 mod context;
 pub mod doctor;
@@ -96,6 +97,20 @@ pub fn main() -> ExitCode {
 /// Run one command.
 pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let cx = Context::from_env()?;
+    if matches!(
+        cli.command,
+        Command::Install(_)
+            | Command::Uninstall(_)
+            | Command::Start(_)
+            | Command::Stop(_)
+            | Command::Restart(_)
+            | Command::Logs(_)
+            | Command::Status(_)
+            | Command::Unit(_)
+            | Command::Doctor(_)
+    ) {
+        binary_moved::warn(&cx.paths);
+    }
     match cli.command {
         Command::Install(a) => install::install(&cx, a).await,
         Command::Uninstall(a) => install::uninstall(&cx, a).await,

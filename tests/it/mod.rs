@@ -8,6 +8,7 @@ mod hub;
 mod init;
 mod lifecycle;
 mod man;
+mod moved_binary;
 mod oauth;
 mod oauth_clients;
 mod packaging;
