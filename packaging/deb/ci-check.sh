@@ -73,6 +73,7 @@ as_user() {
         HOME="$user_home" PARACHUTE_HOME="$work/parachute-home" PORT="$port" "$@"
 }
 cleanup_units() {
+    as_user /usr/bin/parachute uninstall hello --yes >/dev/null 2>&1 || true
     as_user systemctl --user stop parachute-hub.socket parachute-hub.service >/dev/null 2>&1 || true
     as_user systemctl --user disable parachute-hub.socket >/dev/null 2>&1 || true
     rm -f "$units/parachute-hub.socket" "$units/parachute-hub.service"
@@ -89,6 +90,10 @@ grep -q '^ExecStart=/usr/bin/parachute serve' "$units/parachute-hub.service" ||
     fail "hub unit does not run /usr/bin/parachute"
 curl_health=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:$port/health', timeout=10).status)")
 [ "$curl_health" = 200 ] || fail "/health through the socket: $curl_health"
+# The README's example path for package users.
+as_user /usr/bin/parachute install /usr/share/doc/parachute/examples/hello-module ||
+    fail "parachute install of the packaged example module"
+as_user /usr/bin/parachute uninstall hello --yes || fail "parachute uninstall hello"
 cleanup_units
 flock -u 9
 
