@@ -2,6 +2,8 @@
 //! one place that turns errors into messages and exit codes.
 
 pub mod auth;
+mod binary_moved;
+pub mod completions;
 mod context;
 pub mod doctor;
 pub mod git;
@@ -32,6 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register a module from its directory and run it as a user unit.
+    #[command(after_help = "The module.json format: `man 5 parachute-module`.")]
     Install(install::InstallArgs),
     /// Stop a service, remove its unit and its services.json row (its data stays).
     Uninstall(install::UninstallArgs),
@@ -58,6 +61,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// The hub's git repositories (`/git/<name>`): list them with size and last push.
     Git(git::GitArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parse the process arguments and run. `main` only maps the result.
@@ -67,6 +72,10 @@ pub fn main() -> ExitCode {
     // runs its own runtime.
     if let Command::Serve(a) = &cli.command {
         return serve::main(a);
+    }
+    // Needs no runtime, paths or home: it must work while packaging.
+    if let Command::Completions(a) = &cli.command {
+        return completions::run(a).unwrap_or_else(|e| report(&e));
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -88,6 +97,20 @@ pub fn main() -> ExitCode {
 /// Run one command.
 pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let cx = Context::from_env()?;
+    if matches!(
+        cli.command,
+        Command::Install(_)
+            | Command::Uninstall(_)
+            | Command::Start(_)
+            | Command::Stop(_)
+            | Command::Restart(_)
+            | Command::Logs(_)
+            | Command::Status(_)
+            | Command::Unit(_)
+            | Command::Doctor(_)
+    ) {
+        binary_moved::warn(&cx.paths);
+    }
     match cli.command {
         Command::Install(a) => install::install(&cx, a).await,
         Command::Uninstall(a) => install::uninstall(&cx, a).await,
@@ -102,6 +125,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Serve(a) => serve::run(&cx, &a).await,
         Command::Init(a) => init::run(&cx, a).await,
         Command::Git(a) => git::run(&cx, a),
+        Command::Completions(a) => completions::run(&a),
     }
 }
 
