@@ -2,6 +2,7 @@ mod account;
 mod auth;
 mod browser;
 mod cli;
+mod delegation;
 mod git;
 mod hub;
 mod init;

@@ -19,7 +19,7 @@ use crate::support::hub::{Home, Hub, PASSWORD, Response, free_port, stderr};
 pub const VAULT_ROWS: &str = r#"{"services":[{"name":"parachute-vault","port":1940,"paths":["/vault/test"],"health":"/vault/test/health","version":"0.9.0"}]}"#;
 pub const REDIRECT: &str = "http://127.0.0.1:1/cb";
 /// RFC 7636 appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A hub whose issuer is its own loopback origin, with the vault `test`.
@@ -324,7 +324,7 @@ pub fn authorize_path(s: &Server, client_id: &str, scope: &str, extra: &[(&str, 
     format!("/oauth/authorize?{}", encode(&p))
 }
 
-fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Response {
+pub fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Response {
     let res = format!("{}/vault/test/mcp", s.iss());
     s.form(
         "/oauth/token",
