@@ -5,6 +5,9 @@
 //! registration refuses redirect URIs a browser could read two ways; and
 //! `mint-token --label` (issue 9 item 15).
 
+// Each test is one user story, told step by step (as in oauth.rs).
+#![allow(clippy::many_single_char_names)]
+
 use serde_json::{Value, json};
 
 use super::oauth::{Browser, Server, VERIFIER, authorize_path, exchange, param};

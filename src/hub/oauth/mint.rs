@@ -100,29 +100,8 @@ pub async fn mint_token(
         )
         .into());
     }
-    let mut ttl = body.expires_in.unwrap_or(DEFAULT_TTL_SECS);
-    if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
-        return Err(OAuthError::invalid_request(format!(
-            "`expires_in` must be {MIN_TTL_SECS}–{MAX_TTL_SECS} seconds"
-        ))
-        .into());
-    }
-    if !operator {
-        // A child never outlives its parent.
-        ttl = ttl.min(caller.exp - now);
-        if ttl <= 0 {
-            return Err(OAuthError::invalid_request("this token is about to expire").into());
-        }
-    }
-    let aud = audience::infer(&requested);
-    if let Some(asked) = body.audience.filter(|a| !a.is_empty())
-        && asked != aud
-    {
-        return Err(OAuthError::invalid_request(format!(
-            "`audience` `{asked}` does not match the scopes (they are for `{aud}`); leave `audience` out"
-        ))
-        .into());
-    }
+    let ttl = lifetime(body.expires_in, operator, caller.exp, now)?;
+    let aud = audience_of(&requested, body.audience.as_deref())?;
     let sub = body.subject.unwrap_or_else(|| caller.sub.clone());
     let user_id = parent.as_ref().and_then(|p| p.user_id.clone());
     let client_id = if operator {
@@ -170,6 +149,41 @@ pub async fn mint_token(
         "audience": minted.claims.aud,
     }))
     .into_response())
+}
+
+/// The asked lifetime, checked, and capped at the parent's remaining one
+/// unless the parent is the operator token: a child never outlives it.
+fn lifetime(
+    asked: Option<i64>,
+    operator: bool,
+    parent_exp: i64,
+    now: i64,
+) -> Result<i64, OAuthError> {
+    let ttl = asked.unwrap_or(DEFAULT_TTL_SECS);
+    if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
+        return Err(OAuthError::invalid_request(format!(
+            "`expires_in` must be {MIN_TTL_SECS}–{MAX_TTL_SECS} seconds"
+        )));
+    }
+    if operator {
+        return Ok(ttl);
+    }
+    let capped = ttl.min(parent_exp - now);
+    if capped <= 0 {
+        return Err(OAuthError::invalid_request("this token is about to expire"));
+    }
+    Ok(capped)
+}
+
+/// `aud` follows from the scopes; an `audience` that says otherwise is refused.
+fn audience_of(requested: &[String], asked: Option<&str>) -> Result<String, OAuthError> {
+    let aud = audience::infer(requested);
+    match asked.filter(|a| !a.is_empty()) {
+        Some(asked) if asked != aud => Err(OAuthError::invalid_request(format!(
+            "`audience` `{asked}` does not match the scopes (they are for `{aud}`); leave `audience` out"
+        ))),
+        _ => Ok(aud),
+    }
 }
 
 /// The shape guard and the named-vault checks of seed 001.
