@@ -110,12 +110,14 @@ pub async fn introspect(
     headers: HeaderMap,
     form: Result<Form<TokenParam>, FormRejection>,
 ) -> Result<Response, Failure> {
+    // A bad bearer is refused before the body is read (401, not 400).
+    let bearer = crate::hub::bearer::bearer_token(&headers)
+        .map(|b| state.validate(b, None))
+        .transpose()
+        .map_err(|r| ApiError::InvalidToken(r.to_string()))?;
     let p = form_of(form)?;
     let now = crate::tokens::now();
-    let asker = if let Some(bearer) = crate::hub::bearer::bearer_token(&headers) {
-        let c = state
-            .validate(bearer, None)
-            .map_err(|r| ApiError::InvalidToken(r.to_string()))?;
+    let asker = if let Some(c) = bearer {
         if INTROSPECT_ANY.iter().any(|s| c.has_scope(s)) {
             Asker::Admin
         } else {
