@@ -179,6 +179,9 @@ pub async fn set_owner_password(
         let change = match (target, username) {
             (Some(user), _) => {
                 store::users::set_password(tx, &user.id, &phc, now).map_err(sql)?;
+                // As a change on /account: what was signed in with the old
+                // password (and what those tokens minted) stops working.
+                store::account::revoke_signed_in_tokens(tx, &user.id, now).map_err(sql)?;
                 PasswordChange::Updated(user.username.clone())
             }
             (None, name) if users.is_empty() => {
@@ -383,12 +386,31 @@ fn list_tokens(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
             "active"
         }
     };
+    // People read usernames and origins, not UUIDs and internal tags.
+    let mut names = std::collections::HashMap::new();
+    for u in store::users::list(&conn).map_err(|e| store.err(e))? {
+        names.insert(u.id, u.username);
+    }
+    let origins = rows
+        .iter()
+        .map(|t| store::tokens::origin(&conn, t))
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| store.err(e))?;
+    let user = |t: &store::tokens::TokenRow| {
+        names
+            .get(&t.subject)
+            .cloned()
+            .unwrap_or_else(|| t.subject.clone())
+    };
     if args.json {
         let doc: Vec<serde_json::Value> = rows
             .iter()
-            .map(|t| {
+            .zip(&origins)
+            .map(|(t, origin)| {
                 let mut v = serde_json::to_value(t).unwrap_or_default();
                 v["status"] = status(t).into();
+                v["origin"] = origin.as_str().into();
+                v["username"] = names.get(&t.subject).cloned().into();
                 v
             })
             .collect();
@@ -400,18 +422,19 @@ fn list_tokens(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut s = format!(
-        "{:<22} {:<8} {:<10} {:<20} {:<16} {}\n",
-        "JTI", "STATUS", "VIA", "EXPIRES", "SUBJECT", "SCOPES"
+        "{:<22} {:<8} {:<20} {:<16} {:<32} {:<20} {}\n",
+        "JTI", "STATUS", "EXPIRES", "SUBJECT", "ORIGIN", "LABEL", "SCOPES"
     );
-    for t in &rows {
+    for (t, origin) in rows.iter().zip(&origins) {
         let _ = writeln!(
             s,
-            "{:<22} {:<8} {:<10} {:<20} {:<16} {}",
+            "{:<22} {:<8} {:<20} {:<16} {:<32} {:<20} {}",
             t.jti,
             status(t),
-            t.created_via,
             date(t.expires_at),
-            t.subject,
+            user(t),
+            origin,
+            t.label.as_deref().unwrap_or("-"),
             t.scopes
         );
     }

@@ -39,6 +39,8 @@ impl Fixture {
                         client_id: operator::CLIENT_ID,
                         ttl_secs: 3600,
                         created_via: registered.then_some("cli_mint"),
+                        parent_jti: None,
+                        label: None,
                     },
                     tokens::now(),
                 )

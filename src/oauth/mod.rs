@@ -10,6 +10,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod refresh;
 pub mod resource;
+pub mod text;
 
 /// Lifetimes, in seconds.
 pub const CODE_TTL_SECS: i64 = 60;

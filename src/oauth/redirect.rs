@@ -25,16 +25,42 @@ pub fn validate(uri: &str) -> Result<(), String> {
     if uri.contains('#') {
         return Err(format!("redirect URI `{uri}` must not contain a fragment"));
     }
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    if authority.is_empty() {
-        return Err(format!("redirect URI `{uri}` has no host"));
+    // Browsers read `\` as `/` and parsers disagree on it: a host split one
+    // way here and another way there is an open redirect.
+    if uri.contains('\\') {
+        return Err(format!("redirect URI `{uri}` must not contain `\\`"));
     }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
     if authority.contains('@') {
         return Err(format!(
             "redirect URI `{uri}` must not contain user information"
         ));
     }
+    let host = host_of(authority);
+    if host.is_empty() {
+        return Err(format!("redirect URI `{uri}` has no host"));
+    }
+    if scheme.eq_ignore_ascii_case("http") && !is_loopback(host) {
+        return Err(format!(
+            "redirect URI `{uri}` uses http:// to a host that is not loopback; use https:// (http:// is only for localhost, 127.0.0.1 and [::1])"
+        ));
+    }
     Ok(())
+}
+
+/// The host of an authority (`host[:port]`, `[v6][:port]`), as written.
+fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split_once(']').map_or("", |(h, _)| h);
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Is `presented` one of `registered`, byte for byte?
@@ -88,6 +114,11 @@ mod tests {
             ("space", "https://app.example/c b", false),
             ("newline", "https://app.example/cb\n", false),
             ("empty", "", false),
+            ("backslash", "https://app.example\\@evil.example/cb", false),
+            ("empty host with port", "http://:9999/cb", false),
+            ("http to a remote host", "http://app.example/cb", false),
+            ("http to localhost", "http://localhost:9999/cb", true),
+            ("http to ipv6 loopback", "http://[::1]:9999/cb", true),
         ];
         for (name, uri, ok) in cases {
             assert_eq!(validate(uri).is_ok(), *ok, "{name}");

@@ -106,6 +106,8 @@ mod tests {
             created_at: 10,
             expires_at: 1000,
             revoked_at: None,
+            parent_jti: None,
+            label: None,
         }
     }
 

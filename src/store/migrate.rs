@@ -24,6 +24,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         V3,
     ),
     (4, "TOTP secrets and backup codes", V4),
+    (
+        5,
+        "token parents and labels; revoking a token revokes its children",
+        V5,
+    ),
 ];
 
 /// The schema version this build writes.
@@ -174,6 +179,32 @@ CREATE TABLE backup_codes (
     used_at    INTEGER,
     PRIMARY KEY (user_id, code_hash)
 ) STRICT;
+";
+
+// Delegated minting (issue 8): a token minted by another token records its
+// parent, and revoking a row revokes its descendants (every revocation path —
+// the API, `/account`, a grant, a client, a password change, a rotation — is
+// an UPDATE of `revoked_at`, so one trigger covers them all). The operator
+// token is rotated, not compromised, so its CLI mints outlive it. `label` is
+// the operator's note from `mint-token --label`.
+const V5: &str = "
+ALTER TABLE tokens ADD COLUMN parent_jti TEXT;
+ALTER TABLE tokens ADD COLUMN label TEXT;
+CREATE INDEX tokens_parent ON tokens(parent_jti) WHERE parent_jti IS NOT NULL;
+
+CREATE TRIGGER tokens_revoke_children
+AFTER UPDATE OF revoked_at ON tokens
+WHEN NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL AND NEW.created_via != 'operator'
+BEGIN
+    UPDATE tokens SET revoked_at = NEW.revoked_at
+    WHERE revoked_at IS NULL AND jti IN (
+        WITH RECURSIVE d(j) AS (
+            SELECT jti FROM tokens WHERE parent_jti = NEW.jti
+            UNION SELECT t.jti FROM tokens t JOIN d ON t.parent_jti = d.j
+        )
+        SELECT j FROM d
+    );
+END;
 ";
 
 /// Bring the schema up to [`LATEST`].

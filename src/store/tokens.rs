@@ -18,10 +18,15 @@ pub struct TokenRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The token that minted this one (delegated minting); revoking that
+    /// one revokes this one (migration 5's trigger).
+    pub parent_jti: Option<String>,
+    /// The operator's note (`mint-token --label`).
+    pub label: Option<String>,
 }
 
 /// The columns [`from_row`] reads, in its order.
-pub(super) const COLUMNS: &str = "jti, subject, user_id, client_id, scopes, audience, created_via, created_at, expires_at, revoked_at";
+pub(super) const COLUMNS: &str = "jti, subject, user_id, client_id, scopes, audience, created_via, created_at, expires_at, revoked_at, parent_jti, label";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
@@ -35,12 +40,14 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
         created_at: r.get(7)?,
         expires_at: r.get(8)?,
         revoked_at: r.get(9)?,
+        parent_jti: r.get(10)?,
+        label: r.get(11)?,
     })
 }
 
 pub fn insert(conn: &Connection, t: &TokenRow) -> rusqlite::Result<()> {
     conn.execute(
-        &format!("INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        &format!("INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
         rusqlite::params![
             t.jti,
             t.subject,
@@ -51,7 +58,9 @@ pub fn insert(conn: &Connection, t: &TokenRow) -> rusqlite::Result<()> {
             t.created_via,
             t.created_at,
             t.expires_at,
-            t.revoked_at
+            t.revoked_at,
+            t.parent_jti,
+            t.label
         ],
     )?;
     Ok(())
@@ -122,6 +131,36 @@ pub fn list(
     st.query_map((now, limit), from_row)?.collect()
 }
 
+/// Where a token came from, for people: `operator token`, `CLI mint`, `app
+/// <client name>`, or `minted by token <jti> (app <client name>)`.
+pub fn origin(conn: &Connection, t: &TokenRow) -> rusqlite::Result<String> {
+    let app = |client_id: &str| -> rusqlite::Result<String> {
+        let name: Option<String> = conn
+            .query_row(
+                "SELECT client_name FROM clients WHERE client_id = ?1",
+                [client_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(format!("app {}", name.as_deref().unwrap_or(client_id)))
+    };
+    Ok(match t.created_via.as_str() {
+        "operator" => "operator token".to_string(),
+        "cli_mint" => "CLI mint".to_string(),
+        "oauth" => app(&t.client_id)?,
+        "delegated" => {
+            let parent = t.parent_jti.as_deref().unwrap_or("?");
+            if t.client_id == crate::tokens::operator::CLIENT_ID {
+                format!("minted by token {parent}")
+            } else {
+                format!("minted by token {parent} ({})", app(&t.client_id)?)
+            }
+        }
+        other => other.to_string(),
+    })
+}
+
 /// jtis that are revoked and whose token could still be presented: what
 /// resource servers must reject beyond the signature and `exp` checks. An
 /// OAuth row's jti is its access token's, which lives `oauth_access_secs`
@@ -158,6 +197,8 @@ mod tests {
             created_at: 100,
             expires_at: exp,
             revoked_at: None,
+            parent_jti: None,
+            label: None,
         }
     }
 

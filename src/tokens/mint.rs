@@ -20,6 +20,10 @@ pub struct Mint<'a> {
     pub ttl_secs: i64,
     /// `Some(how)` records the token in the registry as made `how`.
     pub created_via: Option<&'a str>,
+    /// The token that minted this one (registry `parent_jti`).
+    pub parent_jti: Option<&'a str>,
+    /// The operator's note (registry `label`).
+    pub label: Option<&'a str>,
 }
 
 /// An issued token. `Debug` leaves the token out.
@@ -47,6 +51,22 @@ pub enum MintError {
     Sql(#[from] rusqlite::Error),
 }
 
+/// The vaults a token is pinned to (`vault_scope`): every vault its named
+/// `vault:<name>:<verb>` scopes name, in order, once each (the reference's
+/// `/account/vault-token/<n>` issues `vault_scope: [n]`).
+pub fn pinned_vaults(scopes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in scopes
+        .iter()
+        .filter_map(|s| super::scopes::vault_scope_name(s))
+    {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 /// Issue a token as `issuer`. Run inside a write transaction.
 pub fn mint(
     conn: &Connection,
@@ -66,7 +86,7 @@ pub fn mint(
         jti: Some(jwt::new_jti()),
         scope: req.scopes.join(" "),
         client_id: req.client_id.to_string(),
-        vault_scope: Vec::new(),
+        vault_scope: pinned_vaults(req.scopes),
     };
     let token = jwt::sign(&claims, &signer)?;
     key_rows::note_signed(conn, &signer.kid, claims.exp)?;
@@ -84,6 +104,8 @@ pub fn mint(
                 created_at: now,
                 expires_at: claims.exp,
                 revoked_at: None,
+                parent_jti: req.parent_jti.map(str::to_string),
+                label: req.label.map(str::to_string),
             },
         )?;
     }

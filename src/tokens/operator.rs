@@ -43,6 +43,8 @@ pub fn issue(
             client_id: CLIENT_ID,
             ttl_secs: TTL_SECS,
             created_via: Some(CREATED_VIA),
+            parent_jti: None,
+            label: None,
         },
         now,
     )

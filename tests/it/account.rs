@@ -39,6 +39,8 @@ fn oauth_token(home: &Home, jti: &str, client: &str) {
             created_at: now(),
             expires_at: now() + 3600,
             revoked_at: None,
+            parent_jti: None,
+            label: None,
         },
     )
     .expect("insert token");
@@ -389,6 +391,8 @@ fn a_user_revokes_their_own_tokens_and_grants_only() {
                 created_at: now(),
                 expires_at: now() + 3600,
                 revoked_at: None,
+                parent_jti: None,
+                label: None,
             },
         )
         .expect("bob's token");

@@ -296,6 +296,8 @@ fn an_operator_token_close_to_expiry_is_renewed_on_use() {
                     client_id: operator::CLIENT_ID,
                     ttl_secs: 2 * 86_400,
                     created_via: Some(operator::CREATED_VIA),
+                    parent_jti: None,
+                    label: None,
                 },
                 tokens::now(),
             )

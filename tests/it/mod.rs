@@ -4,6 +4,7 @@ mod bounds;
 mod browser;
 mod cli;
 mod completions;
+mod delegation;
 mod edge;
 mod git;
 mod hub;

@@ -15,8 +15,7 @@ use crate::error::Error;
 use crate::store::{self, Store};
 use crate::tokens::{self, audience, jwt, keys, mint, operator, ttl};
 
-pub const USAGE: &str =
-    "parachute auth mint-token --scope <scope> [--aud <aud>] [--ttl <duration>] [--sub <sub>]";
+pub const USAGE: &str = "parachute auth mint-token --scope <scope> [--aud <aud>] [--ttl <duration>] [--sub <sub>] [--label <text>]";
 
 pub const LONG_ABOUT: &str = "\
 Mint a scope-narrow JWT against the operator's identity, signed with the same
@@ -29,6 +28,8 @@ key as OAuth-issued tokens, and print it (stdout is only the token):
                      → `vault.<name>`, else the first scope's namespace, else `hub`
   --ttl <duration>   90d (default), 24h, 30m, 60s; at most 365d
   --sub <sub>        subject; defaults to the operator's
+  --label <text>     a note shown by `parachute auth list-tokens` (at most
+                     64 characters, no control characters)
 
 Requires a valid $PARACHUTE_HOME/operator.token (run `parachute auth
 set-password` or `parachute auth rotate-operator` first). The token is
@@ -36,7 +37,7 @@ recorded in the registry; revoke it with `parachute auth revoke-token <jti>`.";
 
 #[derive(Debug, Args)]
 pub struct MintTokenArgs {
-    /// --scope <scopes> [--aud <aud>] [--ttl <duration>] [--sub <sub>]
+    /// --scope <scopes> [--aud <aud>] [--ttl <duration>] [--sub <sub>] [--label <text>]
     #[arg(
         num_args = 0..,
         allow_hyphen_values = true,
@@ -53,6 +54,7 @@ pub struct Flags {
     pub aud: Option<String>,
     pub ttl: Option<String>,
     pub sub: Option<String>,
+    pub label: Option<String>,
     pub help: bool,
 }
 
@@ -74,6 +76,7 @@ pub fn parse(args: &[String]) -> Result<Flags, String> {
             "--aud" => &mut f.aud,
             "--ttl" => &mut f.ttl,
             "--sub" => &mut f.sub,
+            "--label" => &mut f.label,
             _ => return Err(format!("unknown flag \"{a}\"")),
         };
         let value = match inline {
@@ -86,6 +89,25 @@ pub fn parse(args: &[String]) -> Result<Flags, String> {
         }
     }
     Ok(f)
+}
+
+/// Longest `--label`, in characters.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// A label is a short, printable note.
+fn check_label(label: &str) -> Result<(), String> {
+    if label.chars().count() > MAX_LABEL_CHARS {
+        return Err(format!(
+            "--label is longer than {MAX_LABEL_CHARS} characters; shorten it"
+        ));
+    }
+    if label
+        .chars()
+        .any(|c| c.is_control() || crate::oauth::text::is_bidi(c))
+    {
+        return Err("--label must not contain control or bidi characters".into());
+    }
+    Ok(())
 }
 
 fn fail(msg: &str) -> Error {
@@ -104,6 +126,9 @@ pub fn run(cx: &Context, args: &MintTokenArgs) -> Result<ExitCode, Error> {
     let scopes: Vec<String> = scope.split_whitespace().map(str::to_string).collect();
     if scopes.is_empty() {
         return Err(fail("--scope must contain at least one scope"));
+    }
+    if let Some(label) = &flags.label {
+        check_label(label).map_err(|e| fail(&e))?;
     }
     let ttl_secs = match &flags.ttl {
         Some(t) => ttl::parse(t).map_err(|e| fail(&e))?,
@@ -170,6 +195,8 @@ pub fn run(cx: &Context, args: &MintTokenArgs) -> Result<ExitCode, Error> {
                 client_id: operator::CLIENT_ID,
                 ttl_secs,
                 created_via: Some("cli_mint"),
+                parent_jti: operator_claims.jti.as_deref(),
+                label: flags.label.as_deref(),
             },
             now,
         )

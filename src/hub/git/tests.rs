@@ -46,6 +46,8 @@ impl Fixture {
                         client_id: "test-client",
                         ttl_secs: 3600,
                         created_via: None,
+                        parent_jti: None,
+                        label: None,
                     },
                     tokens::now(),
                 )

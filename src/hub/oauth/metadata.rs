@@ -33,7 +33,7 @@ pub async fn authorization_server(State(state): State<HubState>) -> Response {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": auth_methods,
-            "introspection_endpoint_auth_methods_supported": ["bearer"],
+            "introspection_endpoint_auth_methods_supported": ["bearer", "client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": scopes::supported(&installed.modules),
             "authorization_response_iss_parameter_supported": true,
             "service_documentation": format!("{iss}/.well-known/parachute.json"),

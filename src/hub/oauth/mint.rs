@@ -1,8 +1,16 @@
 //! `POST /api/auth/mint-token`: a bearer mints a token within its own
 //! authority (seed 001). The entry gate is `has_minting_authority`; every
 //! requested scope must pass the shape guard and `can_grant`; only the
-//! operator token may choose the `subject`. Minted tokens are registered
-//! (`cli_mint`), so they can be listed and revoked.
+//! operator token — decided from its registry row, not from a claim the
+//! caller chose — may choose the `subject`. `aud` follows from the scopes
+//! (`audience::infer`); an `audience` that disagrees is refused.
+//!
+//! Delegation: a token minted by any bearer but the operator token is a
+//! child (`delegated`): it lives no longer than its parent has left, carries
+//! the parent's user and client, and records the parent's `jti`, so revoking
+//! the parent, the app's grant, the client or the user's password revokes
+//! it too (migration 5's trigger). The operator token's mints are `cli_mint`,
+//! like the CLI's, and outlive the operator token's rotation.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,6 +25,7 @@ use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
 use crate::hub::{Bearer, HubState};
 use crate::oauth::attenuation::{can_grant, has_minting_authority};
+use crate::store::tokens as registry;
 use crate::tokens::{audience, mint, operator, scopes};
 
 /// Default and longest lifetime of a minted token.
@@ -32,9 +41,15 @@ pub struct MintBody {
     subject: Option<String>,
 }
 
-/// Is this the operator token (the only bearer that may pick a subject)?
-pub fn is_operator(c: &crate::tokens::Claims) -> bool {
-    c.client_id == operator::CLIENT_ID && c.aud == operator::AUDIENCE
+/// How a child minted by a non-operator bearer is tagged in the registry.
+pub const DELEGATED: &str = "delegated";
+/// How the operator token's mints are tagged (as the CLI's are).
+pub const CLI_MINT: &str = "cli_mint";
+
+/// Is this registry row the operator token (the only bearer that may pick a
+/// subject, and whose mints are not capped by its own lifetime)?
+pub fn is_operator(row: Option<&registry::TokenRow>) -> bool {
+    row.is_some_and(|r| r.created_via == operator::CREATED_VIA && r.revoked_at.is_none())
 }
 
 /// `POST /api/auth/mint-token`.
@@ -69,51 +84,68 @@ pub async fn mint_token(
         )
         .into());
     }
-    if body.subject.is_some() && !is_operator(&caller) {
+    let now = crate::tokens::now();
+    let db = state.store();
+    let parent_jti = caller.jti.clone().unwrap_or_default();
+    let parent = {
+        let conn = db
+            .conn()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        registry::get(&conn, &parent_jti).map_err(ApiError::internal)?
+    };
+    let operator = is_operator(parent.as_ref());
+    if body.subject.is_some() && !operator {
         return Err(OAuthError::forbidden(
             "insufficient_scope",
             "only the operator token may set `subject`",
         )
         .into());
     }
-    let ttl = body.expires_in.unwrap_or(DEFAULT_TTL_SECS);
-    if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
-        return Err(OAuthError::invalid_request(format!(
-            "`expires_in` must be {MIN_TTL_SECS}–{MAX_TTL_SECS} seconds"
-        ))
-        .into());
-    }
-    let aud = body
-        .audience
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| audience::infer(&requested));
+    let ttl = lifetime(body.expires_in, operator, caller.exp, now)?;
+    let aud = audience_of(&requested, body.audience.as_deref())?;
     let sub = body.subject.unwrap_or_else(|| caller.sub.clone());
-    let now = crate::tokens::now();
     // Counted per caller `sub` once the request is otherwise valid: only a
     // mint makes something, so only mints are limited.
     if let Err(limited) = ratelimit::check(&state, ratelimit::VAULT_TOKEN_MINT, &caller.sub, now)? {
         return Ok(limited.into_response());
     }
-    let db = state.store();
+    let user_id = parent.as_ref().and_then(|p| p.user_id.clone());
+    let client_id = if operator {
+        operator::CLIENT_ID.to_string()
+    } else {
+        parent
+            .as_ref()
+            .map_or_else(|| caller.client_id.clone(), |p| p.client_id.clone())
+    };
     let minted = db
         .write(|tx| {
+            // The parent may have been revoked since its bearer was checked.
+            if registry::is_revoked(tx, &parent_jti).map_err(|e| db.err(e))? {
+                return Ok(None);
+            }
             mint::mint(
                 tx,
                 state.issuers().primary(),
                 &mint::Mint {
                     sub: &sub,
-                    user_id: None,
+                    user_id: user_id.as_deref(),
                     scopes: &requested,
                     audience: &aud,
-                    client_id: operator::CLIENT_ID,
+                    client_id: &client_id,
                     ttl_secs: ttl,
-                    created_via: Some("cli_mint"),
+                    created_via: Some(if operator { CLI_MINT } else { DELEGATED }),
+                    parent_jti: Some(&parent_jti)
+                        .filter(|j| !j.is_empty())
+                        .map(String::as_str),
+                    label: None,
                 },
                 now,
             )
+            .map(Some)
             .map_err(|e| db.other(e))
         })
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::InvalidToken("the token was revoked".into()))?;
     tracing::info!(jti = ?minted.claims.jti, by = %caller.sub, scope = %minted.claims.scope, "token minted");
     Ok(Json(json!({
         "jti": minted.claims.jti,
@@ -123,6 +155,41 @@ pub async fn mint_token(
         "audience": minted.claims.aud,
     }))
     .into_response())
+}
+
+/// The asked lifetime, checked, and capped at the parent's remaining one
+/// unless the parent is the operator token: a child never outlives it.
+fn lifetime(
+    asked: Option<i64>,
+    operator: bool,
+    parent_exp: i64,
+    now: i64,
+) -> Result<i64, OAuthError> {
+    let ttl = asked.unwrap_or(DEFAULT_TTL_SECS);
+    if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
+        return Err(OAuthError::invalid_request(format!(
+            "`expires_in` must be {MIN_TTL_SECS}–{MAX_TTL_SECS} seconds"
+        )));
+    }
+    if operator {
+        return Ok(ttl);
+    }
+    let capped = ttl.min(parent_exp - now);
+    if capped <= 0 {
+        return Err(OAuthError::invalid_request("this token is about to expire"));
+    }
+    Ok(capped)
+}
+
+/// `aud` follows from the scopes; an `audience` that says otherwise is refused.
+fn audience_of(requested: &[String], asked: Option<&str>) -> Result<String, OAuthError> {
+    let aud = audience::infer(requested);
+    match asked.filter(|a| !a.is_empty()) {
+        Some(asked) if asked != aud => Err(OAuthError::invalid_request(format!(
+            "`audience` `{asked}` does not match the scopes (they are for `{aud}`); leave `audience` out"
+        ))),
+        _ => Ok(aud),
+    }
 }
 
 /// The shape guard and the named-vault checks of seed 001.

@@ -249,10 +249,12 @@ fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
     if response_types.iter().any(|r| r != "code") {
         return Err(bad("only the `code` response type is supported"));
     }
+    // Control and bidi characters are dropped, not refused: the name is
+    // shown to people (consent page, /account), never matched.
     let name = optional_str(&meta, "client_name")?
-        .map(str::trim)
+        .map(crate::oauth::text::sanitise)
         .filter(|n| !n.is_empty());
-    if name.is_some_and(|n| n.chars().count() > MAX_NAME || n.chars().any(char::is_control)) {
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
         return Err(bad(format!(
             "`client_name` must be at most {MAX_NAME} printable characters"
         )));
@@ -264,7 +266,7 @@ fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
         method: method.to_string(),
         grant_types,
         response_types,
-        name: name.map(str::to_string),
+        name,
         scope,
     })
 }

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::client_auth;
 use super::error::{Failure, OAuthError};
+use crate::hub::HubState;
 use crate::hub::error::ApiError;
-use crate::hub::{Bearer, HubState};
 use crate::oauth::sha256_hex;
 use crate::store;
 
@@ -80,18 +80,71 @@ pub async fn revoke(
     Ok(crate::hub::wellknown::cors(StatusCode::OK.into_response()))
 }
 
-/// `POST /oauth/introspect`, for modules: bearer-gated (any valid hub
-/// token); answers `{active:false}` for anything not live.
+/// Bearer scopes that may introspect any token (modules and the operator).
+pub const INTROSPECT_ANY: &[&str] = &["hub:admin", "parachute:host:admin"];
+
+/// Who asks: a bearer with an [`INTROSPECT_ANY`] scope sees every token; an
+/// authenticated client only its own; anyone else is told `active: false`
+/// (RFC 7662 §4: the endpoint must not be a token-scanning oracle).
+enum Asker {
+    Admin,
+    Client(String),
+    Nobody,
+}
+
+impl Asker {
+    fn may_see(&self, client_id: &str) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Client(id) => id == client_id,
+            Self::Nobody => false,
+        }
+    }
+}
+
+/// `POST /oauth/introspect`: a hub-admin bearer or the token's own client
+/// (client authentication as at `/oauth/token`); `{active:false}` for
+/// anything not live or not the asker's to see.
 pub async fn introspect(
     State(state): State<HubState>,
-    _caller: Bearer,
+    headers: HeaderMap,
     form: Result<Form<TokenParam>, FormRejection>,
 ) -> Result<Response, Failure> {
+    // A bad bearer is refused before the body is read (401, not 400).
+    let bearer = crate::hub::bearer::bearer_token(&headers)
+        .map(|b| state.validate(b, None))
+        .transpose()
+        .map_err(|r| ApiError::InvalidToken(r.to_string()))?;
     let p = form_of(form)?;
+    let now = crate::tokens::now();
+    let asker = if let Some(c) = bearer {
+        if INTROSPECT_ANY.iter().any(|s| c.has_scope(s)) {
+            Asker::Admin
+        } else {
+            Asker::Nobody
+        }
+    } else {
+        let conn = state
+            .store()
+            .conn()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        client_auth::authenticate(
+            &conn,
+            &headers,
+            p.client_id.as_deref(),
+            p.client_secret.as_deref(),
+            now,
+        )?
+        .map_or(Asker::Nobody, |c| Asker::Client(c.client_id))
+    };
     let Some(token) = p.token.filter(|t| !t.is_empty()) else {
         return Err(OAuthError::invalid_request("`token` is required").into());
     };
+    let inactive = || Json(json!({"active": false})).into_response();
     if let Ok(c) = state.validate(&token, None) {
+        if !asker.may_see(&c.client_id) {
+            return Ok(inactive());
+        }
         return Ok(Json(json!({
             "active": true,
             "token_type": "access_token",
@@ -106,7 +159,6 @@ pub async fn introspect(
         }))
         .into_response());
     }
-    let now = crate::tokens::now();
     let row = {
         let conn = state
             .store()
@@ -115,7 +167,9 @@ pub async fn introspect(
         store::refresh::by_refresh_hash(&conn, &sha256_hex(&token)).map_err(ApiError::internal)?
     };
     Ok(Json(
-        match row.filter(|r| r.revoked_at.is_none() && r.expires_at > now) {
+        match row
+            .filter(|r| r.revoked_at.is_none() && r.expires_at > now && asker.may_see(&r.client_id))
+        {
             Some(r) => json!({
                 "active": true,
                 "token_type": "refresh_token",

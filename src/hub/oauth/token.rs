@@ -300,6 +300,8 @@ fn issue(
             client_id: &row.client_id,
             ttl_secs: ACCESS_TTL_SECS,
             created_via: None,
+            parent_jti: None,
+            label: None,
         },
         now,
     )

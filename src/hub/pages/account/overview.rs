@@ -64,16 +64,25 @@ struct Overview {
     totp: Option<TotpRow>,
     backup_left: u32,
     tokens: Vec<store::tokens::TokenRow>,
+    /// Each token's origin by jti (`store::tokens::origin`).
+    origins: std::collections::HashMap<String, String>,
     grants: Vec<store::grants::Grant>,
 }
 
 fn load(state: &HubState, user_id: &str, now: i64) -> Result<Overview, ApiError> {
     let conn = state.store().conn().map_err(unavailable)?;
+    let tokens = store::account::live_tokens(&conn, user_id, now).map_err(ApiError::internal)?;
+    let origins = tokens
+        .iter()
+        .map(|t| Ok((t.jti.clone(), store::tokens::origin(&conn, t)?)))
+        .collect::<rusqlite::Result<_>>()
+        .map_err(ApiError::internal)?;
     Ok(Overview {
         totp: store::two_factor::totp(&conn, user_id).map_err(ApiError::internal)?,
         backup_left: store::two_factor::backup_codes_left(&conn, user_id)
             .map_err(ApiError::internal)?,
-        tokens: store::account::live_tokens(&conn, user_id, now).map_err(ApiError::internal)?,
+        tokens,
+        origins,
         grants: store::account::grants(&conn, user_id).map_err(ApiError::internal)?,
     })
 }
@@ -125,7 +134,7 @@ fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&
 <button type=\"submit\">Revoke</button></form></td></tr>",
                     scopes = escape(&t.scopes),
                     client = escape(&t.client_id),
-                    via = escape(&t.created_via),
+                    via = escape(&o.origins.get(&t.jti).cloned().unwrap_or_default()),
                     exp = escape(&when(t.expires_at)),
                     jti = escape(&t.jti),
                 );
