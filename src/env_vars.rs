@@ -42,3 +42,9 @@ pub const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
 /// one `/git/<name>/*` request (default 2 GiB; `k`, `m`, `g` suffixes are
 /// binary multiples). A longer push is refused (413) and its backend killed.
 pub const PARACHUTE_GIT_MAX_REQUEST_BYTES: &str = "PARACHUTE_GIT_MAX_REQUEST_BYTES";
+/// Most `git http-backend` processes the hub runs at once (default 16); a
+/// request past it gets 429 with `Retry-After`.
+pub const PARACHUTE_GIT_MAX_BACKENDS: &str = "PARACHUTE_GIT_MAX_BACKENDS";
+/// Longest run, in seconds, of one `git http-backend` (default 900, request
+/// body included); past it the backend's process group is killed.
+pub const PARACHUTE_GIT_DEADLINE_SECS: &str = "PARACHUTE_GIT_DEADLINE_SECS";
