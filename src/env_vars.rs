@@ -51,3 +51,9 @@ pub const PARACHUTE_TRUSTED_PROXIES: &str = "PARACHUTE_TRUSTED_PROXIES";
 /// besides its own (`127.0.0.1`, `localhost`, `[::1]` on its ports, and the
 /// host of `PARACHUTE_HUB_ORIGIN`); any other `Host` gets 421 (DNS rebinding).
 pub const PARACHUTE_ALLOWED_HOSTS: &str = "PARACHUTE_ALLOWED_HOSTS";
+/// Most `git http-backend` processes the hub runs at once (default 16); a
+/// request past it gets 429 with `Retry-After`.
+pub const PARACHUTE_GIT_MAX_BACKENDS: &str = "PARACHUTE_GIT_MAX_BACKENDS";
+/// Longest run, in seconds, of one `git http-backend` (default 900, request
+/// body included); past it the backend's process group is killed.
+pub const PARACHUTE_GIT_DEADLINE_SECS: &str = "PARACHUTE_GIT_DEADLINE_SECS";

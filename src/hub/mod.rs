@@ -6,6 +6,7 @@
 
 pub mod activity;
 mod bearer;
+pub mod connections;
 pub mod csrf;
 pub mod edge;
 pub mod error;
@@ -300,18 +301,17 @@ pub async fn reaper(state: HubState) {
 
 /// Serve `router(state)` on `listener` until `shutdown` resolves, then stop
 /// accepting and let in-flight requests finish (the caller bounds the wait).
+/// Connections are bounded as [`connections`] describes.
 pub async fn serve(
     state: HubState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let nofile = connections::raise_fd_limit();
+    let max = connections::cap(nofile);
+    tracing::debug!(nofile, max_connections = max, "connection limits");
     let listener = activity::CountingListener::new(listener, Arc::clone(state.activity()));
-    // `tap_io` only so handlers get `ConnectInfo<SocketAddr>` (git's REMOTE_ADDR).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(router(state), listener, max, shutdown).await
 }
 
 #[cfg(test)]

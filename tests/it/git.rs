@@ -142,7 +142,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 /// One request with raw `head` lines on a fresh connection; the status line
 /// and header block of the answer (the body is not read).
-fn raw_head(addr: SocketAddr, request: &str) -> (u16, String) {
+pub(super) fn raw_head(addr: SocketAddr, request: &str) -> (u16, String) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
@@ -644,7 +644,7 @@ fn a_push_over_the_body_cap_is_refused() {
 }
 
 /// Pids of the hub's direct children (spawned from any of its threads).
-fn children(pid: u32) -> Vec<u32> {
+pub(super) fn children(pid: u32) -> Vec<u32> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .into_iter()
         .flatten()
@@ -658,7 +658,7 @@ fn children(pid: u32) -> Vec<u32> {
 }
 
 /// Live (not zombie) processes in process group `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
+pub(super) fn group_members(pgid: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()

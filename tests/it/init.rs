@@ -20,10 +20,10 @@ const SERVICE: &str = "parachute-hub.service";
 
 /// A `PARACHUTE_HOME` initialized against the test manager, with the hub
 /// units removed again on drop (the manager is shared).
-struct Installed<'m> {
+pub(super) struct Installed<'m> {
     mgr: &'m SystemdEnv,
     _tmp: tempfile::TempDir,
-    p: Parachute,
+    pub(super) p: Parachute,
     port: u16,
 }
 
@@ -43,7 +43,7 @@ impl<'m> Installed<'m> {
         }
     }
 
-    fn addr(&self) -> SocketAddr {
+    pub(super) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
@@ -63,12 +63,12 @@ impl<'m> Installed<'m> {
         run_with_stdin(cmd, &format!("{PASSWORD}\n"))
     }
 
-    fn active(&self, unit: &str) -> String {
+    pub(super) fn active(&self, unit: &str) -> String {
         let o = self.mgr.systemctl(["is-active", unit]);
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
-    fn show(&self, unit: &str, prop: &str) -> String {
+    pub(super) fn show(&self, unit: &str, prop: &str) -> String {
         let o = self.mgr.systemctl(["show", unit, "-p", prop, "--value"]);
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
@@ -79,7 +79,7 @@ impl<'m> Installed<'m> {
 
     /// `init` all the way: units written, enabled, socket started, `/health`
     /// answered through it.
-    fn full(mgr: &'m SystemdEnv) -> Self {
+    pub(super) fn full(mgr: &'m SystemdEnv) -> Self {
         let i = Self::new(mgr);
         let o = i.init(&[]);
         assert!(o.status.success(), "init: {}", stderr(&o));

@@ -7,7 +7,11 @@
 //! [`Backend`] before it exited (the response body, when hyper drops it for a
 //! client that went away; the handler, when the request fails earlier) sends
 //! the group SIGTERM, so `upload-pack`/`receive-pack` go too and clean up
-//! their temporary objects, and SIGKILL after a grace period.
+//! their temporary objects, and SIGKILL after a grace period. The same
+//! happens when the backend outlives its deadline (a client that stalls
+//! mid-body), and the backend's slot under the cap is held until its group
+//! is gone. If the hub itself dies (`kill -9`), the kernel kills the backend
+//! (`PR_SET_PDEATHSIG`); under systemd the unit's cgroup goes as a whole.
 
 use std::ffi::OsString;
 use std::io;
@@ -23,7 +27,8 @@ use futures_util::StreamExt as _;
 use rustix::process::{Pid, Signal, kill_process_group};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::time::Instant as Deadline;
 
 use super::cgi::{self, MAX_HEADER_BYTES};
 use super::gate;
@@ -48,6 +53,8 @@ pub struct Run<'a> {
     pub subject: &'a str,
     /// Largest request body passed on.
     pub limit: u64,
+    /// Longest run of the backend.
+    pub deadline: Duration,
 }
 
 /// Why the request body stopped before its end.
@@ -62,6 +69,8 @@ enum Abort {
 struct Backend {
     child: Option<Child>,
     group: Option<Pid>,
+    deadline: Deadline,
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Backend {
@@ -71,6 +80,7 @@ impl Backend {
         let child = self.child.as_mut()?;
         let status = tokio::time::timeout(limit, child.wait()).await.ok()?.ok()?;
         self.child = None;
+        self.slot = None;
         Some(status)
     }
 }
@@ -79,6 +89,7 @@ impl Backend {
     /// Stop it unless it has exited: SIGTERM to the group now, SIGKILL after
     /// [`GRACE`].
     fn stop(&mut self) {
+        let slot = self.slot.take();
         let Some(mut child) = self.child.take() else {
             return;
         };
@@ -99,6 +110,7 @@ impl Backend {
                         let _ = kill_process_group(group, Signal::KILL);
                         let _ = child.wait().await;
                     }
+                    drop(slot);
                 });
             }
             Err(_) => {
@@ -114,6 +126,34 @@ impl Drop for Backend {
     }
 }
 
+/// Have the kernel SIGKILL the child when the hub dies, however it dies
+/// (`kill -9` included), so a backend never outlives a foreground hub.
+/// The signal follows the thread that forks, and the hub spawns backends
+/// from its runtime's worker threads, which live as long as the process.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut Command) {
+    let hub = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before `exec`. It makes
+    // two raw system calls (prctl(2), getppid(2)), both async-signal-safe,
+    // and neither allocates nor takes a lock; its error is a plain errno.
+    unsafe {
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+            // The hub died between fork and prctl: the signal will never come.
+            if rustix::process::getppid() != Some(hub) {
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere (launchd) there is no such signal; the hub's own drop path and
+/// launchd's process-group kill are what stop backends.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
 /// The backend's pipes, taken out of the child.
 struct Pipes {
     stdin: ChildStdin,
@@ -123,7 +163,7 @@ struct Pipes {
 
 /// Start `git http-backend` in a process group of its own, with exactly
 /// `run.env`; `None` (logged) if it cannot be started.
-fn spawn(run: &Run<'_>) -> Option<(Backend, Pipes)> {
+fn spawn(run: &Run<'_>, slot: OwnedSemaphorePermit) -> Option<(Backend, Pipes)> {
     let mut cmd = Command::new(run.program);
     cmd.arg("http-backend")
         .env_clear()
@@ -132,6 +172,7 @@ fn spawn(run: &Run<'_>) -> Option<(Backend, Pipes)> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    die_with_parent(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(
@@ -146,6 +187,8 @@ fn spawn(run: &Run<'_>) -> Option<(Backend, Pipes)> {
     let backend = Backend {
         child: Some(child),
         group,
+        deadline: Deadline::now() + run.deadline,
+        slot: Some(slot),
     };
     let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
         tracing::error!(repo = run.repo, "`git http-backend` has no pipes");
@@ -169,6 +212,8 @@ enum Head {
     Missing,
     /// The request body stopped first.
     Aborted(Abort),
+    /// The backend's deadline passed first.
+    Overdue,
 }
 
 /// Read stdout into `head` until the header block ends (bounded); the
@@ -178,10 +223,12 @@ async fn read_head(
     head: &mut Vec<u8>,
     chunk: &mut [u8],
     abort: &mut Option<oneshot::Receiver<Abort>>,
+    deadline: Deadline,
 ) -> Head {
     loop {
         tokio::select! {
             why = aborted(abort) => return Head::Aborted(why),
+            () = tokio::time::sleep_until(deadline) => return Head::Overdue,
             read = stdout.read(chunk) => match read {
                 Ok(0) | Err(_) => return Head::Missing,
                 Ok(n) => {
@@ -198,10 +245,11 @@ async fn read_head(
     }
 }
 
-/// Spawn the backend for `run`, feed it `body`, and answer with its output.
-pub async fn respond(run: Run<'_>, body: Body) -> Response {
+/// Spawn the backend for `run` in `slot`, feed it `body`, and answer with
+/// its output.
+pub async fn respond(run: Run<'_>, slot: OwnedSemaphorePermit, body: Body) -> Response {
     let started = Instant::now();
-    let Some((mut backend, pipes)) = spawn(&run) else {
+    let Some((mut backend, pipes)) = spawn(&run, slot) else {
         return gate::internal("git http-backend is unavailable");
     };
     tokio::spawn(log_stderr(pipes.stderr, run.repo.to_string()));
@@ -214,8 +262,20 @@ pub async fn respond(run: Run<'_>, body: Body) -> Response {
 
     let mut head: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; CHUNK];
-    let end = match read_head(&mut stdout, &mut head, &mut chunk, &mut abort).await {
+    let deadline = backend.deadline;
+    let end = match read_head(&mut stdout, &mut head, &mut chunk, &mut abort, deadline).await {
         Head::Found(end) => end,
+        Head::Overdue => {
+            drop(backend);
+            tracing::warn!(
+                repo = run.repo,
+                subpath = run.subpath,
+                deadline_secs = run.deadline.as_secs(),
+                "`git http-backend` ran past its deadline; stopped ({})",
+                crate::env_vars::PARACHUTE_GIT_DEADLINE_SECS
+            );
+            return gate::timeout(run.deadline);
+        }
         Head::Aborted(why) => {
             drop(backend);
             return refused(why, &run);
@@ -380,7 +440,19 @@ impl Output {
         if self.done {
             return None;
         }
+        let deadline = self.backend.deadline;
         tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {
+                self.done = true;
+                tracing::warn!(
+                    repo = self.log.repo,
+                    subpath = self.log.subpath,
+                    "`git http-backend` ran past its deadline; stopped ({})",
+                    crate::env_vars::PARACHUTE_GIT_DEADLINE_SECS
+                );
+                self.backend.stop();
+                Some((Err(io::Error::other("git backend deadline passed")), self))
+            }
             why = aborted(&mut self.abort) => {
                 self.done = true;
                 log_abort(why, &self.log.repo, self.log.limit);

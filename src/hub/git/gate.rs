@@ -88,6 +88,31 @@ pub fn too_large(limit: u64) -> Response {
     )
 }
 
+/// 429: every backend slot is taken; git retries nothing by itself, so the
+/// text says what happened.
+pub fn too_many(max: usize, retry_after_secs: u64) -> Response {
+    let mut r = text(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "the hub is already running {max} git requests (PARACHUTE_GIT_MAX_BACKENDS); try again in {retry_after_secs}s\n"
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r
+}
+
+/// 504: the backend ran past its deadline and was stopped.
+pub fn timeout(deadline: std::time::Duration) -> Response {
+    text(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "the git request took longer than the hub allows ({}s, PARACHUTE_GIT_DEADLINE_SECS)\n",
+            deadline.as_secs()
+        ),
+    )
+}
+
 pub fn bad_request(what: &str) -> Response {
     text(StatusCode::BAD_REQUEST, format!("bad request: {what}\n"))
 }

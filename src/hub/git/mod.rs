@@ -22,11 +22,13 @@ pub mod repo;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::routing::any;
+use tokio::sync::Semaphore;
 
 use super::HubState;
 use crate::env_vars;
@@ -34,6 +36,15 @@ use crate::env_vars;
 /// Default cap on one request body: git's own limit for a pack pushed to
 /// GitHub.
 pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 << 30;
+
+/// Default cap on `git http-backend` processes at once (each may run an
+/// `upload-pack` or `receive-pack` and a `pack-objects` of its own).
+pub const DEFAULT_MAX_BACKENDS: usize = 16;
+/// Default longest run of one backend, request body included: a stalled
+/// client cannot hold a slot and three processes for longer.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// `Retry-After` on the 429 past the cap.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// How the git endpoint runs.
 #[derive(Debug, Clone)]
@@ -44,6 +55,10 @@ pub struct Config {
     pub search_path: OsString,
     /// Largest request body passed to the backend.
     pub max_request_bytes: u64,
+    /// Most backends running at once; past it, 429.
+    pub max_backends: usize,
+    /// Longest run of one backend; past it, its process group is killed.
+    pub deadline: Duration,
 }
 
 impl Config {
@@ -61,14 +76,35 @@ impl Config {
             }),
             _ => DEFAULT_MAX_REQUEST_BYTES,
         };
+        let max_backends = positive_env(env_vars::PARACHUTE_GIT_MAX_BACKENDS)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(DEFAULT_MAX_BACKENDS);
+        let deadline = positive_env(env_vars::PARACHUTE_GIT_DEADLINE_SECS)
+            .map_or(DEFAULT_DEADLINE, Duration::from_secs);
         Self {
             git: "git".into(),
             search_path: std::env::var_os("PATH")
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
             max_request_bytes,
+            max_backends,
+            deadline,
         }
     }
+}
+
+/// A positive whole number from `var`; one that does not parse is logged
+/// and ignored.
+fn positive_env(var: &str) -> Option<u64> {
+    let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+    let n = v.trim().parse::<u64>().ok().filter(|n| *n > 0);
+    if n.is_none() {
+        tracing::warn!(
+            value = v,
+            "{var} is not a positive whole number; using the default"
+        );
+    }
+    n
 }
 
 /// Bytes, or a number with a binary `k`/`m`/`g` suffix (`512m`, `2G`).
@@ -94,17 +130,24 @@ pub fn router() -> Router<HubState> {
 }
 
 pub fn router_with(config: Config) -> Router<HubState> {
+    let slots = Arc::new(Semaphore::new(config.max_backends));
     let config = Arc::new(config);
     Router::new().route(
         "/git/{*rest}",
         any(move |State(state): State<HubState>, req: Request| {
             let config = Arc::clone(&config);
-            async move { handle(&state, &config, req).await }
+            let slots = Arc::clone(&slots);
+            async move { handle(&state, &config, &slots, req).await }
         }),
     )
 }
 
-async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
+async fn handle(
+    state: &HubState,
+    config: &Config,
+    slots: &Arc<Semaphore>,
+    req: Request,
+) -> Response {
     // Split off the body: it is `Send` but not `Sync`, and the parts are
     // borrowed across awaits below.
     let (parts, body) = req.into_parts();
@@ -112,7 +155,10 @@ async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
     let Some(route) = path::parse(uri.path()) else {
         return gate::not_found();
     };
-    let access = path::required_access(route.subpath, path::service(uri.query()));
+    let Ok(service) = path::service(uri.query()) else {
+        return gate::bad_request("the query names `service` more than once");
+    };
+    let access = path::required_access(route.subpath, service.as_deref());
     let Some(token) = credentials::extract_token(&parts.headers) else {
         return gate::unauthorized("a hub access token is required");
     };
@@ -120,13 +166,13 @@ async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
         Ok(c) if !c.sub.is_empty() => c,
         Ok(_) => return gate::unauthorized("the token has no subject"),
         Err(reason) => {
-            tracing::debug!(repo = route.name, %reason, "git token refused");
+            tracing::debug!(repo = &route.name, %reason, "git token refused");
             return gate::unauthorized("the token is invalid, expired or revoked");
         }
     };
-    if let Some(scope) = gate::missing_scope(&claims, route.name, access) {
+    if let Some(scope) = gate::missing_scope(&claims, &route.name, access) {
         tracing::debug!(
-            repo = route.name,
+            repo = &route.name,
             subject = claims.sub,
             scope,
             "git scope missing"
@@ -144,17 +190,28 @@ async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
         return gate::too_large(config.max_request_bytes);
     }
 
+    // A slot for the backend's whole life (it travels with the response
+    // body); none free means the hub is as busy as it will get.
+    let Ok(slot) = Arc::clone(slots).try_acquire_owned() else {
+        tracing::warn!(
+            repo = &route.name,
+            max = config.max_backends,
+            "git backend cap reached"
+        );
+        return gate::too_many(config.max_backends, RETRY_AFTER_SECS);
+    };
+
     let root = state.paths().git_root();
-    match repo::ensure(&root, route.name, &config.git, &config.search_path).await {
+    match repo::ensure(&root, &route.name, &config.git, &config.search_path).await {
         Ok(true) => tracing::info!(
-            repo = route.name,
+            repo = &route.name,
             subject = claims.sub,
-            path = %root.join(format!("{}.git", route.name)).display(),
+            path = %root.join(format!("{}.git", &route.name)).display(),
             "provisioned git repository"
         ),
         Ok(false) => {}
         Err(e) => {
-            tracing::error!(repo = route.name, error = %e, "cannot provision git repository");
+            tracing::error!(repo = &route.name, error = %e, "cannot provision git repository");
             return gate::internal("could not provision the repository");
         }
     }
@@ -162,7 +219,7 @@ async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
     let env = cgi::env(&cgi::CgiRequest {
         project_root: &root,
         search_path: &config.search_path,
-        name: route.name,
+        name: &route.name,
         subpath: route.subpath,
         method: parts.method.as_str(),
         query: uri.query().unwrap_or_default(),
@@ -179,12 +236,13 @@ async fn handle(state: &HubState, config: &Config, req: Request) -> Response {
     let run = backend::Run {
         program: &config.git,
         env,
-        repo: route.name,
+        repo: &route.name,
         subpath: route.subpath,
         subject: &claims.sub,
         limit: config.max_request_bytes,
+        deadline: config.deadline,
     };
-    backend::respond(run, body).await
+    backend::respond(run, slot, body).await
 }
 
 #[cfg(test)]

@@ -1,15 +1,22 @@
 //! `/git/<name>[.git]/<subpath>`: which repository, which git path, and
 //! whether the request reads or writes. Decided from the raw request path and
 //! the `service` query parameter alone, before anything touches the disk.
+//!
+//! Repository names are case-insensitive: `/git/FOO` and `/git/foo` are the
+//! one repository `foo.git`, and the scope that guards it is
+//! `surface:foo:<verb>`. The name is folded to lower case here, before the
+//! scope check, so a case-insensitive filesystem (macOS APFS) can never let
+//! `surface:FOO:write` reach `foo.git`, and a case-sensitive one never holds
+//! two repositories that differ only in case (issue 8).
 
 /// Longest repository name.
 pub const MAX_NAME: usize = 64;
 
 /// A well-formed, safe git route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitPath<'a> {
-    /// The repository name, without a trailing `.git`.
-    pub name: &'a str,
+    /// The repository name, without a trailing `.git`, in lower case.
+    pub name: String,
     /// The git path after the name: `info/refs`, `git-upload-pack`, ….
     pub subpath: &'a str,
 }
@@ -62,15 +69,28 @@ pub fn parse(path: &str) -> Option<GitPath<'_>> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     };
-    subpath
-        .split('/')
-        .all(safe)
-        .then_some(GitPath { name, subpath })
+    subpath.split('/').all(safe).then(|| GitPath {
+        name: name.to_ascii_lowercase(),
+        subpath,
+    })
 }
 
-/// The `service` parameter of a query string, if any.
-pub fn service(query: Option<&str>) -> Option<&str> {
-    query?.split('&').find_map(|kv| kv.strip_prefix("service="))
+/// The query names `service` more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuplicateService;
+
+/// The `service` parameter of a query string, read the way `git
+/// http-backend` reads it: every name and value percent- and
+/// `+`-decoded. Git keeps the last of several; the hub refuses a query that
+/// names it twice, so the access it checks is always the one git acts on.
+pub fn service(query: Option<&str>) -> Result<Option<String>, DuplicateService> {
+    let mut found = None;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if k == "service" && found.replace(v.into_owned()).is_some() {
+            return Err(DuplicateService);
+        }
+    }
+    Ok(found)
 }
 
 /// Write for receive-pack (push), read for upload-pack (fetch, clone) and
@@ -115,6 +135,16 @@ mod tests {
                 Some(("foo", "objects/pack/pack-0a1b.pack")),
             ),
             ("underscore", "/git/a_b/HEAD", Some(("a_b", "HEAD"))),
+            (
+                "upper case folds to lower",
+                "/git/FOO.git/git-receive-pack",
+                Some(("foo", "git-receive-pack")),
+            ),
+            (
+                "mixed case folds",
+                "/git/GitCoin/HEAD",
+                Some(("gitcoin", "HEAD")),
+            ),
             ("64 characters", &long, Some((&long[5..69], "info/refs"))),
             ("65 characters", &too_long, None),
             ("not under /git", "/surface/foo", None),
@@ -140,7 +170,8 @@ mod tests {
             ("space", "/git/a b/info/refs", None),
         ];
         for (what, path, want) in cases {
-            let got = parse(path).map(|p| (p.name, p.subpath));
+            let got = parse(path);
+            let got = got.as_ref().map(|p| (p.name.as_str(), p.subpath));
             assert_eq!(got, *want, "{what}: {path}");
         }
     }
@@ -179,18 +210,40 @@ mod tests {
 
     #[test]
     fn service_parameter() {
-        let cases: &[(Option<&str>, Option<&str>)] = &[
-            (Some("service=git-upload-pack"), Some("git-upload-pack")),
+        type Case<'a> = (Option<&'a str>, Result<Option<&'a str>, DuplicateService>);
+        let cases: &[Case<'_>] = &[
+            (Some("service=git-upload-pack"), Ok(Some("git-upload-pack"))),
             (
                 Some("a=1&service=git-receive-pack"),
-                Some("git-receive-pack"),
+                Ok(Some("git-receive-pack")),
             ),
-            (Some("services=x"), None),
-            (Some(""), None),
-            (None, None),
+            (
+                Some("service=git-receive%2Dpack"),
+                Ok(Some("git-receive-pack")),
+            ),
+            (
+                Some("%73ervice=git-receive-pack"),
+                Ok(Some("git-receive-pack")),
+            ),
+            (
+                Some("service=git-upload-pack&service=git-receive-pack"),
+                Err(DuplicateService),
+            ),
+            (
+                Some("service=git-upload-pack&%73ervice=git-receive-pack"),
+                Err(DuplicateService),
+            ),
+            (Some("services=x"), Ok(None)),
+            (Some(""), Ok(None)),
+            (None, Ok(None)),
         ];
         for (q, want) in cases {
-            assert_eq!(service(*q), *want, "{q:?}");
+            let got = service(*q);
+            assert_eq!(
+                got.as_ref().map(Option::as_deref),
+                want.as_ref().map(|w| *w),
+                "{q:?}"
+            );
         }
     }
 

@@ -23,6 +23,12 @@ pub const WATCHDOG_SEC: u32 = 30;
 pub const RESTART_SEC: &str = "500ms";
 /// Longer than the hub's own drain bound (`cli::serve::DRAIN`).
 pub const TIMEOUT_STOP_SEC: u32 = 15;
+/// `LimitNOFILE=`: room for the hub's connection cap (see
+/// `hub::connections`) above the 1024 a user manager gives by default.
+/// `KillMode=control-group` (spelled out, though it is systemd's default)
+/// is what takes `git http-backend` and its children down with a hub that
+/// died or was stopped mid-push.
+pub const LIMIT_NOFILE: u64 = crate::hub::connections::WANT_NOFILE;
 /// Crash-loop ceiling for the hub. Looser than the modules' (5 in 300 s):
 /// every activation after an idle exit and every restart counts as a start,
 /// and once the limit is hit systemd fails the socket too, refusing every
@@ -105,6 +111,8 @@ pub fn render_service(u: &HubUnits, hardening: Hardening) -> String {
          Restart=on-failure\n\
          RestartSec={RESTART_SEC}\n\
          TimeoutStopSec={TIMEOUT_STOP_SEC}\n\
+         KillMode=control-group\n\
+         LimitNOFILE={LIMIT_NOFILE}\n\
          SyslogIdentifier=parachute-hub\n",
     );
     let in_tmp = lives_in_tmp(&[&u.parachute_home]);
