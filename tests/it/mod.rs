@@ -6,6 +6,7 @@ mod git;
 mod hub;
 mod init;
 mod lifecycle;
+mod lifecycle_trust;
 mod man;
 mod oauth;
 mod oauth_clients;
