@@ -41,6 +41,22 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A module asks for a name Parachute keeps for itself.
+    #[error("cannot install `{}`: {problem}. Rename the module in its `.parachute/module.json`.", path.display())]
+    ReservedName { path: PathBuf, problem: String },
+
+    /// An install would take over a row registered from another directory.
+    #[error(
+        "{name} is already installed from `{}`; refusing to replace it with `{}`. Uninstall it first (parachute uninstall {short}), or re-run with --force to move it.",
+        current.display(), new.display()
+    )]
+    InstalledElsewhere {
+        name: String,
+        short: String,
+        current: PathBuf,
+        new: PathBuf,
+    },
+
     #[error("unknown service \"{name}\". known: {}", if known.is_empty() { "(none installed — try `parachute install <path-to-module>`)".to_string() } else { known.join(", ") })]
     UnknownService { name: String, known: Vec<String> },
 

@@ -11,8 +11,8 @@ use super::lifecycle::{ensure_unit, report_outcomes};
 use crate::error::Error;
 use crate::lifecycle::start::{self, Target, Verb};
 use crate::lifecycle::systemd::unit::TARGET;
-use crate::lifecycle::{InitSystem, units};
-use crate::manifest::{ModuleManifest, Row, Services};
+use crate::lifecycle::{InitSystem, names, units};
+use crate::manifest::{ModuleManifest, Row, Services, short_name};
 use crate::ports;
 
 #[derive(Debug, Args)]
@@ -22,6 +22,9 @@ pub struct InstallArgs {
     /// Register and enable the unit, but do not start it now.
     #[arg(long)]
     pub no_start: bool,
+    /// Take over a service registered from another directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -41,11 +44,90 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
         ))
     })?;
     let module = ModuleManifest::load(&dir)?;
+    if let Some(problem) = names::refusal(&module.name, &module.manifest_name) {
+        return Err(Error::ReservedName {
+            path: dir.join(".parachute/module.json"),
+            problem,
+        });
+    }
     let version = module.version.clone().or_else(|| package_version(&dir));
 
     // Register first: the port must be settled before the unit is rendered.
-    let (row, overflow) = Services::update(&cx.paths, |services| {
+    let (row, overflow, reinstall) = register(cx, &module, &dir, version.as_deref(), args.force)?;
+    if overflow {
+        eprintln!(
+            "⚠ {}: the canonical and reserved ports are taken; using port {} instead.",
+            row.name, row.port
+        );
+    }
+
+    let init = cx.systemd().await?;
+    let unit = row.unit();
+    let reload = units::ensure_target(&cx.paths)?;
+    let unit_changed = ensure_unit(cx, &init, &row, Some(&module)).await?;
+    if reload || unit_changed {
+        init.reload().await?;
+    }
+    init.enable(&[unit.clone(), TARGET.to_string()]).await?;
+    eprintln!("✓ {} registered on port {}", row.name, row.port);
+    cx.warn_linger_once(&init).await;
+    // A re-install of a running service restarts it only when something it
+    // runs with changed (unit text, version, paths), like `brew reinstall`.
+    let running = init.state(&unit).await?;
+    let changed = unit_changed || reinstall == Some(true);
+    let restart = running.is_active() && reinstall.is_some();
+    if restart && !changed {
+        eprintln!(
+            "✓ {} unchanged; left running (pid {}).",
+            row.short(),
+            running.main_pid
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.no_start {
+        if restart {
+            eprintln!(
+                "  it changed and is still running the old version; apply it with: parachute restart {}",
+                row.short()
+            );
+        } else {
+            eprintln!("  start it with: parachute start {}", row.short());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = if restart {
+        eprintln!("  {} changed; restarting it.", row.short());
+        Verb::Restart
+    } else {
+        Verb::Start
+    };
+    let outcomes = start::run(&init, &[Target::new(unit, Some(row.port))], verb, cx.settle).await?;
+    report_outcomes(cx, &init, verb, &outcomes).await
+}
+
+/// Add or refresh the module's services.json row. Returns the row, whether
+/// its port overflowed the canonical ones, and for a re-install whether the
+/// row changed (`None` on a first install).
+fn register(
+    cx: &Context,
+    module: &ModuleManifest,
+    dir: &Path,
+    version: Option<&str>,
+    force: bool,
+) -> Result<(Row, bool, Option<bool>), Error> {
+    Services::update(&cx.paths, |services| {
         let before = services.find(&module.manifest_name).cloned();
+        if let Some(current) = before.as_ref().and_then(|r| r.install_dir.clone())
+            && current != dir
+            && !force
+        {
+            return Err(Error::InstalledElsewhere {
+                name: module.manifest_name.clone(),
+                short: short_name(&module.manifest_name).to_string(),
+                current,
+                new: dir.to_path_buf(),
+            });
+        }
         let mut overflow = false;
         // Re-install keeps the port the row has (an operator may have moved it).
         let mut row = if let Some(r) = &before {
@@ -64,44 +146,16 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
                     a.port,
                     &module.paths,
                     &module.health,
-                    version.as_deref().unwrap_or("0.0.0-linked"),
+                    version.unwrap_or("0.0.0-linked"),
                 )
             }
         };
-        apply_module(&mut row, &module, &dir, version.as_deref());
+        apply_module(&mut row, module, dir, version);
         let changed = before.as_ref() != Some(&row);
+        let reinstall = before.is_some().then_some(changed);
         services.upsert(row.clone());
-        Ok((changed, (row, overflow)))
-    })?;
-    if overflow {
-        eprintln!(
-            "⚠ {}: the canonical and reserved ports are taken; using port {} instead.",
-            row.name, row.port
-        );
-    }
-
-    let init = cx.systemd().await?;
-    let unit = row.unit();
-    let mut changed = units::ensure_target(&cx.paths)?;
-    changed |= ensure_unit(cx, &init, &row, Some(&module)).await?;
-    if changed {
-        init.reload().await?;
-    }
-    init.enable(&[unit.clone(), TARGET.to_string()]).await?;
-    eprintln!("✓ {} registered on port {}", row.name, row.port);
-    cx.warn_linger_once(&init).await;
-    if args.no_start {
-        eprintln!("  start it with: parachute start {}", row.short());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let outcomes = start::run(
-        &init,
-        &[Target::new(unit, Some(row.port))],
-        Verb::Start,
-        cx.settle,
-    )
-    .await?;
-    report_outcomes(cx, &init, Verb::Start, &outcomes).await
+        Ok((changed, (row, overflow, reinstall)))
+    })
 }
 
 /// Bring the row in line with the module's declaration, keeping its port.

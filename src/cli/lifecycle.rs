@@ -30,6 +30,18 @@ pub enum Op {
 const FAILURE_LOG_LINES: usize = 20;
 
 pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, Error> {
+    let whole_suite_or_hub = args
+        .service
+        .as_deref()
+        .is_none_or(|s| matches!(s, "hub" | "parachute-hub"));
+    // Without the hub's units the target starts nothing that serves; saying
+    // "started" then would be a lie.
+    if op != Op::Stop && whole_suite_or_hub && !units::exists(&cx.paths, HUB_SOCKET) {
+        return Err(Error::Usage(format!(
+            "the hub is not set up yet, so there is nothing to {}. Run `parachute init` first.",
+            verb_word(op)
+        )));
+    }
     let services = cx.services_lenient()?;
     let init = cx.systemd().await?;
     let targets = match args.service.as_deref() {

@@ -7,6 +7,7 @@ use clap::Args;
 use super::Context;
 use super::context::out;
 use crate::error::Error;
+use crate::lifecycle::InitSystem as _;
 use crate::lifecycle::systemd::journal::{self, Query};
 use crate::lifecycle::systemd::unit::HUB_SERVICE;
 
@@ -51,7 +52,17 @@ pub async fn run(cx: &Context, args: LogsArgs) -> Result<ExitCode, Error> {
     }
     let lines = journal::tail(&q).await?;
     if lines.is_empty() {
-        eprintln!("no logs yet for {label}. `parachute start {label}` to begin.");
+        let running = match cx.systemd().await {
+            Ok(init) => init.state(&unit).await.is_ok_and(|s| s.is_active()),
+            Err(_) => false,
+        };
+        if running {
+            eprintln!(
+                "{label} is running but has logged nothing yet. Watch for output with: parachute logs {label} -f"
+            );
+        } else {
+            eprintln!("no logs yet for {label}. `parachute start {label}` to begin.");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = lines.join("\n");

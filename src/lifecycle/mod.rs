@@ -2,6 +2,7 @@
 //! unit, and the CLI verbs become calls on [`InitSystem`]. There is no
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
+pub mod names;
 pub mod spec;
 pub mod start;
 pub mod systemd;
@@ -80,6 +81,8 @@ pub struct UnitState {
     pub memory_current: Option<u64>,
     /// `enabled`, `disabled`, `static`, `linked`, … (empty when unknown).
     pub unit_file_state: String,
+    /// The program of the first `ExecStart=` (service units only).
+    pub exec_path: String,
 }
 
 impl UnitState {

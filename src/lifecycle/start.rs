@@ -147,11 +147,31 @@ pub fn judge(unit: &str, job: JobResult, first: &UnitState, now: &UnitState) -> 
 
 /// `: exit-code (status 1)` — systemd's `Result` and the exit status, when known.
 pub fn describe_exit(s: &UnitState) -> String {
+    if let Some(missing) = missing_binary(s) {
+        return format!(": {missing}");
+    }
     match s.result.as_str() {
         "" | "success" => String::new(),
         "exit-code" => format!(": exit-code (status {})", s.exec_main_status),
         r => format!(": {r}"),
     }
+}
+
+/// systemd's exit status when it could not execute the program (`EXIT_EXEC`).
+pub const EXIT_EXEC: i32 = 203;
+
+/// For a unit that failed with status 203 (EXEC): what to tell the user.
+/// It means the `ExecStart=` program is gone, typically a moved or upgraded
+/// binary whose old path the unit still pins.
+pub fn missing_binary(s: &UnitState) -> Option<String> {
+    (s.result == "exit-code" && s.exec_main_status == EXIT_EXEC).then(|| {
+        let at = if s.exec_path.is_empty() {
+            "its ExecStart= path".to_string()
+        } else {
+            s.exec_path.clone()
+        };
+        format!("binary not found at {at}; run `parachute init` (or `parachute doctor --fix`)")
+    })
 }
 
 #[cfg(test)]
@@ -196,6 +216,17 @@ mod tests {
         );
         let restarted = st("active", "success", 43, 1);
         assert!(judge(U, JobResult::Done, &first, &restarted).is_some());
+    }
+
+    #[test]
+    fn status_203_names_the_missing_binary_and_the_fix() {
+        let mut s = st("failed", "exit-code", 0, 0);
+        s.exec_main_status = EXIT_EXEC;
+        s.exec_path = "/usr/local/bin/parachute".into();
+        assert_eq!(
+            describe_exit(&s),
+            ": binary not found at /usr/local/bin/parachute; run `parachute init` (or `parachute doctor --fix`)"
+        );
     }
 
     #[test]

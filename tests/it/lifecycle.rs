@@ -13,7 +13,7 @@ use crate::support::systemd;
 
 /// A module on disk: a Python HTTP server with a health path, or (with
 /// `crash`) one that prints a line and exits at once.
-fn write_module(dir: &Path, name: &str, port: u16, crash: bool) -> PathBuf {
+pub(crate) fn write_module(dir: &Path, name: &str, port: u16, crash: bool) -> PathBuf {
     let root = dir.join(name);
     fs::create_dir_all(root.join(".parachute")).expect("mkdir");
     let manifest = serde_json::json!({
@@ -46,22 +46,22 @@ fn write_module(dir: &Path, name: &str, port: u16, crash: bool) -> PathBuf {
     root
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn status_of(p: &Parachute, name: &str) -> Value {
+pub(crate) fn status_of(p: &Parachute, name: &str) -> Value {
     let o = p.run(&["status", "--json"]);
     let doc: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("status --json is JSON ({e}): {}", stdout(&o)));
@@ -75,7 +75,12 @@ fn status_of(p: &Parachute, name: &str) -> Value {
 }
 
 /// Poll until `pred` holds for the service's status, or panic after `limit`.
-fn wait_status(p: &Parachute, name: &str, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_status(
+    p: &Parachute,
+    name: &str,
+    limit: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let start = Instant::now();
     loop {
         let s = status_of(p, name);

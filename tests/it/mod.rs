@@ -13,6 +13,7 @@ mod hub;
 mod hub_unit;
 mod init;
 mod lifecycle;
+mod lifecycle_trust;
 mod man;
 mod moved_binary;
 mod oauth;

@@ -224,13 +224,15 @@ impl SystemdUser {
             .cache_properties(CacheProperties::No)
             .build()
             .await?;
-        let (result, status, pid, restarts, memory) = tokio::try_join!(
+        let (result, status, pid, restarts, memory, exec) = tokio::try_join!(
             service.result(),
             service.exec_main_status(),
             service.main_pid(),
             service.n_restarts(),
             service.memory_current(),
+            service.exec_start(),
         )?;
+        state.exec_path = exec.into_iter().next().map(|e| e.0).unwrap_or_default();
         state.result = result;
         state.exec_main_status = status;
         state.main_pid = pid;
@@ -632,6 +634,7 @@ mod tests {
                 active_enter_timestamp_us: 1_700_000_000_000_000,
                 memory_current: None,
                 unit_file_state: "enabled".into(),
+                exec_path: "/opt/web/bin/web".into(),
             }
         );
         assert!(state.is_active());

@@ -363,6 +363,22 @@ impl FakeService {
     fn memory_current(&self) -> u64 {
         self.memory_current
     }
+    #[allow(clippy::type_complexity)]
+    #[zbus(property)]
+    fn exec_start(&self) -> Vec<(String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32)> {
+        vec![(
+            "/opt/web/bin/web".into(),
+            vec!["/opt/web/bin/web".into(), "serve".into()],
+            false,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )]
+    }
 }
 
 struct FakeSocket;

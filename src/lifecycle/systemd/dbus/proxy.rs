@@ -88,6 +88,12 @@ pub(super) trait Service {
     /// `u64::MAX` when memory accounting is off.
     #[zbus(property)]
     fn memory_current(&self) -> zbus::Result<u64>;
+    /// `(path, argv, ignore_errors, start_rt, start_mono, exit_rt, exit_mono, pid, code, status)`.
+    #[allow(clippy::type_complexity)]
+    #[zbus(property)]
+    fn exec_start(
+        &self,
+    ) -> zbus::Result<Vec<(String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32)>>;
 }
 
 #[proxy(

@@ -1,0 +1,79 @@
+//! Which service names a module may take. A module's short name becomes its
+//! unit (`parachute-<short>.service`) and its data directory
+//! (`$PARACHUTE_HOME/<short>/`), so names that would land on the hub's or
+//! the target's unit or directory are reserved, and so is anything that is
+//! not a plain unit-name component.
+
+use crate::manifest::short_name;
+
+/// Short names (and manifestNames) no module may register.
+pub const RESERVED: &[&str] = &["hub", "parachute-hub", "parachute", "target"];
+
+/// Why `manifest_name` (with its module `name`) cannot be installed, or `None`.
+pub fn refusal(name: &str, manifest_name: &str) -> Option<String> {
+    let short = short_name(manifest_name);
+    for (field, value) in [("name", name), ("manifestName", manifest_name)] {
+        if RESERVED.contains(&value) {
+            return Some(format!(
+                "`{field}` \"{value}\" is reserved for Parachute itself (reserved: {})",
+                RESERVED.join(", ")
+            ));
+        }
+    }
+    if RESERVED.contains(&short) {
+        return Some(format!(
+            "`manifestName` \"{manifest_name}\" would run as parachute-{short}.service, which is reserved for Parachute itself (reserved: {})",
+            RESERVED.join(", ")
+        ));
+    }
+    if !is_unit_component(short) {
+        return Some(format!(
+            "`manifestName` \"{manifest_name}\" cannot be part of a unit name: after `parachute-` it must match ^[a-z0-9][a-z0-9-]*$"
+        ));
+    }
+    None
+}
+
+/// `[a-z0-9][a-z0-9-]*`: safe in a unit name (no `@`, `.`, `\`, spaces) and
+/// as a directory name.
+fn is_unit_component(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hub_and_target_names_are_refused() {
+        for (n, m) in [
+            ("hub", "parachute-x"),
+            ("x", "parachute-hub"),
+            ("x", "parachute"),
+            ("x", "parachute-target"),
+            ("target", "parachute-y"),
+        ] {
+            assert!(refusal(n, m).is_some(), "{n} {m}");
+        }
+    }
+
+    #[test]
+    fn names_that_break_a_unit_name_are_refused() {
+        for m in [
+            "parachute-a@b",
+            "parachute-a.b",
+            "parachute-A",
+            "parachute-",
+            "a b",
+            "../x",
+        ] {
+            assert!(refusal("x", m).is_some(), "{m}");
+        }
+        assert_eq!(refusal("vault", "parachute-vault"), None);
+        assert_eq!(refusal("notes", "notes-2"), None);
+    }
+}
