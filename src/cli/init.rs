@@ -17,7 +17,7 @@ use crate::env_vars;
 use crate::error::Error;
 use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
 use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET, TARGET};
-use crate::lifecycle::{InitSystem, units};
+use crate::lifecycle::{InitError, InitSystem, units};
 use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, jwt, keys, operator};
@@ -69,11 +69,24 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
         changed.push("wrote a fresh operator token".into());
     }
 
-    // Without a user manager there is nothing to hand the units to.
-    let init = cx.systemd().await.inspect_err(|_| {
-        summary(&changed);
-        eprintln!("  The hub's data is ready; its units were not installed.");
-    })?;
+    // Without a user manager (a container, a bare `su` shell) there is
+    // nothing to hand the units to, but the store is complete: the hub runs
+    // in the foreground. That is a finished init, so it exits 0.
+    let init = match cx.systemd().await {
+        Ok(init) => init,
+        Err(Error::Init(InitError::Unreachable { reason })) => {
+            summary(&changed);
+            eprintln!(
+                "⚠ no systemd user manager is reachable ({reason}), so the hub's units were not installed.\n  \
+                 The hub's data is ready. Run the hub in the foreground:  parachute serve"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            summary(&changed);
+            return Err(e);
+        }
+    };
     let listen = listen_addr();
     ensure_units(cx, &init, listen, &mut changed).await?;
     if args.no_start {
@@ -127,6 +140,14 @@ async fn ensure_owner(
             eprintln!(
                 "  the owner is already `{}`; --username applies only to a new hub",
                 o.username
+            );
+        }
+        if args.password_stdin {
+            // Not read at all: a script must not believe it set the password.
+            eprintln!(
+                "⚠ the hub already has an owner `{u}`; the password on stdin was not used.\n  \
+                 Change it with: parachute auth set-password --username {u} --password-stdin",
+                u = o.username
             );
         }
         return Ok(());

@@ -9,5 +9,6 @@ mod lifecycle;
 mod man;
 mod oauth;
 mod oauth_clients;
+mod passwords;
 mod system_smoke;
 mod two_factor;

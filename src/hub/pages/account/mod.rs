@@ -37,8 +37,6 @@ pub use two_factor::{ENROLL_CONFIRM, confirm, disable, enroll};
 use overview::{Notice, overview};
 
 pub const PATH: &str = "/account";
-/// Shortest new password accepted here (upstream's rule for users).
-pub const MIN_PASSWORD: usize = 12;
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable(e.to_string())

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::{document, escape};
-use super::{MIN_PASSWORD, hidden_csrf, respond, sign_in_first, unavailable};
+use super::{hidden_csrf, respond, sign_in_first, unavailable};
 use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::session::{MaybeSession, SignedIn};
@@ -173,7 +173,7 @@ fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&
             cur = password_field("current_password", "Current password", "current-password"),
             new = password_field(
                 "new_password",
-                &format!("New password (at least {MIN_PASSWORD} characters)"),
+                &format!("New password (at least {} characters)", password::MIN_CHARS),
                 "new-password"
             ),
             again = password_field("new_password_again", "New password again", "new-password"),
