@@ -31,7 +31,7 @@ use crate::identity::password::{self as pw, Password};
 
 pub use overview::show;
 pub use password::change_password;
-pub use tokens::{revoke_grant, revoke_token};
+pub use tokens::{revoke_grant, revoke_token, rotate_operator};
 pub use two_factor::{ENROLL_CONFIRM, confirm, disable, enroll};
 
 use overview::{Notice, overview};

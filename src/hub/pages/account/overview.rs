@@ -15,6 +15,7 @@ use crate::hub::error::ApiError;
 use crate::hub::session::{MaybeSession, SignedIn};
 use crate::identity::{backup_codes, password};
 use crate::store::{self, two_factor::TotpRow};
+use crate::tokens::operator;
 
 fn when(secs: i64) -> String {
     jiff::Timestamp::from_second(secs).map_or_else(
@@ -54,6 +55,9 @@ fn done_message(key: &str) -> Option<&'static str> {
         "2fa-off" => "Two-factor sign-in is off.",
         "2fa-on" => "Two-factor sign-in is on.",
         "token" => "Token revoked.",
+        "operator" => {
+            "Operator token rotated: a new one is in operator.token and the old one is revoked."
+        }
         "grant" => "App access revoked.",
         _ => return None,
     })
@@ -118,16 +122,26 @@ fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&
         "<p>No live tokens.</p>".to_string()
     } else {
         let rows = o.tokens.iter().fold(String::new(), |mut rows, t| {
+                // The CLI's own token is replaced, never just revoked.
+                let action = if t.created_via == operator::CREATED_VIA {
+                    format!(
+                        "<form method=\"post\" action=\"/account/tokens/rotate-operator\">{c}\
+<button type=\"submit\">Rotate</button></form> <small>the CLI's operator token: a new one replaces it in operator.token</small>"
+                    )
+                } else {
+                    format!(
+                        "<form method=\"post\" action=\"/account/tokens/revoke\">{c}<input type=\"hidden\" name=\"jti\" value=\"{jti}\">\
+<button type=\"submit\">Revoke</button></form>",
+                        jti = escape(&t.jti),
+                    )
+                };
                 let _ = write!(
                     rows,
-                    "<tr><td><code>{scopes}</code></td><td>{client}</td><td>{via}</td><td>{exp}</td>\
-<td><form method=\"post\" action=\"/account/tokens/revoke\">{c}<input type=\"hidden\" name=\"jti\" value=\"{jti}\">\
-<button type=\"submit\">Revoke</button></form></td></tr>",
+                    "<tr><td><code>{scopes}</code></td><td>{client}</td><td>{via}</td><td>{exp}</td><td>{action}</td></tr>",
                     scopes = escape(&t.scopes),
                     client = escape(&t.client_id),
                     via = escape(&t.created_via),
                     exp = escape(&when(t.expires_at)),
-                    jti = escape(&t.jti),
                 );
                 rows
             });
