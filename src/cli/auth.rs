@@ -17,7 +17,6 @@ use super::Context;
 use super::context::out;
 use crate::error::Error;
 use crate::identity::password;
-use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, Issuers, keys, operator};
 
@@ -111,7 +110,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
 
 /// The issuer set CLI-side: the configured origin and the hub's port.
 pub fn issuers(cx: &Context) -> Issuers {
-    Issuers::new(&cx.hub_origin, &[ports::HUB])
+    Issuers::new(&cx.hub_origin, &[cx.hub_port])
 }
 
 /// An internal failure on the store file: exit 2, with the cause.

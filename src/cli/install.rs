@@ -44,40 +44,47 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
     let version = module.version.clone().or_else(|| package_version(&dir));
 
     // Register first: the port must be settled before the unit is rendered.
-    let (row, overflow) = Services::update(&cx.paths, |services| {
+    let hub_port = cx.hub_port();
+    let (row, assigned) = Services::update(&cx.paths, |services| {
         let before = services.find(&module.manifest_name).cloned();
-        let mut overflow = false;
         // Re-install keeps the port the row has (an operator may have moved it).
-        let mut row = if let Some(r) = &before {
-            r.clone()
+        let (mut row, assigned) = if let Some(r) = &before {
+            (r.clone(), None)
         } else {
-            {
-                let a = ports::assign(
-                    &module.manifest_name,
-                    Some(module.port),
-                    services,
-                    ports::bind_probe,
-                );
-                overflow = a.overflow;
-                Row::new(
-                    &module.manifest_name,
-                    a.port,
-                    &module.paths,
-                    &module.health,
-                    version.as_deref().unwrap_or("0.0.0-linked"),
-                )
-            }
+            let a = ports::assign(
+                &module.manifest_name,
+                Some(module.port),
+                services,
+                hub_port,
+                ports::bind_probe,
+            );
+            let row = Row::new(
+                &module.manifest_name,
+                a.port,
+                &module.paths,
+                &module.health,
+                version.as_deref().unwrap_or("0.0.0-linked"),
+            );
+            (row, Some(a))
         };
         apply_module(&mut row, &module, &dir, version.as_deref());
         let changed = before.as_ref() != Some(&row);
         services.upsert(row.clone());
-        Ok((changed, (row, overflow)))
+        Ok((changed, (row, assigned)))
     })?;
-    if overflow {
-        eprintln!(
-            "⚠ {}: the canonical and reserved ports are taken; using port {} instead.",
-            row.name, row.port
-        );
+    if let Some(a) = &assigned {
+        if let Some((asked, why)) = &a.refused {
+            eprintln!(
+                "⚠ {} asked for port {asked}, but {why}; it got port {}.",
+                row.name, row.port
+            );
+        }
+        if a.overflow {
+            eprintln!(
+                "⚠ {}: the canonical and reserved ports are taken; using port {} instead.",
+                row.name, row.port
+            );
+        }
     }
 
     let init = cx.systemd().await?;

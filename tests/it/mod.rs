@@ -10,5 +10,6 @@ mod man;
 mod oauth;
 mod oauth_clients;
 mod passwords;
+mod ports;
 mod system_smoke;
 mod two_factor;

@@ -82,6 +82,23 @@ fn load(state: &HubState, user_id: &str, now: i64) -> Result<Overview, ApiError>
     })
 }
 
+/// The button of one token row: the CLI's own token is replaced, never
+/// just revoked (see `tokens::rotate_operator`).
+fn token_action(t: &store::tokens::TokenRow, c: &str) -> String {
+    if t.created_via == operator::CREATED_VIA {
+        format!(
+            "<form method=\"post\" action=\"/account/tokens/rotate-operator\">{c}\
+<button type=\"submit\">Rotate</button></form> <small>the CLI's operator token: a new one replaces it in operator.token</small>"
+        )
+    } else {
+        format!(
+            "<form method=\"post\" action=\"/account/tokens/revoke\">{c}<input type=\"hidden\" name=\"jti\" value=\"{jti}\">\
+<button type=\"submit\">Revoke</button></form>",
+            jti = escape(&t.jti),
+        )
+    }
+}
+
 fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&Notice>) -> String {
     let c = hidden_csrf(csrf_value);
     let notice = notice.map_or_else(String::new, |n| {
@@ -122,19 +139,7 @@ fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&
         "<p>No live tokens.</p>".to_string()
     } else {
         let rows = o.tokens.iter().fold(String::new(), |mut rows, t| {
-                // The CLI's own token is replaced, never just revoked.
-                let action = if t.created_via == operator::CREATED_VIA {
-                    format!(
-                        "<form method=\"post\" action=\"/account/tokens/rotate-operator\">{c}\
-<button type=\"submit\">Rotate</button></form> <small>the CLI's operator token: a new one replaces it in operator.token</small>"
-                    )
-                } else {
-                    format!(
-                        "<form method=\"post\" action=\"/account/tokens/revoke\">{c}<input type=\"hidden\" name=\"jti\" value=\"{jti}\">\
-<button type=\"submit\">Revoke</button></form>",
-                        jti = escape(&t.jti),
-                    )
-                };
+                let action = token_action(t, &c);
                 let _ = write!(
                     rows,
                     "<tr><td><code>{scopes}</code></td><td>{client}</td><td>{via}</td><td>{exp}</td><td>{action}</td></tr>",
