@@ -36,7 +36,7 @@ pub struct ServeArgs {
     #[arg(long, env = env_vars::PARACHUTE_BIND_HOST, default_value = "127.0.0.1")]
     pub host: IpAddr,
     /// Port to bind when systemd did not pass a socket (0 picks a free one;
-    /// default: the port `parachute init --port` chose, else 1939).
+    /// default: the port set by `parachute init --port <N>`, else 1939).
     #[arg(long, env = env_vars::PORT)]
     pub port: Option<u16>,
 }

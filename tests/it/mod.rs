@@ -2,6 +2,7 @@ mod account;
 mod auth;
 mod browser;
 mod cli;
+mod examples;
 mod git;
 mod hub;
 mod init;
