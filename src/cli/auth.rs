@@ -52,6 +52,8 @@ pub enum AuthCommand {
         long_about = mint::LONG_ABOUT
     )]
     MintToken(mint::MintTokenArgs),
+    /// List every registered OAuth client, approved or pending.
+    ListClients(JsonArgs),
     /// List OAuth clients waiting for approval (they registered themselves).
     PendingClients(JsonArgs),
     /// Approve a registered OAuth client, so it may ask users for consent.
@@ -99,6 +101,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
         AuthCommand::ListTokens(a) => list_tokens(cx, &a),
         AuthCommand::RevokeToken(a) => revoke_token(cx, &a),
         AuthCommand::MintToken(a) => mint::run(cx, &a),
+        AuthCommand::ListClients(a) => clients::list_clients(cx, &a),
         AuthCommand::PendingClients(a) => clients::pending(cx, &a),
         AuthCommand::ApproveClient(a) => clients::approve(cx, &a),
         AuthCommand::RevokeClient(a) => clients::revoke_client(cx, &a),
