@@ -17,7 +17,6 @@ use super::Context;
 use super::context::out;
 use crate::error::Error;
 use crate::identity::{lockout, password};
-use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, Issuers, keys, operator};
 
@@ -56,6 +55,8 @@ pub enum AuthCommand {
         long_about = mint::LONG_ABOUT
     )]
     MintToken(mint::MintTokenArgs),
+    /// List every registered OAuth client, approved or pending.
+    ListClients(JsonArgs),
     /// List OAuth clients waiting for approval (they registered themselves).
     PendingClients(JsonArgs),
     /// Approve a registered OAuth client, so it may ask users for consent.
@@ -110,6 +111,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
         AuthCommand::RevokeToken(a) => revoke_token(cx, &a),
         AuthCommand::Unlock(a) => unlock(cx, &a),
         AuthCommand::MintToken(a) => mint::run(cx, &a),
+        AuthCommand::ListClients(a) => clients::list_clients(cx, &a),
         AuthCommand::PendingClients(a) => clients::pending(cx, &a),
         AuthCommand::ApproveClient(a) => clients::approve(cx, &a),
         AuthCommand::RevokeClient(a) => clients::revoke_client(cx, &a),
@@ -121,7 +123,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
 
 /// The issuer set CLI-side: the configured origin and the hub's port.
 pub fn issuers(cx: &Context) -> Issuers {
-    Issuers::new(&cx.hub_origin, &[ports::HUB])
+    Issuers::new(&cx.hub_origin, &[cx.hub_port])
 }
 
 /// An internal failure on the store file: exit 2, with the cause.

@@ -17,6 +17,9 @@ use crate::ports;
 pub struct Context {
     pub paths: Paths,
     pub user_home: PathBuf,
+    /// The port the hub listens on: the store's `hub_port` setting
+    /// (`parachute init --port N`), else 1939.
+    pub hub_port: u16,
     /// The origin modules are told the hub lives at.
     pub hub_origin: String,
     pub search_path: String,
@@ -29,10 +32,8 @@ impl Context {
         let paths = Paths::from_env()?;
         let user_home =
             std::env::var_os(env_vars::HOME).map_or_else(|| paths.home.clone(), PathBuf::from);
-        let hub_origin = std::env::var(env_vars::PARACHUTE_HUB_ORIGIN)
-            .ok()
-            .filter(|o| !o.is_empty())
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", ports::HUB));
+        let hub_port = crate::store::settings::hub_port(&paths.hub_db()).unwrap_or(ports::HUB);
+        let hub_origin = origin_for(hub_port);
         let settle_ms = std::env::var(env_vars::PARACHUTE_START_SETTLE_MS)
             .ok()
             .and_then(|v| v.parse().ok())
@@ -40,10 +41,27 @@ impl Context {
         Ok(Self {
             paths,
             user_home,
+            hub_port,
             hub_origin,
             search_path: std::env::var("PATH").unwrap_or_default(),
             settle: Duration::from_millis(settle_ms),
         })
+    }
+
+    /// The hub's port, as configured.
+    pub fn hub_port(&self) -> u16 {
+        self.hub_port
+    }
+
+    /// The same context with the hub moved to `port` (what `init --port`
+    /// renders units and issues tokens with).
+    #[must_use]
+    pub fn with_hub_port(&self, port: u16) -> Self {
+        Self {
+            hub_port: port,
+            hub_origin: origin_for(port),
+            ..self.clone()
+        }
     }
 
     pub fn spec_context(&self) -> SpecContext<'_> {
@@ -68,6 +86,14 @@ impl Context {
         }
         Ok(s)
     }
+}
+
+/// `PARACHUTE_HUB_ORIGIN` when set, else the loopback origin on `port`.
+fn origin_for(port: u16) -> String {
+    std::env::var(env_vars::PARACHUTE_HUB_ORIGIN)
+        .ok()
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"))
 }
 
 /// Write data to stdout. A closed pipe (`parachute status | head -1`) is not

@@ -17,7 +17,7 @@ use crate::env_vars;
 use crate::error::Error;
 use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
 use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET, TARGET};
-use crate::lifecycle::{InitSystem, units};
+use crate::lifecycle::{InitError, InitSystem, units};
 use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, jwt, keys, operator};
@@ -36,25 +36,41 @@ pub struct InitArgs {
     /// Write and enable the hub units, but do not start the socket.
     #[arg(long)]
     pub no_start: bool,
+    /// The hub's port (default 1939, or the one an earlier `init --port`
+    /// chose). Kept in the hub's settings; the socket unit, the token
+    /// issuer and every module's `PARACHUTE_HUB_ORIGIN` follow it, so a
+    /// second user on the machine can run a hub of their own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1024..))]
+    pub port: Option<u16>,
 }
 
-/// Where the hub socket listens: `PARACHUTE_BIND_HOST:PORT`, as `serve` binds.
-fn listen_addr() -> SocketAddr {
+/// The hub's port: `--port`, else the stored setting, else `PORT` (as
+/// `serve` reads it), else 1939.
+fn hub_port(args: &InitArgs, stored: Option<u16>) -> u16 {
+    args.port.or(stored).unwrap_or_else(|| {
+        std::env::var(env_vars::PORT)
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p != 0)
+            .unwrap_or(ports::HUB)
+    })
+}
+
+/// Where the hub socket listens: `PARACHUTE_BIND_HOST:<port>`, as `serve` binds.
+fn listen_addr(port: u16) -> SocketAddr {
     let host = std::env::var(env_vars::PARACHUTE_BIND_HOST)
         .ok()
         .and_then(|h| h.parse::<IpAddr>().ok())
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let port = std::env::var(env_vars::PORT)
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .filter(|p| *p != 0)
-        .unwrap_or(ports::HUB);
     SocketAddr::new(host, port)
 }
 
 pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     let mut changed: Vec<String> = Vec::new();
     let store = ensure_store(cx, &mut changed)?;
+    let port = ensure_port(&args, &store, &mut changed)?;
+    // Everything below (tokens, units, the health check) uses that port.
+    let cx = &cx.with_hub_port(port);
     ensure_owner(cx, &args, &store, &mut changed).await?;
     let now = tokens::now();
     let made_key = store.write(|tx| {
@@ -69,12 +85,25 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
         changed.push("wrote a fresh operator token".into());
     }
 
-    // Without a user manager there is nothing to hand the units to.
-    let init = cx.systemd().await.inspect_err(|_| {
-        summary(&changed);
-        eprintln!("  The hub's data is ready; its units were not installed.");
-    })?;
-    let listen = listen_addr();
+    // Without a user manager (a container, a bare `su` shell) there is
+    // nothing to hand the units to, but the store is complete: the hub runs
+    // in the foreground. That is a finished init, so it exits 0.
+    let init = match cx.systemd().await {
+        Ok(init) => init,
+        Err(Error::Init(InitError::Unreachable { reason })) => {
+            summary(&changed);
+            eprintln!(
+                "⚠ no systemd user manager is reachable ({reason}), so the hub's units were not installed.\n  \
+                 The hub's data is ready. Run the hub in the foreground:  parachute serve"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            summary(&changed);
+            return Err(e);
+        }
+    };
+    let listen = listen_addr(port);
     ensure_units(cx, &init, listen, &mut changed).await?;
     if args.no_start {
         summary(&changed);
@@ -85,7 +114,9 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
         let result = init.start(HUB_SOCKET).await?;
         if !result.is_ok() {
             return Err(Error::Usage(format!(
-                "{HUB_SOCKET} did not start ({result}); is {listen} taken by another program?\n  See why: journalctl --user-unit {HUB_SOCKET} -n 20"
+                "{HUB_SOCKET} did not start ({result}); is {listen} taken by another program (another user's hub)?\n  \
+                 Pick another port: parachute init --port <N>\n  \
+                 See why: journalctl --user-unit {HUB_SOCKET} -n 20"
             )));
         }
         changed.push(format!("started {HUB_SOCKET} on {listen}"));
@@ -110,6 +141,29 @@ fn ensure_store(cx: &Context, changed: &mut Vec<String>) -> Result<Store, Error>
     Ok(store)
 }
 
+/// The hub's port, stored in the hub's settings when it is new or changed.
+fn ensure_port(args: &InitArgs, store: &Store, changed: &mut Vec<String>) -> Result<u16, Error> {
+    let stored = store::settings::hub_port(store.path());
+    let port = hub_port(args, stored);
+    if stored != Some(port) {
+        store.write(|tx| {
+            store::settings::set(
+                tx,
+                store::settings::HUB_PORT,
+                &port.to_string(),
+                tokens::now(),
+            )
+            .map_err(|e| store.err(e))
+        })?;
+        match stored {
+            Some(old) => changed.push(format!("moved the hub from port {old} to {port}")),
+            None if port != ports::HUB => changed.push(format!("set the hub's port to {port}")),
+            None => {}
+        }
+    }
+    Ok(port)
+}
+
 /// The owner, asked for a password only when there is none yet (which also
 /// makes the signing key and the operator token).
 async fn ensure_owner(
@@ -127,6 +181,14 @@ async fn ensure_owner(
             eprintln!(
                 "  the owner is already `{}`; --username applies only to a new hub",
                 o.username
+            );
+        }
+        if args.password_stdin {
+            // Not read at all: a script must not believe it set the password.
+            eprintln!(
+                "⚠ the hub already has an owner `{u}`; the password on stdin was not used.\n  \
+                 Change it with: parachute auth set-password --username {u} --password-stdin",
+                u = o.username
             );
         }
         return Ok(());
@@ -167,6 +229,7 @@ async fn ensure_units(
     };
     let hardening = units::hardening(&cx.paths, init).await;
     let mut reload = units::ensure_target(&cx.paths)?;
+    let mut socket_changed = false;
     for (unit, text) in [
         (HUB_SOCKET, hub_unit::render_socket(&spec)),
         (HUB_SERVICE, hub_unit::render_service(&spec, hardening)),
@@ -174,10 +237,17 @@ async fn ensure_units(
         if units::write_if_changed(&cx.paths, unit, &text)? {
             changed.push(format!("wrote {}", cx.paths.unit_file(unit).display()));
             reload = true;
+            socket_changed |= unit == HUB_SOCKET;
         }
     }
     if reload {
         init.reload().await?;
+    }
+    // A listening socket keeps its old address until it is restarted
+    // (`init --port` moved it); it is started again below.
+    if socket_changed && init.state(HUB_SOCKET).await?.is_active() {
+        init.stop(HUB_SOCKET).await?;
+        changed.push(format!("stopped {HUB_SOCKET} so it listens on {listen}"));
     }
     let mut to_enable = Vec::new();
     for unit in [HUB_SOCKET, TARGET] {

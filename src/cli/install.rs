@@ -53,12 +53,20 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
     let version = module.version.clone().or_else(|| package_version(&dir));
 
     // Register first: the port must be settled before the unit is rendered.
-    let (row, overflow, reinstall) = register(cx, &module, &dir, version.as_deref(), args.force)?;
-    if overflow {
-        eprintln!(
-            "⚠ {}: the canonical and reserved ports are taken; using port {} instead.",
-            row.name, row.port
-        );
+    let (row, assigned, reinstall) = register(cx, &module, &dir, version.as_deref(), args.force)?;
+    if let Some(a) = &assigned {
+        if let Some((asked, why)) = &a.refused {
+            eprintln!(
+                "⚠ {} asked for port {asked}, but {why}; it got port {}.",
+                row.name, row.port
+            );
+        }
+        if a.overflow {
+            eprintln!(
+                "⚠ {}: the canonical and reserved ports are taken; using port {} instead.",
+                row.name, row.port
+            );
+        }
     }
 
     let init = cx.systemd().await?;
@@ -105,16 +113,18 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
     report_outcomes(cx, &init, verb, &outcomes).await
 }
 
-/// Add or refresh the module's services.json row. Returns the row, whether
-/// its port overflowed the canonical ones, and for a re-install whether the
-/// row changed (`None` on a first install).
+/// Add or refresh the module's services.json row. Returns the row, the port
+/// assignment on a first install (`None` on a re-install, which keeps the
+/// row's port), and for a re-install whether the row changed (`None` on a
+/// first install).
 fn register(
     cx: &Context,
     module: &ModuleManifest,
     dir: &Path,
     version: Option<&str>,
     force: bool,
-) -> Result<(Row, bool, Option<bool>), Error> {
+) -> Result<(Row, Option<ports::Assignment>, Option<bool>), Error> {
+    let hub_port = cx.hub_port();
     Services::update(&cx.paths, |services| {
         let before = services.find(&module.manifest_name).cloned();
         if let Some(current) = before.as_ref().and_then(|r| r.install_dir.clone())
@@ -128,33 +138,31 @@ fn register(
                 new: dir.to_path_buf(),
             });
         }
-        let mut overflow = false;
         // Re-install keeps the port the row has (an operator may have moved it).
-        let mut row = if let Some(r) = &before {
-            r.clone()
+        let (mut row, assigned) = if let Some(r) = &before {
+            (r.clone(), None)
         } else {
-            {
-                let a = ports::assign(
-                    &module.manifest_name,
-                    Some(module.port),
-                    services,
-                    ports::bind_probe,
-                );
-                overflow = a.overflow;
-                Row::new(
-                    &module.manifest_name,
-                    a.port,
-                    &module.paths,
-                    &module.health,
-                    version.unwrap_or("0.0.0-linked"),
-                )
-            }
+            let a = ports::assign(
+                &module.manifest_name,
+                Some(module.port),
+                services,
+                hub_port,
+                ports::bind_probe,
+            );
+            let row = Row::new(
+                &module.manifest_name,
+                a.port,
+                &module.paths,
+                &module.health,
+                version.unwrap_or("0.0.0-linked"),
+            );
+            (row, Some(a))
         };
         apply_module(&mut row, module, dir, version);
         let changed = before.as_ref() != Some(&row);
         let reinstall = before.is_some().then_some(changed);
         services.upsert(row.clone());
-        Ok((changed, (row, overflow, reinstall)))
+        Ok((changed, (row, assigned, reinstall)))
     })
 }
 

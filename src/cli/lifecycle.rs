@@ -75,7 +75,7 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
             };
             let ports: Vec<Target> = targets
                 .iter()
-                .map(|u| Target::new(u.clone(), port_of(&services, u)))
+                .map(|u| Target::new(u.clone(), port_of(cx, &services, u)))
                 .collect();
             let outcomes = start::run(&init, &ports, verb, cx.settle).await?;
             if op == Op::Start {
@@ -87,9 +87,9 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
 }
 
 /// The port a unit's service must open: its row's, or the hub's.
-fn port_of(services: &Services, unit: &str) -> Option<u16> {
+fn port_of(cx: &Context, services: &Services, unit: &str) -> Option<u16> {
     if unit == HUB_SERVICE {
-        return Some(crate::ports::HUB);
+        return Some(cx.hub_port);
     }
     services
         .rows

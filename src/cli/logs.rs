@@ -22,7 +22,8 @@ pub struct LogsArgs {
     #[arg(short = 'n', long = "lines", default_value_t = 200)]
     pub lines: usize,
     /// Only lines since this time (`2026-01-31 09:00`, `-1h`, `today`; see journalctl(1)).
-    #[arg(long)]
+    // `-1h` starts with a dash: without this clap takes it for a flag.
+    #[arg(long, allow_hyphen_values = true)]
     pub since: Option<String>,
 }
 

@@ -20,7 +20,6 @@ use super::Context;
 use crate::env_vars;
 use crate::error::Error;
 use crate::hub::{self, HubState, listener, notify};
-use crate::ports;
 use crate::store::Store;
 use crate::tokens::{self, Issuers, keys};
 
@@ -36,9 +35,10 @@ pub struct ServeArgs {
     /// Address to bind when systemd did not pass a socket.
     #[arg(long, env = env_vars::PARACHUTE_BIND_HOST, default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// Port to bind when systemd did not pass a socket (0 picks a free one).
-    #[arg(long, env = env_vars::PORT, default_value_t = ports::HUB)]
-    pub port: u16,
+    /// Port to bind when systemd did not pass a socket (0 picks a free one;
+    /// default: the port set by `parachute init --port <N>`, else 1939).
+    #[arg(long, env = env_vars::PORT)]
+    pub port: Option<u16>,
 }
 
 /// The process entry point: called by `cli::main` before any runtime exists.
@@ -46,7 +46,7 @@ pub fn main(args: &ServeArgs) -> ExitCode {
     init_logging();
     let result = (|| {
         let cx = Context::from_env()?;
-        let socket = listener::take(SocketAddr::new(args.host, args.port))?;
+        let socket = listener::take(SocketAddr::new(args.host, args.port.unwrap_or(cx.hub_port)))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -63,7 +63,7 @@ pub fn main(args: &ServeArgs) -> ExitCode {
 
 /// The same, from inside a running runtime (library callers).
 pub async fn run(cx: &Context, args: &ServeArgs) -> Result<ExitCode, Error> {
-    let socket = listener::take(SocketAddr::new(args.host, args.port))?;
+    let socket = listener::take(SocketAddr::new(args.host, args.port.unwrap_or(cx.hub_port)))?;
     run_on(cx, args, socket).await
 }
 
@@ -93,7 +93,7 @@ async fn run_on(
             .map(drop)
             .map_err(|e| store.other(e))
     })?;
-    let issuers = Issuers::new(&cx.hub_origin, &[ports::HUB, socket.addr.port()]);
+    let issuers = Issuers::new(&cx.hub_origin, &[cx.hub_port, socket.addr.port()]);
     let state = HubState::new(store, cx.paths.clone(), issuers)?;
     state.set_edge(hub::edge::Edge::from_env()?);
 

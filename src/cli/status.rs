@@ -58,7 +58,7 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
         let state = init.state(&row.unit()).await?;
         rows.push(base_status(row, &state, now_us));
     }
-    rows.push(hub_status(&init, now_us).await?);
+    rows.push(hub_status(&init, cx.hub_port, now_us).await?);
 
     // Probe every running service at once; a stopped one is not probed.
     let client = health::client();
@@ -167,13 +167,17 @@ fn from_unit(
 }
 
 /// The hub row: its service unit, or its socket when the service is idle.
-async fn hub_status(init: &impl InitSystem, now_us: u64) -> Result<ServiceStatus, Error> {
+async fn hub_status(
+    init: &impl InitSystem,
+    hub_port: u16,
+    now_us: u64,
+) -> Result<ServiceStatus, Error> {
     let svc = init.state(HUB_SERVICE).await?;
     let sock = init.state(HUB_SOCKET).await?;
     let mut s = from_unit(
         "parachute-hub",
         HUB_SERVICE,
-        ports::HUB,
+        hub_port,
         env!("CARGO_PKG_VERSION"),
         &svc,
         now_us,

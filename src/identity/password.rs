@@ -11,6 +11,31 @@ pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
 /// Longest password accepted (longer input is refused before hashing).
 pub const MAX_LEN: usize = 256;
+/// Shortest password accepted, in characters: upstream's rule for users,
+/// and the one rule `init`, `auth set-password` and `/account` share.
+pub const MIN_CHARS: usize = 12;
+
+/// Why a new password is refused by [`check_rule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("the password has {got} characters; it needs at least {MIN_CHARS}")]
+    TooShort { got: usize },
+    #[error("the password is longer than {MAX_LEN} bytes")]
+    TooLong,
+}
+
+/// The one rule for a new password: at least [`MIN_CHARS`] characters,
+/// at most [`MAX_LEN`] bytes.
+pub fn check_rule(candidate: &str) -> Result<(), RuleError> {
+    if candidate.len() > MAX_LEN {
+        return Err(RuleError::TooLong);
+    }
+    let got = candidate.chars().count();
+    if got < MIN_CHARS {
+        return Err(RuleError::TooShort { got });
+    }
+    Ok(())
+}
 
 /// A password in memory. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,6 +100,18 @@ pub async fn verify_off_thread(password: Password, phc: String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_counts_characters_not_bytes() {
+        assert_eq!(check_rule("short"), Err(RuleError::TooShort { got: 5 }));
+        assert_eq!(check_rule(""), Err(RuleError::TooShort { got: 0 }));
+        assert_eq!(check_rule("éééééééééééé"), Ok(()));
+        assert_eq!(
+            check_rule(&"x".repeat(MAX_LEN + 1)),
+            Err(RuleError::TooLong)
+        );
+        assert_eq!(check_rule(&"x".repeat(MAX_LEN)), Ok(()));
+    }
 
     #[test]
     fn hashes_are_argon2id_phc_with_the_documented_parameters() {

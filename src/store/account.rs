@@ -35,6 +35,20 @@ pub fn revoke_token(
     )? == 1)
 }
 
+/// Revoke every live operator token of the user (the one a rotation
+/// replaces, and any older one still live); how many.
+pub fn revoke_operator_tokens(
+    conn: &Connection,
+    user_id: &str,
+    now: i64,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE tokens SET revoked_at = ?3
+         WHERE user_id = ?1 AND created_via = ?2 AND revoked_at IS NULL",
+        (user_id, crate::tokens::operator::CREATED_VIA, now),
+    )
+}
+
 /// After a password change: revoke every token the user got by signing in
 /// (OAuth and anything else but [`KEPT_ON_PASSWORD_CHANGE`]); how many.
 pub fn revoke_signed_in_tokens(

@@ -1,6 +1,26 @@
 //! `hub_settings`: small key/value settings the hub keeps across restarts.
 
-use rusqlite::{Connection, OptionalExtension as _};
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+
+/// The TCP port the hub listens on (`parachute init --port N`), so two
+/// users on one machine each run their own hub.
+pub const HUB_PORT: &str = "hub_port";
+
+/// The configured hub port in the store at `db`, read without migrating or
+/// creating anything: `None` when there is no store or no setting.
+pub fn hub_port(db: &Path) -> Option<u16> {
+    if !db.is_file() {
+        return None;
+    }
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    get(&conn, HUB_PORT).ok()??.parse().ok()
+}
 
 pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(

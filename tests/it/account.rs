@@ -434,3 +434,64 @@ fn a_user_revokes_their_own_tokens_and_grants_only() {
     );
     assert_eq!(r.status, 404);
 }
+
+/// Issue 9 item 13: the operator token is rotated from the page, never
+/// revoked, so the CLI keeps working.
+#[test]
+fn the_operator_token_is_rotated_from_the_page_not_revoked() {
+    let home = Home::with_owner();
+    let old = home.operator_token();
+    let old_jti = claims(&old)["jti"].as_str().expect("jti").to_string();
+    let hub = Hub::start(&home);
+    let mut web = signed_in(&hub);
+
+    let page = web.get("/account");
+    assert!(
+        page.body
+            .contains("action=\"/account/tokens/rotate-operator\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">Rotate</button>"), "{}", page.body);
+    assert!(
+        !page.body.contains(&format!("value=\"{old_jti}\"")),
+        "no revoke form for the operator token: {}",
+        page.body
+    );
+
+    // A hand-made revoke of it is refused and changes nothing.
+    let r = web.submit("/account", "/account/tokens/revoke", &[("jti", &old_jti)]);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.body.contains(
+            "The operator token is rotated, not revoked (the CLI needs one): use Rotate, or run `parachute auth rotate-operator`."
+        ),
+        "{}",
+        r.body
+    );
+    assert!(!revoked(&home, &old_jti));
+
+    // The rotation form needs CSRF like every other.
+    let r = web.post("/account/tokens/rotate-operator", &[]);
+    assert_eq!(r.status, 403);
+    assert_eq!(home.operator_token(), old);
+
+    let r = web.submit("/account", "/account/tokens/rotate-operator", &[]);
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(r.location(), "/account?done=operator");
+    let page = web.get("/account?done=operator");
+    assert!(
+        page.body.contains(
+            "Operator token rotated: a new one is in operator.token and the old one is revoked."
+        ),
+        "{}",
+        page.body
+    );
+    let new = home.operator_token();
+    assert_ne!(new, old);
+    assert!(revoked(&home, &old_jti), "the old one is dead");
+    assert!(home.validate(&new).is_ok(), "the new one validates");
+    // The CLI still mints with the file it now holds.
+    let minted = home.mint(&["--scope", "scribe:transcribe"]);
+    assert!(home.validate(&minted).is_ok());
+}

@@ -207,3 +207,57 @@ fn authlib_confidential_client_flow() {
     assert_eq!(r["introspect_live"], true);
     assert_eq!(r["revoked_as_bearer"][0], 401);
 }
+
+/// Issue 9 item 15: `auth list-clients` shows every registered client,
+/// approved or pending, where `pending-clients` shows only the waiting ones.
+#[test]
+fn list_clients_shows_approved_and_pending_clients() {
+    let s = Server::start();
+    let o = s.home.run(&["auth", "list-clients"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "no OAuth clients have registered yet\n");
+
+    let waiting = s.register(&serde_json::json!({"client_name": "waiting-app"}));
+    let approved = s.register(&serde_json::json!({"client_name": "trusted-app"}));
+    let id = approved["client_id"].as_str().expect("id");
+    let o = s.home.run(&["auth", "approve-client", id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = s.home.run(&["auth", "list-clients"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("CLIENT ID"), "{table}");
+    assert!(lines[0].contains("STATUS"), "{table}");
+    let row = |needle: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {table}"))
+            .to_string()
+    };
+    assert!(row("trusted-app").contains(" approved "), "{table}");
+    assert!(row("trusted-app").starts_with(id), "{table}");
+    assert!(row("waiting-app").contains(" pending "), "{table}");
+    assert_eq!(lines.len(), 3, "{table}");
+
+    let o = s.home.run(&["auth", "list-clients", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let statuses: Vec<(&str, &str)> = doc
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| {
+            (
+                c["client_id"].as_str().unwrap_or_default(),
+                c["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(statuses.contains(&(id, "approved")), "{doc}");
+    assert!(
+        statuses.contains(&(waiting["client_id"].as_str().expect("id"), "pending")),
+        "{doc}"
+    );
+    assert!(!doc.to_string().contains("client_secret"), "{doc}");
+}

@@ -1,4 +1,4 @@
-//! `parachute auth pending-clients|approve-client|revoke-client|list-grants|revoke-grant`:
+//! `parachute auth list-clients|pending-clients|approve-client|revoke-client|list-grants|revoke-grant`:
 //! the owner's side of OAuth client approval and consent, acting on the hub
 //! store directly (like the rest of `auth`).
 
@@ -57,6 +57,43 @@ pub fn pending(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
         );
     }
     eprintln!("approve one with: parachute auth approve-client <client id>");
+    out(&s).map(|()| ExitCode::SUCCESS)
+}
+
+/// Every registered OAuth client, approved or pending (expired pending
+/// registrations are left out, as the hub reaps them).
+pub fn list_clients(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let conn = store.conn()?;
+    let rows: Vec<_> = store::clients::list(&conn, None)
+        .map_err(|e| store.err(e))?
+        .into_iter()
+        .filter(|c| c.approved() || !c.expired(now))
+        .collect();
+    if args.json {
+        let doc = serde_json::to_string_pretty(&rows).unwrap_or_default();
+        return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        eprintln!("no OAuth clients have registered yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!(
+        "{:<36} {:<24} {:<9} {:<20} {}\n",
+        "CLIENT ID", "NAME", "STATUS", "REGISTERED", "REDIRECT URIS"
+    );
+    for c in &rows {
+        let _ = writeln!(
+            s,
+            "{:<36} {:<24} {:<9} {:<20} {}",
+            c.client_id,
+            c.client_name.as_deref().unwrap_or("-"),
+            c.status,
+            date(c.registered_at),
+            c.redirect_uris.join(" ")
+        );
+    }
     out(&s).map(|()| ExitCode::SUCCESS)
 }
 

@@ -5,11 +5,7 @@ use std::io::{BufRead as _, IsTerminal as _};
 
 use crate::error::Error;
 use crate::identity::Password;
-use crate::identity::password::MAX_LEN;
-
-/// Passwords shorter than this get a warning (they are still accepted: the
-/// hub listens on loopback, and the owner decides).
-const WARN_BELOW: usize = 12;
+use crate::identity::password;
 
 /// Read a new password for `command` (named in messages).
 pub fn password(from_stdin: bool, command: &str) -> Result<Password, Error> {
@@ -37,23 +33,8 @@ pub fn password(from_stdin: bool, command: &str) -> Result<Password, Error> {
             "stdin is not a terminal, so there is no one to ask for a password. Pipe it in instead: printf '%s\\n' \"$PW\" | parachute {command} --password-stdin"
         )));
     };
-    check(&pw)?;
-    if pw.chars().count() < WARN_BELOW {
-        eprintln!("⚠ that password is shorter than {WARN_BELOW} characters");
-    }
+    // The same rule `/account` applies, so a password set here also passes there.
+    password::check_rule(&pw)
+        .map_err(|e| Error::Usage(format!("{e}; nothing was changed. Run the command again")))?;
     Ok(Password::new(pw))
-}
-
-fn check(pw: &str) -> Result<(), Error> {
-    if pw.is_empty() {
-        return Err(Error::Usage(
-            "the password is empty; nothing was changed".into(),
-        ));
-    }
-    if pw.len() > MAX_LEN {
-        return Err(Error::Usage(format!(
-            "the password is longer than {MAX_LEN} bytes; nothing was changed"
-        )));
-    }
-    Ok(())
 }

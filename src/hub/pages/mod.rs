@@ -25,6 +25,10 @@ pub fn routes() -> Router<HubState> {
         .route("/account/2fa/confirm", post(account::confirm))
         .route("/account/2fa/disable", post(account::disable))
         .route("/account/tokens/revoke", post(account::revoke_token))
+        .route(
+            "/account/tokens/rotate-operator",
+            post(account::rotate_operator),
+        )
         .route("/account/grants/revoke", post(account::revoke_grant))
 }
 

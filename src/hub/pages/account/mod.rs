@@ -31,14 +31,12 @@ use crate::identity::password::{self as pw, Password};
 
 pub use overview::show;
 pub use password::change_password;
-pub use tokens::{revoke_grant, revoke_token};
+pub use tokens::{revoke_grant, revoke_token, rotate_operator};
 pub use two_factor::{ENROLL_CONFIRM, confirm, disable, enroll};
 
 use overview::{Notice, overview};
 
 pub const PATH: &str = "/account";
-/// Shortest new password accepted here (upstream's rule for users).
-pub const MIN_PASSWORD: usize = 12;
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable(e.to_string())

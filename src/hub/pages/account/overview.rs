@@ -9,12 +9,13 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::{document, escape};
-use super::{MIN_PASSWORD, hidden_csrf, respond, sign_in_first, unavailable};
+use super::{hidden_csrf, respond, sign_in_first, unavailable};
 use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::session::{MaybeSession, SignedIn};
 use crate::identity::{backup_codes, password};
 use crate::store::{self, two_factor::TotpRow};
+use crate::tokens::operator;
 
 fn when(secs: i64) -> String {
     jiff::Timestamp::from_second(secs).map_or_else(
@@ -54,6 +55,9 @@ fn done_message(key: &str) -> Option<&'static str> {
         "2fa-off" => "Two-factor sign-in is off.",
         "2fa-on" => "Two-factor sign-in is on.",
         "token" => "Token revoked.",
+        "operator" => {
+            "Operator token rotated: a new one is in operator.token and the old one is revoked."
+        }
         "grant" => "App access revoked.",
         _ => return None,
     })
@@ -85,6 +89,23 @@ fn load(state: &HubState, user_id: &str, now: i64) -> Result<Overview, ApiError>
         origins,
         grants: store::account::grants(&conn, user_id).map_err(ApiError::internal)?,
     })
+}
+
+/// The button of one token row: the CLI's own token is replaced, never
+/// just revoked (see `tokens::rotate_operator`).
+fn token_action(t: &store::tokens::TokenRow, c: &str) -> String {
+    if t.created_via == operator::CREATED_VIA {
+        format!(
+            "<form method=\"post\" action=\"/account/tokens/rotate-operator\">{c}\
+<button type=\"submit\">Rotate</button></form> <small>the CLI's operator token: a new one replaces it in operator.token</small>"
+        )
+    } else {
+        format!(
+            "<form method=\"post\" action=\"/account/tokens/revoke\">{c}<input type=\"hidden\" name=\"jti\" value=\"{jti}\">\
+<button type=\"submit\">Revoke</button></form>",
+            jti = escape(&t.jti),
+        )
+    }
 }
 
 fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&Notice>) -> String {
@@ -127,16 +148,14 @@ fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&
         "<p>No live tokens.</p>".to_string()
     } else {
         let rows = o.tokens.iter().fold(String::new(), |mut rows, t| {
+                let action = token_action(t, &c);
                 let _ = write!(
                     rows,
-                    "<tr><td><code>{scopes}</code></td><td>{client}</td><td>{via}</td><td>{exp}</td>\
-<td><form method=\"post\" action=\"/account/tokens/revoke\">{c}<input type=\"hidden\" name=\"jti\" value=\"{jti}\">\
-<button type=\"submit\">Revoke</button></form></td></tr>",
+                    "<tr><td><code>{scopes}</code></td><td>{client}</td><td>{via}</td><td>{exp}</td><td>{action}</td></tr>",
                     scopes = escape(&t.scopes),
                     client = escape(&t.client_id),
                     via = escape(&o.origins.get(&t.jti).cloned().unwrap_or_default()),
                     exp = escape(&when(t.expires_at)),
-                    jti = escape(&t.jti),
                 );
                 rows
             });
@@ -182,7 +201,7 @@ fn overview_body(me: &SignedIn, o: &Overview, csrf_value: &str, notice: Option<&
             cur = password_field("current_password", "Current password", "current-password"),
             new = password_field(
                 "new_password",
-                &format!("New password (at least {MIN_PASSWORD} characters)"),
+                &format!("New password (at least {} characters)", password::MIN_CHARS),
                 "new-password"
             ),
             again = password_field("new_password_again", "New password again", "new-password"),

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::see_other;
-use super::{MIN_PASSWORD, admit, password_ok, refuse};
+use super::{admit, password_ok, refuse};
 use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
@@ -51,10 +51,13 @@ pub async fn change_password(
     if f.new_password.len() > password::MAX_LEN || f.current_password.len() > password::MAX_LEN {
         return bad(StatusCode::PAYLOAD_TOO_LARGE, "That password is too long.");
     }
-    if f.new_password.chars().count() < MIN_PASSWORD {
+    if password::check_rule(&f.new_password).is_err() {
         return bad(
             StatusCode::BAD_REQUEST,
-            &format!("The new password must have at least {MIN_PASSWORD} characters."),
+            &format!(
+                "The new password must have at least {} characters.",
+                password::MIN_CHARS
+            ),
         );
     }
     if f.new_password != f.new_password_again {

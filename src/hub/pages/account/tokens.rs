@@ -1,5 +1,13 @@
 //! `/account/{tokens,grants}/revoke`: the user withdraws one of their own
-//! tokens, or an app's access.
+//! tokens, or an app's access. `/account/tokens/rotate-operator`: the owner
+//! replaces the operator token.
+//!
+//! The operator token is what the CLI on this machine presents
+//! (`$PARACHUTE_HOME/operator.token`), so revoking it from the page would
+//! break `parachute auth mint-token` until someone ran `rotate-operator`.
+//! The page rotates it instead (as `parachute auth rotate-operator` does):
+//! a fresh token goes into the file and the old one is revoked, so a leaked
+//! copy dies and the CLI keeps working.
 
 use axum::Form;
 use axum::extract::State;
@@ -13,6 +21,7 @@ use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::session::MaybeSession;
 use crate::store;
+use crate::tokens::operator;
 
 #[derive(Deserialize)]
 pub struct RevokeTokenForm {
@@ -37,9 +46,30 @@ pub async fn revoke_token(
     let store = state.store();
     let done = store
         .write(|tx| {
-            store::account::revoke_token(tx, &me.user.id, &f.jti, now).map_err(|e| store.err(e))
+            let sql = |e| store.err(e);
+            let is_operator = store::tokens::get(tx, &f.jti)
+                .map_err(sql)?
+                .is_some_and(|t| {
+                    t.created_via == operator::CREATED_VIA
+                        && t.user_id.as_deref() == Some(&me.user.id)
+                });
+            if is_operator {
+                return Ok(None);
+            }
+            store::account::revoke_token(tx, &me.user.id, &f.jti, now)
+                .map(Some)
+                .map_err(sql)
         })
         .map_err(ApiError::internal)?;
+    let Some(done) = done else {
+        return refuse(
+            &state,
+            &headers,
+            &me,
+            StatusCode::BAD_REQUEST,
+            "The operator token is rotated, not revoked (the CLI needs one): use Rotate, or run `parachute auth rotate-operator`.",
+        );
+    };
     if !done {
         return refuse(
             &state,
@@ -50,6 +80,52 @@ pub async fn revoke_token(
         );
     }
     Ok(see_other("/account?done=token"))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnlyForm {
+    #[serde(rename = "__csrf", default)]
+    csrf: String,
+}
+
+/// `POST /account/tokens/rotate-operator`: the owner only (the operator
+/// token is theirs). The new token is in the file before the old one's
+/// revocation commits, so the CLI never holds a revoked token.
+pub async fn rotate_operator(
+    State(state): State<HubState>,
+    MaybeSession(me): MaybeSession,
+    headers: HeaderMap,
+    Form(f): Form<CsrfOnlyForm>,
+) -> Result<Response, ApiError> {
+    let me = match admit(&state, &headers, me, &f.csrf, None)? {
+        Ok(me) => me,
+        Err(r) => return Ok(r),
+    };
+    if !me.is_owner {
+        return refuse(
+            &state,
+            &headers,
+            &me,
+            StatusCode::FORBIDDEN,
+            "Only the owner holds the operator token.",
+        );
+    }
+    let now = crate::tokens::now();
+    let store = state.store();
+    let path = state.paths().operator_token();
+    let issuer = state.issuers().primary().to_string();
+    let revoked = store
+        .write(|tx| {
+            let revoked = store::account::revoke_operator_tokens(tx, &me.user.id, now)
+                .map_err(|e| store.err(e))?;
+            let minted =
+                operator::issue(tx, &issuer, &me.user.id, now).map_err(|e| store.other(e))?;
+            operator::write(&path, &minted.token).map_err(|e| store.other(e))?;
+            Ok(revoked)
+        })
+        .map_err(ApiError::internal)?;
+    tracing::info!(user_id = %me.user.id, revoked, "operator token rotated from /account");
+    Ok(see_other("/account?done=operator"))
 }
 
 #[derive(Deserialize)]
