@@ -31,6 +31,26 @@ fn form_of(f: Result<Form<TokenParam>, FormRejection>) -> Result<TokenParam, OAu
     })
 }
 
+/// Client authentication for revoke and introspect, as at `/oauth/token`.
+fn authenticate(
+    state: &HubState,
+    headers: &HeaderMap,
+    p: &TokenParam,
+    now: i64,
+) -> Result<Result<crate::store::clients::Client, OAuthError>, ApiError> {
+    let conn = state
+        .store()
+        .conn()
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    client_auth::authenticate(
+        &conn,
+        headers,
+        p.client_id.as_deref(),
+        p.client_secret.as_deref(),
+        now,
+    )
+}
+
 /// `POST /oauth/revoke`: a refresh token revokes its whole grant (family);
 /// an access token revokes its row (which carries the refresh token issued
 /// with it). Unknown and foreign tokens are ignored; the answer is 200 either
@@ -42,19 +62,7 @@ pub async fn revoke(
 ) -> Result<Response, Failure> {
     let p = form_of(form)?;
     let now = crate::tokens::now();
-    let client = {
-        let conn = state
-            .store()
-            .conn()
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        client_auth::authenticate(
-            &conn,
-            &headers,
-            p.client_id.as_deref(),
-            p.client_secret.as_deref(),
-            now,
-        )??
-    };
+    let client = authenticate(&state, &headers, &p, now)??;
     let Some(token) = p.token.filter(|t| !t.is_empty()) else {
         return Err(OAuthError::invalid_request("`token` is required").into());
     };
@@ -124,18 +132,8 @@ pub async fn introspect(
             Asker::Nobody
         }
     } else {
-        let conn = state
-            .store()
-            .conn()
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        client_auth::authenticate(
-            &conn,
-            &headers,
-            p.client_id.as_deref(),
-            p.client_secret.as_deref(),
-            now,
-        )?
-        .map_or(Asker::Nobody, |c| Asker::Client(c.client_id))
+        authenticate(&state, &headers, &p, now)?
+            .map_or(Asker::Nobody, |c| Asker::Client(c.client_id))
     };
     let Some(token) = p.token.filter(|t| !t.is_empty()) else {
         return Err(OAuthError::invalid_request("`token` is required").into());
