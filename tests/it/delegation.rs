@@ -10,27 +10,12 @@
 
 use serde_json::{Value, json};
 
-use super::oauth::{Browser, Server, VERIFIER, authorize_path, exchange, param};
+use super::oauth::{Browser, Server, approved_tokens};
 use crate::support::hub::{PASSWORD, claims, run_with_stdin, stderr, stdout};
 
 /// An approved public client and an OAuth token pair for `scope`.
 fn oauth_tokens(s: &Server, scope: &str) -> (String, Value) {
-    let c = s.register(&json!({"client_name": "Notes app"}));
-    let id = c["client_id"].as_str().expect("id").to_string();
-    assert!(
-        s.home
-            .run(&["auth", "approve-client", &id])
-            .status
-            .success()
-    );
-    let mut b = Browser::new(s);
-    assert_eq!(b.login("owner", PASSWORD).status, 303);
-    let page = b.get(&authorize_path(s, &id, scope, &[]));
-    let r = b.submit(&page, "/oauth/authorize", &[("decision", "approve")]);
-    let code = param(r.header("location").expect("location"), "code").expect("code");
-    let t = exchange(s, &id, &code, VERIFIER);
-    assert_eq!(t.status, 200, "{t:?}");
-    (id, t.json())
+    approved_tokens(s, &json!({"client_name": "Notes app"}), scope)
 }
 
 fn rows(s: &Server) -> Vec<Value> {

@@ -4,11 +4,9 @@
 // Each test is one user story, told step by step.
 #![allow(clippy::many_single_char_names, clippy::too_many_lines)]
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::oauth::{
-    Browser, REDIRECT, Server, VERIFIER, authorize_path, exchange, hidden, param, set_cookies,
-};
+use super::oauth::{REDIRECT, Server, approved_tokens, hidden, set_cookies};
 use crate::support::hub::{Home, Hub, PASSWORD, Response, run_with_stdin, stderr};
 
 /// One sign-in through `/login`, claiming to come from `xff`.
@@ -169,20 +167,7 @@ fn mint_token_and_refresh_grants_are_rate_limited() {
     assert_eq!((minted, limited.status), (10, 429), "{limited:?}");
     assert!(limited.header("retry-after").is_some());
 
-    let c = s.register(&json!({}));
-    let id = c["client_id"].as_str().expect("id").to_string();
-    assert!(
-        s.home
-            .run(&["auth", "approve-client", &id])
-            .status
-            .success()
-    );
-    let mut b = Browser::new(&s);
-    assert_eq!(b.login("owner", PASSWORD).status, 303);
-    let page = b.get(&authorize_path(&s, &id, "vault:read", &[]));
-    let r = b.submit(&page, "/oauth/authorize", &[("decision", "approve")]);
-    let code = param(r.header("location").expect("loc"), "code").expect("code");
-    let t: Value = exchange(&s, &id, &code, VERIFIER).json();
+    let (id, t) = approved_tokens(&s, &json!({}), "vault:read");
     let mut rt = t["refresh_token"].as_str().expect("rt").to_string();
     let mut refreshed = 0;
     let limited = loop {

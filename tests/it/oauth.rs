@@ -348,6 +348,27 @@ pub fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Resp
     )
 }
 
+/// A public client registered with `registration` and approved by the
+/// operator, and the token pair the owner's consent to `scope` gives it.
+pub fn approved_tokens(s: &Server, registration: &Value, scope: &str) -> (String, Value) {
+    let c = s.register(registration);
+    let id = c["client_id"].as_str().expect("id").to_string();
+    assert!(
+        s.home
+            .run(&["auth", "approve-client", &id])
+            .status
+            .success()
+    );
+    let mut b = Browser::new(s);
+    assert_eq!(b.login("owner", PASSWORD).status, 303);
+    let page = b.get(&authorize_path(s, &id, scope, &[]));
+    let r = b.submit(&page, "/oauth/authorize", &[("decision", "approve")]);
+    let code = param(r.header("location").expect("location"), "code").expect("code");
+    let t = exchange(s, &id, &code, VERIFIER);
+    assert_eq!(t.status, 200, "{t:?}");
+    (id, t.json())
+}
+
 fn introspect(s: &Server, token: &str) -> Value {
     let op = format!("Bearer {}", s.home.operator_token());
     let r = s.form(
