@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::spec::SpecContext;
 use crate::lifecycle::systemd::dbus::SystemdUser;
 use crate::manifest::Services;
@@ -76,6 +77,16 @@ impl Context {
     /// Connect to the user manager (errors carry the guidance to print).
     pub async fn systemd(&self) -> Result<SystemdUser, Error> {
         Ok(SystemdUser::connect().await?)
+    }
+
+    /// services.json (read leniently, never rewritten here) and the service
+    /// units on disk; skipped rows are warned about.
+    pub fn inventory(&self) -> Result<Inventory, Error> {
+        let inventory = Inventory::load(&self.paths)?;
+        for w in &inventory.warnings {
+            eprintln!("⚠ {w}");
+        }
+        Ok(inventory)
     }
 
     /// services.json for reading: bad rows are skipped with a warning.

@@ -7,7 +7,6 @@ use clap::Args;
 use super::Context;
 use crate::error::Error;
 use crate::lifecycle::enablement::{self, Selection};
-use crate::lifecycle::inventory::Inventory;
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
@@ -17,7 +16,7 @@ pub struct EnableArgs {
 }
 
 fn resolve(cx: &Context, service: Option<&str>) -> Result<Selection, Error> {
-    let inventory = Inventory::load(&cx.paths)?;
+    let inventory = cx.inventory()?;
     if let Some(e) = &inventory.unreadable {
         eprintln!("⚠ {e}");
         eprintln!("  Working from the unit files instead.");

@@ -7,9 +7,9 @@ use clap::Args;
 use super::Context;
 use crate::error::Error;
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::lifecycle::systemd::journal;
 use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::inventory::Inventory;
+use crate::lifecycle::logs;
 use crate::lifecycle::{InitSystem, spec, units};
 use crate::manifest::{ModuleManifest, Row, Services, short_name};
 
@@ -43,10 +43,7 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
             verb_word(op)
         )));
     }
-    let inventory = Inventory::load(&cx.paths)?;
-    for w in &inventory.warnings {
-        eprintln!("⚠ {w}");
-    }
+    let inventory = cx.inventory()?;
     if op == Op::Stop {
         return stop_from_inventory(cx, &inventory, args.service.as_deref()).await;
     }
@@ -321,19 +318,13 @@ pub async fn report_outcomes(
             Some(why) => {
                 code = ExitCode::from(1);
                 eprintln!("✗ {name} failed to start: {why}");
-                // Only this start's lines: the journal keeps earlier runs too.
-                let since = format!("@{}", o.since_unix);
-                let lines = journal::tail(&journal::Query {
-                    unit: &o.unit,
-                    lines: FAILURE_LOG_LINES,
-                    since: Some(&since),
-                })
-                .await
-                .unwrap_or_default();
+                // Only this run's lines: the journal keeps earlier runs too.
+                let lines =
+                    logs::of_run(&o.unit, &o.invocation_id, o.since_us, FAILURE_LOG_LINES).await;
                 if lines.is_empty() {
                     eprintln!("  (no log lines; see: parachute logs {name})");
                 } else {
-                    eprintln!("  its log since this start:");
+                    eprintln!("  its log from this start:");
                     for l in lines {
                         eprintln!("  │ {l}");
                     }

@@ -4,7 +4,9 @@
 
 pub mod enablement;
 pub mod inventory;
+pub mod logs;
 pub mod names;
+pub mod port_owner;
 pub mod spec;
 pub mod start;
 pub mod systemd;
@@ -85,6 +87,9 @@ pub struct UnitState {
     pub unit_file_state: String,
     /// The program of the first `ExecStart=` (service units only).
     pub exec_path: String,
+    /// This run's `InvocationID` as 32 hex digits (empty when it never ran):
+    /// journald tags the run's lines with it.
+    pub invocation_id: String,
 }
 
 impl UnitState {
