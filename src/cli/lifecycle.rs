@@ -6,10 +6,10 @@ use clap::Args;
 
 use super::Context;
 use crate::error::Error;
-use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::logs;
+use crate::lifecycle::start::{self, Outcome, Target, Verb};
+use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::{InitSystem, spec, units};
 use crate::manifest::{ModuleManifest, Row, Services, short_name};
 

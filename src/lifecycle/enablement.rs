@@ -21,7 +21,11 @@ pub struct Selection {
 /// Resolve `name` (a service, `hub`, or none for the whole suite) to the
 /// unit files it means. Works from the files on disk, so a broken
 /// services.json does not stand in the way.
-pub fn select(paths: &Paths, inventory: &Inventory, name: Option<&str>) -> Result<Selection, Error> {
+pub fn select(
+    paths: &Paths,
+    inventory: &Inventory,
+    name: Option<&str>,
+) -> Result<Selection, Error> {
     let on_disk = |names: &[&str]| -> Vec<String> {
         names
             .iter()

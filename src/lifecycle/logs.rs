@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn lines_are_prefixed_with_a_padded_short_name() {
-        let units = vec![HUB_SERVICE.to_string(), "parachute-vault.service".to_string()];
+        let units = vec![
+            HUB_SERVICE.to_string(),
+            "parachute-vault.service".to_string(),
+        ];
         let w = prefix_width(&units);
         let e = |unit: &str| Entry {
             unit: unit.into(),

@@ -149,13 +149,17 @@ mod tests {
     #[test]
     fn the_unit_is_the_last_service_or_scope_of_the_cgroup() {
         assert_eq!(
-            unit_of_cgroup("0::/user.slice/user-0.slice/user@0.service/app.slice/parachute-x.service\n")
-                .as_deref(),
+            unit_of_cgroup(
+                "0::/user.slice/user-0.slice/user@0.service/app.slice/parachute-x.service\n"
+            )
+            .as_deref(),
             Some("parachute-x.service")
         );
         assert_eq!(
-            unit_of_cgroup("12:cpu:/\n0::/\n1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n")
-                .as_deref(),
+            unit_of_cgroup(
+                "12:cpu:/\n0::/\n1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n"
+            )
+            .as_deref(),
             Some("session-2.scope")
         );
         assert_eq!(unit_of_cgroup("0::/\n"), None);

@@ -84,7 +84,7 @@ pub async fn run(
     for (t, job, first, since) in after_job {
         let invocation_id = first.invocation_id.clone();
         let mut o = settle_one(init, t, job, first, deadline).await?;
-        o.since_us = i64::try_from(since).unwrap_or(0);
+        o.since_us = since;
         o.invocation_id = invocation_id;
         out.push(o);
     }
@@ -119,8 +119,9 @@ async fn settle_one(
         // Whoever answers on the port must be this unit's process: a foreign
         // listener would pass the probe while the service itself fails.
         let taken = match t.port {
-            Some(p) if serving && t.unit != HUB_SERVICE => port_owner::listener(p)
-                .and_then(|l| foreign_listener(&t.unit, now.main_pid, p, &l)),
+            Some(p) if serving && t.unit != HUB_SERVICE => {
+                port_owner::listener(p).and_then(|l| foreign_listener(&t.unit, now.main_pid, p, &l))
+            }
             _ => None,
         };
         if let Some(why) = judge(&t.unit, job, &first, &now) {

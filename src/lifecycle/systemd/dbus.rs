@@ -346,7 +346,7 @@ impl InitSystem for SystemdUser {
                 sub_state,
                 active_enter_timestamp_us: entered,
                 unit_file_state,
-                invocation_id: invocation.iter().map(|b| format!("{b:02x}")).collect(),
+                invocation_id: hex(&invocation),
                 ..UnitState::default()
             };
             if unit.ends_with(".service") {
@@ -405,6 +405,15 @@ impl InitSystem for SystemdUser {
         self.reset_failed(&unit).await?;
         Ok(result == JobResult::Done)
     }
+}
+
+/// An ID128 as systemd prints it: lowercase hex, no dashes.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// The `unit` of errors from manager-wide calls.

@@ -191,7 +191,9 @@ fn parse_entry(json: &str) -> Option<Entry> {
     let realtime_us: i64 = field(&v, "__REALTIME_TIMESTAMP")?.parse().ok()?;
     let message = field(&v, "MESSAGE").unwrap_or_default();
     let ident = field(&v, "SYSLOG_IDENTIFIER").unwrap_or_else(|| unit.clone());
-    let pid = field(&v, "_PID").map(|p| format!("[{p}]")).unwrap_or_default();
+    let pid = field(&v, "_PID")
+        .map(|p| format!("[{p}]"))
+        .unwrap_or_default();
     let at = jiff::Timestamp::from_microsecond(realtime_us)
         .ok()?
         .to_zoned(jiff::tz::TimeZone::system())
