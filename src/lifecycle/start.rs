@@ -294,6 +294,61 @@ mod tests {
         );
     }
 
+    fn held_by(unit: Option<&str>) -> Listener {
+        Listener {
+            uid: 0,
+            holders: vec![port_owner::Holder {
+                pid: std::process::id(),
+                comm: "node".into(),
+                unit: unit.map(str::to_string),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_units_own_process_on_its_port_is_not_foreign() {
+        let me = std::process::id();
+        assert_eq!(foreign_listener(U, me, 1950, &held_by(Some(U))), None);
+    }
+
+    #[test]
+    fn a_listener_in_the_units_cgroup_but_not_below_its_main_process_is_left_over() {
+        // Not a descendant of a main PID that does not exist.
+        let why = foreign_listener(U, u32::MAX - 1, 1950, &held_by(Some(U))).expect("foreign");
+        let me = std::process::id();
+        assert_eq!(
+            why,
+            format!(
+                "port 1950 is held by pid {me} (`node`), left over from an earlier run of {U}; stop it (`kill {me}`), then: parachute start x"
+            )
+        );
+    }
+
+    #[test]
+    fn another_service_or_program_on_the_port_is_named_with_the_fix() {
+        let me = std::process::id();
+        let why =
+            foreign_listener(U, 1, 1950, &held_by(Some("parachute-y.service"))).expect("foreign");
+        assert!(
+            why.starts_with(&format!(
+                "port 1950 is taken by parachute-y.service (pid {me}, `node`), another Parachute service; stop it (`parachute stop y`)"
+            )),
+            "{why}"
+        );
+        let why = foreign_listener(U, 1, 1950, &held_by(None)).expect("foreign");
+        assert!(why.contains("outside any unit"), "{why}");
+        let nobody = Listener {
+            uid: 1001,
+            holders: Vec::new(),
+        };
+        assert_eq!(
+            foreign_listener(U, 1, 1950, &nobody).as_deref(),
+            Some(
+                "port 1950 is taken by a process of another user (uid 1001); free the port, or give x another `port` in services.json"
+            )
+        );
+    }
+
     #[test]
     fn targets_and_sockets_need_only_their_job() {
         let s = st("active", "", 0, 0);
