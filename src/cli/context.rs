@@ -110,12 +110,17 @@ fn origin_for(port: u16) -> String {
 /// Write data to stdout. A closed pipe (`parachute status | head -1`) is not
 /// an error: the reader has what it wanted.
 pub fn out(text: &str) -> Result<(), Error> {
+    out_open(text).map(|_| ())
+}
+
+/// [`out`], telling whether the reader is still there (`false` once the
+/// pipe closed), so a follower can stop.
+pub fn out_open(text: &str) -> Result<bool, Error> {
     let mut o = io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::io(std::path::Path::new("<stdout>"), e))
-        }
-        _ => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Error::io(std::path::Path::new("<stdout>"), e)),
+        Ok(()) => Ok(true),
     }
 }
 

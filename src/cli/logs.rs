@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Context;
-use super::context::out;
+use super::context::{out, out_open};
 use crate::error::Error;
 use crate::lifecycle::InitSystem as _;
 use crate::lifecycle::logs::{self as journal, Query};
@@ -103,7 +103,7 @@ async fn all(cx: &Context, args: &LogsArgs) -> Result<ExitCode, Error> {
     let since = args.since.as_deref();
     if args.follow {
         journal::follow_all(&units, args.lines, since, |e| {
-            out(&journal::prefixed(&e, width))
+            out_open(&journal::prefixed(&e, width))
         })
         .await?;
         return Ok(ExitCode::SUCCESS);

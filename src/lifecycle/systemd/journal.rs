@@ -131,12 +131,13 @@ pub async fn tail_all(
     Ok(text.lines().filter_map(parse_entry).collect())
 }
 
-/// Like [`tail_all`], then every new entry as it comes, until interrupted.
+/// Like [`tail_all`], then every new entry as it comes, until interrupted
+/// or until `each` returns `false` (its reader went away).
 pub async fn follow_all(
     units: &[String],
     lines: usize,
     since: Option<&str>,
-    mut each: impl FnMut(Entry) -> Result<(), Error>,
+    mut each: impl FnMut(Entry) -> Result<bool, Error>,
 ) -> Result<(), Error> {
     let mut child = command_all(units, lines, since)
         .arg("--follow")
@@ -153,8 +154,10 @@ pub async fn follow_all(
         tokio::select! {
             line = reader.next_line() => match line {
                 Ok(Some(l)) => {
-                    if let Some(e) = parse_entry(&l) {
-                        each(e)?;
+                    if let Some(e) = parse_entry(&l)
+                        && !each(e)?
+                    {
+                        break;
                     }
                 }
                 _ => break,
