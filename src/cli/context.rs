@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::spec::SpecContext;
 use crate::lifecycle::systemd::dbus::SystemdUser;
 use crate::manifest::Services;
@@ -78,6 +79,16 @@ impl Context {
         Ok(SystemdUser::connect().await?)
     }
 
+    /// services.json (read leniently, never rewritten here) and the service
+    /// units on disk; skipped rows are warned about.
+    pub fn inventory(&self) -> Result<Inventory, Error> {
+        let inventory = Inventory::load(&self.paths)?;
+        for w in &inventory.warnings {
+            eprintln!("⚠ {w}");
+        }
+        Ok(inventory)
+    }
+
     /// services.json for reading: bad rows are skipped with a warning.
     pub fn services_lenient(&self) -> Result<Services, Error> {
         let (s, warnings) = Services::load_lenient(&self.paths.services_json())?;
@@ -99,12 +110,17 @@ fn origin_for(port: u16) -> String {
 /// Write data to stdout. A closed pipe (`parachute status | head -1`) is not
 /// an error: the reader has what it wanted.
 pub fn out(text: &str) -> Result<(), Error> {
+    out_open(text).map(|_| ())
+}
+
+/// [`out`], telling whether the reader is still there (`false` once the
+/// pipe closed), so a follower can stop.
+pub fn out_open(text: &str) -> Result<bool, Error> {
     let mut o = io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::io(std::path::Path::new("<stdout>"), e))
-        }
-        _ => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Error::io(std::path::Path::new("<stdout>"), e)),
+        Ok(()) => Ok(true),
     }
 }
 

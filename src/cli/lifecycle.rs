@@ -6,8 +6,9 @@ use clap::Args;
 
 use super::Context;
 use crate::error::Error;
+use crate::lifecycle::inventory::Inventory;
+use crate::lifecycle::logs;
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::lifecycle::systemd::journal;
 use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::{InitSystem, spec, units};
 use crate::manifest::{ModuleManifest, Row, Services, short_name};
@@ -42,17 +43,25 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
             verb_word(op)
         )));
     }
-    let services = cx.services_lenient()?;
+    let inventory = cx.inventory()?;
+    if op == Op::Stop {
+        return stop_from_inventory(cx, &inventory, args.service.as_deref()).await;
+    }
+    // Starting renders units from the rows: an unreadable registry stops here.
+    if let Some(e) = inventory.unreadable {
+        return Err(e);
+    }
+    let services = inventory.services;
     let init = cx.systemd().await?;
     let targets = match args.service.as_deref() {
-        None => suite_units(cx, &init, &services, op).await?,
+        None => suite_units(cx, &init, &services).await?,
         Some("hub" | "parachute-hub") => hub_units(cx),
         Some(name) => {
             let row = services.find(name).ok_or_else(|| Error::UnknownService {
                 name: name.to_string(),
                 known: services.known(),
             })?;
-            if op != Op::Stop && ensure_unit(cx, &init, row, None).await? {
+            if ensure_unit(cx, &init, row, None).await? {
                 init.reload().await?;
             }
             vec![row.unit()]
@@ -65,25 +74,63 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
         );
         return Ok(ExitCode::SUCCESS);
     }
-    match op {
-        Op::Stop => stop(&init, &targets).await,
-        Op::Start | Op::Restart => {
-            let verb = if op == Op::Start {
-                Verb::Start
-            } else {
-                Verb::Restart
-            };
-            let ports: Vec<Target> = targets
-                .iter()
-                .map(|u| Target::new(u.clone(), port_of(cx, &services, u)))
-                .collect();
-            let outcomes = start::run(&init, &ports, verb, cx.settle).await?;
-            if op == Op::Start {
-                cx.warn_linger_once(&init).await;
-            }
-            report_outcomes(cx, &init, verb, &outcomes).await
-        }
+    let verb = if op == Op::Start {
+        Verb::Start
+    } else {
+        Verb::Restart
+    };
+    let ports: Vec<Target> = targets
+        .iter()
+        .map(|u| Target::new(u.clone(), port_of(cx, &services, u)))
+        .collect();
+    let outcomes = start::run(&init, &ports, verb, cx.settle).await?;
+    if op == Op::Start {
+        cx.warn_linger_once(&init).await;
     }
+    report_outcomes(cx, &init, verb, &outcomes).await
+}
+
+/// `stop` works from the unit files alone: a malformed services.json is
+/// reported (and left as it is), a missing one hides nothing, and units on
+/// disk without a row are stopped too.
+async fn stop_from_inventory(
+    cx: &Context,
+    inventory: &Inventory,
+    service: Option<&str>,
+) -> Result<ExitCode, Error> {
+    if let Some(e) = &inventory.unreadable {
+        eprintln!("⚠ {e}");
+        eprintln!("  Stopping from the unit files instead (parachute-*.service, {TARGET}).");
+    }
+    let targets = match service {
+        None => stop_units(cx, inventory),
+        Some("hub" | "parachute-hub") => hub_units(cx),
+        Some(name) => vec![
+            inventory
+                .find_unit(name)
+                .ok_or_else(|| Error::UnknownService {
+                    name: name.to_string(),
+                    known: inventory.known(),
+                })?,
+        ],
+    };
+    if targets.is_empty() {
+        eprintln!("Nothing to stop: no services are installed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let init = cx.systemd().await?;
+    stop(&init, &targets, service.is_none()).await
+}
+
+/// What `stop` of the whole suite acts on: the target, the hub's units and
+/// every service unit on disk, registered or not.
+fn stop_units(cx: &Context, inventory: &Inventory) -> Vec<String> {
+    [TARGET, HUB_SOCKET, HUB_SERVICE]
+        .into_iter()
+        .map(str::to_string)
+        .chain(inventory.service_units())
+        .filter(|u| units::exists(&cx.paths, u))
+        .collect()
 }
 
 /// The port a unit's service must open: its row's, or the hub's.
@@ -115,27 +162,21 @@ fn hub_units(cx: &Context) -> Vec<String> {
         .collect()
 }
 
-/// Every unit of the suite: the target, the hub socket, and each service
-/// whose unit can be written (or already exists).
+/// Every unit of the suite to start: the target, the hub socket, and each
+/// service whose unit can be written (or already exists).
 async fn suite_units(
     cx: &Context,
     init: &impl InitSystem,
     services: &Services,
-    op: Op,
 ) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
-    let mut changed = false;
-    if op != Op::Stop {
-        changed |= units::ensure_target(&cx.paths)?;
-    }
+    let mut changed = units::ensure_target(&cx.paths)?;
     for row in &services.rows {
-        if op != Op::Stop {
-            match ensure_unit(cx, init, row, None).await {
-                Ok(c) => changed |= c,
-                Err(e) => {
-                    eprintln!("⚠ skipping {}: {e}", row.short());
-                    continue;
-                }
+        match ensure_unit(cx, init, row, None).await {
+            Ok(c) => changed |= c,
+            Err(e) => {
+                eprintln!("⚠ skipping {}: {e}", row.short());
+                continue;
             }
         }
         if units::exists(&cx.paths, &row.unit()) {
@@ -151,9 +192,6 @@ async fn suite_units(
     }
     if units::exists(&cx.paths, HUB_SOCKET) {
         all.push(HUB_SOCKET.to_string());
-    }
-    if op == Op::Stop && units::exists(&cx.paths, HUB_SERVICE) {
-        all.push(HUB_SERVICE.to_string());
     }
     all.extend(out);
     Ok(all)
@@ -180,7 +218,11 @@ pub async fn ensure_unit(
     }
 }
 
-async fn stop(init: &impl InitSystem, targets: &[String]) -> Result<ExitCode, Error> {
+async fn stop(
+    init: &impl InitSystem,
+    targets: &[String],
+    whole_suite: bool,
+) -> Result<ExitCode, Error> {
     // Read every state first: stopping the socket or the target also stops
     // the units bound to it, which would then look as if they never ran.
     let mut before = Vec::with_capacity(targets.len());
@@ -188,7 +230,8 @@ async fn stop(init: &impl InitSystem, targets: &[String]) -> Result<ExitCode, Er
         before.push(init.state(u).await?);
     }
     let mut code = ExitCode::SUCCESS;
-    for (u, before) in targets.iter().zip(before) {
+    let mut come_back = Vec::new();
+    for (u, before) in targets.iter().zip(&before) {
         if before.load_state == "not-found" {
             eprintln!("{} isn't installed (no unit).", label(u));
             continue;
@@ -199,11 +242,35 @@ async fn stop(init: &impl InitSystem, targets: &[String]) -> Result<ExitCode, Er
             code = ExitCode::from(1);
         } else if before.is_active() || before.active_state == "activating" {
             eprintln!("✓ {} stopped.", label(u));
+            // The hub's service is enabled through its socket (`Also=`).
+            if before.unit_file_state == "enabled" && u != TARGET && u != HUB_SERVICE {
+                come_back.push(short_label(u));
+            }
         } else {
             eprintln!("{} wasn't running.", label(u));
         }
     }
+    come_back.dedup();
+    match (whole_suite, come_back.as_slice()) {
+        (_, []) => {}
+        (false, [one]) => eprintln!(
+            "  {one} is enabled, so it comes back at next login unless disabled: parachute disable {one}"
+        ),
+        _ => eprintln!(
+            "  Enabled services come back at next login unless disabled ({}): parachute disable <service>",
+            come_back.join(", ")
+        ),
+    }
     Ok(code)
+}
+
+/// The name a user types for a unit: `hub` for both hub units.
+fn short_label(unit: &str) -> String {
+    if unit.starts_with("parachute-hub.") {
+        "hub".to_string()
+    } else {
+        label(unit)
+    }
 }
 
 /// `parachute-vault.service` → `vault`; the target and hub keep their names.
@@ -251,19 +318,13 @@ pub async fn report_outcomes(
             Some(why) => {
                 code = ExitCode::from(1);
                 eprintln!("✗ {name} failed to start: {why}");
-                // Only this start's lines: the journal keeps earlier runs too.
-                let since = format!("@{}", o.since_unix);
-                let lines = journal::tail(&journal::Query {
-                    unit: &o.unit,
-                    lines: FAILURE_LOG_LINES,
-                    since: Some(&since),
-                })
-                .await
-                .unwrap_or_default();
+                // Only this run's lines: the journal keeps earlier runs too.
+                let lines =
+                    logs::of_run(&o.unit, &o.invocation_id, o.since_us, FAILURE_LOG_LINES).await;
                 if lines.is_empty() {
                     eprintln!("  (no log lines; see: parachute logs {name})");
                 } else {
-                    eprintln!("  its log since this start:");
+                    eprintln!("  its log from this start:");
                     for l in lines {
                         eprintln!("  │ {l}");
                     }

@@ -1,20 +1,23 @@
-//! `parachute logs <service|hub>`: the unit's journal.
+//! `parachute logs [service|hub]`: a unit's journal, or every service's
+//! interleaved by time and prefixed with its name (like `pm2 logs`).
 
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::Context;
-use super::context::out;
+use super::context::{out, out_open};
 use crate::error::Error;
 use crate::lifecycle::InitSystem as _;
-use crate::lifecycle::systemd::journal::{self, Query};
+use crate::lifecycle::logs::{self as journal, Query};
 use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::units;
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The service (short name or manifestName), or `hub`.
-    pub service: String,
+    /// The service (short name or manifestName), or `hub`. Omit for every
+    /// service's lines together, each prefixed with its name.
+    pub service: Option<String>,
     /// Keep printing new lines until interrupted.
     #[arg(short, long)]
     pub follow: bool,
@@ -28,24 +31,31 @@ pub struct LogsArgs {
 }
 
 pub async fn run(cx: &Context, args: LogsArgs) -> Result<ExitCode, Error> {
-    let (label, unit) = if matches!(args.service.as_str(), "hub" | "parachute-hub") {
+    let Some(service) = args.service.as_deref() else {
+        return all(cx, &args).await;
+    };
+    let (label, unit) = if matches!(service, "hub" | "parachute-hub") {
         ("hub".to_string(), HUB_SERVICE.to_string())
     } else {
-        let services = cx.services_lenient()?;
-        let row = services
-            .find(&args.service)
+        let inventory = cx.inventory()?;
+        if let Some(e) = &inventory.unreadable {
+            eprintln!("⚠ {e}");
+        }
+        let unit = inventory
+            .find_unit(service)
             .ok_or_else(|| Error::UnknownService {
-                name: args.service.clone(),
+                name: service.to_string(),
                 known: std::iter::once("hub".to_string())
-                    .chain(services.known())
+                    .chain(inventory.known())
                     .collect(),
             })?;
-        (row.short().to_string(), row.unit())
+        (journal::prefix_of(&unit).to_string(), unit)
     };
     let q = Query {
         unit: &unit,
         lines: args.lines,
         since: args.since.as_deref(),
+        invocation: None,
     };
     if args.follow {
         journal::follow(&q).await?;
@@ -68,6 +78,45 @@ pub async fn run(cx: &Context, args: LogsArgs) -> Result<ExitCode, Error> {
     }
     let mut text = lines.join("\n");
     text.push('\n');
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every service's lines (the hub's too), interleaved by journald's time
+/// order and prefixed with the service's name. Units without a
+/// services.json row are included: their lines are still theirs.
+async fn all(cx: &Context, args: &LogsArgs) -> Result<ExitCode, Error> {
+    let inventory = cx.inventory()?;
+    if let Some(e) = &inventory.unreadable {
+        eprintln!("⚠ {e}");
+        eprintln!("  Showing the logs of the units on disk instead.");
+    }
+    let units: Vec<String> = std::iter::once(HUB_SERVICE.to_string())
+        .filter(|u| units::exists(&cx.paths, u))
+        .chain(inventory.service_units())
+        .collect();
+    if units.is_empty() {
+        eprintln!("no services are set up yet. Start with: parachute init");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = journal::prefix_width(&units);
+    let since = args.since.as_deref();
+    if args.follow {
+        journal::follow_all(&units, args.lines, since, |e| {
+            out_open(&journal::prefixed(&e, width))
+        })
+        .await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let entries = journal::tail_all(&units, args.lines, since).await?;
+    if entries.is_empty() {
+        eprintln!("no logs yet from any service. Watch for output with: parachute logs -f");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text: String = entries
+        .iter()
+        .map(|e| journal::prefixed(e, width))
+        .collect();
     out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

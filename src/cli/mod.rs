@@ -6,6 +6,7 @@ mod binary_moved;
 pub mod completions;
 mod context;
 pub mod doctor;
+pub mod enable;
 pub mod git;
 pub mod init;
 pub mod install;
@@ -44,6 +45,10 @@ pub enum Command {
     Stop(lifecycle::LifecycleArgs),
     /// Restart a service, or the whole suite when none is named.
     Restart(lifecycle::LifecycleArgs),
+    /// Start a service at login (the whole suite when none is named); does not start it now.
+    Enable(enable::EnableArgs),
+    /// Stop a service and keep it from starting at login (the whole suite when none is named).
+    Disable(enable::EnableArgs),
     /// Show a service's logs from the journal.
     Logs(logs::LogsArgs),
     /// Show every service's state, resources and health.
@@ -104,6 +109,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
             | Command::Start(_)
             | Command::Stop(_)
             | Command::Restart(_)
+            | Command::Enable(_)
+            | Command::Disable(_)
             | Command::Logs(_)
             | Command::Status(_)
             | Command::Unit(_)
@@ -117,6 +124,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Start(a) => lifecycle::run(&cx, lifecycle::Op::Start, a).await,
         Command::Stop(a) => lifecycle::run(&cx, lifecycle::Op::Stop, a).await,
         Command::Restart(a) => lifecycle::run(&cx, lifecycle::Op::Restart, a).await,
+        Command::Enable(a) => enable::enable(&cx, a).await,
+        Command::Disable(a) => enable::disable(&cx, a).await,
         Command::Logs(a) => logs::run(&cx, a).await,
         Command::Status(a) => status::run(&cx, a).await,
         Command::Unit(a) => unit::run(&cx, a).await,

@@ -1,5 +1,8 @@
-//! `parachute status`: one row per service plus the hub, state from systemd,
-//! health probed concurrently.
+//! `parachute status [service]`: one row per service plus the hub, state
+//! from systemd, health probed concurrently; for one service, its details
+//! and its last journal lines (like `systemctl status`). Units on disk
+//! without a services.json row are shown too, so a deleted or malformed
+//! registry hides nothing.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -12,6 +15,8 @@ use super::Context;
 use super::context::out;
 use crate::error::Error;
 use crate::health::{self, Health};
+use crate::lifecycle::inventory::{Inventory, short_of};
+use crate::lifecycle::logs;
 use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::{InitSystem, UnitState};
 use crate::manifest::Row;
@@ -19,12 +24,17 @@ use crate::ports;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// One service (short name or manifestName, or `hub`): its details and
+    /// its last log lines. Omit for the table of all.
+    pub service: Option<String>,
     /// Print JSON for scripts instead of the table.
     #[arg(long)]
     pub json: bool,
 }
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Journal lines `status <service>` shows.
+const DETAIL_LOG_LINES: usize = 10;
 
 /// One service as `status` reports it.
 #[derive(Debug, Serialize)]
@@ -36,6 +46,9 @@ pub struct ServiceStatus {
     pub version: String,
     /// systemd's `ActiveState`, `not-installed` when there is no unit.
     pub state: String,
+    /// systemd's `UnitFileState`: `enabled` starts at login, `disabled`
+    /// does not (the hub's is its socket's); empty without a unit.
+    pub enabled: String,
     pub sub_state: String,
     pub pid: Option<u32>,
     pub uptime_seconds: Option<u64>,
@@ -47,36 +60,92 @@ pub struct ServiceStatus {
     pub notes: Vec<String>,
     /// Counts against the exit status: failed unit, or running but unhealthy.
     pub failing: bool,
+    /// The path to probe; `None` when there is nothing to probe it on (a
+    /// unit with no services.json row has no known port).
+    #[serde(skip)]
+    pub health_path: Option<String>,
 }
 
 pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
-    let services = cx.services_lenient()?;
+    let inventory = cx.inventory()?;
+    if let Some(e) = &inventory.unreadable {
+        eprintln!("⚠ {e}");
+        eprintln!("  Showing the units on disk instead.");
+    }
+    // Resolve the name before asking systemd anything: a typo fails fast.
+    let only = match args.service.as_deref() {
+        None => None,
+        Some("hub" | "parachute-hub") => Some(HUB_SERVICE.to_string()),
+        Some(name) => Some(inventory.find_unit(name).ok_or_else(|| {
+            Error::UnknownService {
+                name: name.to_string(),
+                known: std::iter::once("hub".to_string())
+                    .chain(inventory.known())
+                    .collect(),
+            }
+        })?),
+    };
     let init = cx.systemd().await?;
+    let mut rows = collect(&inventory, &init, cx.hub_port, only.as_deref()).await?;
+    probe_all(&mut rows).await;
+    let failing = rows.iter().any(|s| s.failing);
+    match rows.first().filter(|_| only.is_some()) {
+        Some(one) => detail(one, args.json).await?,
+        None if args.json => {
+            let doc = serde_json::json!({ "ok": !failing, "services": rows });
+            out(&format!("{doc:#}\n"))?;
+        }
+        None => out(&table(&rows))?,
+    }
+    Ok(if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The status of every service (or only of the unit `only`), hub last.
+async fn collect(
+    inventory: &Inventory,
+    init: &impl InitSystem,
+    hub_port: u16,
+    only: Option<&str>,
+) -> Result<Vec<ServiceStatus>, Error> {
     let now_us = u64::try_from(jiff::Timestamp::now().as_microsecond()).unwrap_or(0);
-    let mut rows = Vec::with_capacity(services.rows.len() + 1);
-    for row in &services.rows {
+    let wanted = |unit: &str| only.is_none_or(|o| o == unit);
+    let mut rows = Vec::new();
+    for row in inventory.services.rows.iter().filter(|r| wanted(&r.unit())) {
         let state = init.state(&row.unit()).await?;
         rows.push(base_status(row, &state, now_us));
     }
-    rows.push(hub_status(&init, cx.hub_port, now_us).await?);
+    for unit in inventory.unregistered.iter().filter(|u| wanted(u)) {
+        let state = init.state(unit).await?;
+        rows.push(unregistered_status(
+            unit,
+            &state,
+            now_us,
+            inventory.unreadable.is_some(),
+        ));
+    }
+    if wanted(HUB_SERVICE) {
+        rows.push(hub_status(init, hub_port, now_us).await?);
+    }
+    Ok(rows)
+}
 
-    // Probe every running service at once; a stopped one is not probed.
+/// Probe every running service at once; a stopped one is not probed.
+async fn probe_all(rows: &mut [ServiceStatus]) {
     let client = health::client();
-    let health_paths: Vec<String> = services
-        .rows
-        .iter()
-        .map(|r| r.health.clone())
-        .chain(std::iter::once("/health".to_string()))
-        .collect();
-    let probes = rows.iter().zip(&health_paths).map(|(s, path)| {
+    let probes = rows.iter().map(|s| {
         let client = &client;
         let want = matches!(s.state.as_str(), "active" | "activating" | "reloading")
             || (s.unit == HUB_SERVICE && s.sub_state == "listening");
         async move {
-            if want {
-                Some(health::probe(client, s.port, path, PROBE_TIMEOUT).await)
-            } else {
-                None
+            match &s.health_path {
+                Some(path) if want => {
+                    Some(health::probe(client, s.port, path, PROBE_TIMEOUT).await)
+                }
+                _ => None,
             }
         }
     });
@@ -87,18 +156,44 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
         }
         s.health = h;
     }
-    let failing = rows.iter().any(|s| s.failing);
-    if args.json {
-        let doc = serde_json::json!({ "ok": !failing, "services": rows });
-        out(&format!("{doc:#}\n"))?;
-    } else {
-        out(&table(&rows))?;
-    }
-    Ok(if failing {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+}
+
+/// `status <service>`: the details, then the journal's last lines.
+async fn detail(s: &ServiceStatus, json: bool) -> Result<(), Error> {
+    let lines = logs::tail(&logs::Query {
+        unit: &s.unit,
+        lines: DETAIL_LOG_LINES,
+        since: None,
+        invocation: None,
     })
+    .await
+    .unwrap_or_default();
+    if json {
+        let doc = serde_json::json!({ "ok": !s.failing, "service": s, "logs": lines });
+        return out(&format!("{doc:#}\n"));
+    }
+    out(&detail_text(s, &lines))
+}
+
+/// A unit on disk that services.json does not list: shown from systemd's
+/// view alone (no port, no health path to probe).
+fn unregistered_status(
+    unit: &str,
+    state: &UnitState,
+    now_us: u64,
+    registry_unreadable: bool,
+) -> ServiceStatus {
+    let name = format!("parachute-{}", short_of(unit));
+    let mut s = from_unit(&name, unit, 0, "-", state, now_us);
+    s.url = String::new();
+    s.notes.push(if registry_unreadable {
+        "! not read from services.json (it could not be read); state from the unit only".into()
+    } else {
+        format!(
+            "! no services.json row for {unit}; re-register it with `parachute install <path-to-module>`, or see `parachute doctor`"
+        )
+    });
+    s
 }
 
 fn base_status(row: &Row, state: &UnitState, now_us: u64) -> ServiceStatus {
@@ -115,6 +210,7 @@ fn base_status(row: &Row, state: &UnitState, now_us: u64) -> ServiceStatus {
         notes.push(format!("! failed to start: {desc} ({at})"));
     }
     let path = row.paths.first().map_or("", String::as_str);
+    let health_path = Some(row.health.clone());
     let mut s = from_unit(
         &row.name,
         &row.unit(),
@@ -124,6 +220,7 @@ fn base_status(row: &Row, state: &UnitState, now_us: u64) -> ServiceStatus {
         now_us,
     );
     s.url = format!("http://127.0.0.1:{}{path}", row.port);
+    s.health_path = health_path;
     s.notes.extend(notes);
     s
 }
@@ -154,6 +251,11 @@ fn from_unit(
             "not-installed".into()
         },
         sub_state: state.sub_state.clone(),
+        enabled: if installed {
+            state.unit_file_state.clone()
+        } else {
+            String::new()
+        },
         pid: (state.main_pid != 0).then_some(state.main_pid),
         uptime_seconds: (active && state.active_enter_timestamp_us > 0)
             .then(|| now_us.saturating_sub(state.active_enter_timestamp_us) / 1_000_000),
@@ -163,6 +265,7 @@ fn from_unit(
         url: format!("http://127.0.0.1:{port}"),
         notes,
         failing: state.is_failed(),
+        health_path: None,
     }
 }
 
@@ -182,6 +285,11 @@ async fn hub_status(
         &svc,
         now_us,
     );
+    s.health_path = Some("/health".into());
+    // The hub starts at login through its socket (its service has `Also=`).
+    if sock.load_state != "not-found" {
+        s.enabled.clone_from(&sock.unit_file_state);
+    }
     if !svc.is_active() && sock.is_active() {
         // Socket-activated and idle: listening, started on the next connection.
         s.state = "active".into();
@@ -202,10 +310,10 @@ async fn hub_status(
 
 fn table(rows: &[ServiceStatus]) -> String {
     let header = [
-        "SERVICE", "PORT", "VERSION", "STATE", "PID", "UPTIME", "RESTARTS", "MEMORY", "HEALTH",
-        "LATENCY",
+        "SERVICE", "PORT", "VERSION", "STATE", "ENABLED", "PID", "UPTIME", "RESTARTS", "MEMORY",
+        "HEALTH", "LATENCY",
     ];
-    let cells: Vec<[String; 10]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|s| {
             let dash = || "-".to_string();
@@ -217,9 +325,18 @@ fn table(rows: &[ServiceStatus]) -> String {
             };
             [
                 s.name.clone(),
-                s.port.to_string(),
+                if s.port == 0 {
+                    dash()
+                } else {
+                    s.port.to_string()
+                },
                 s.version.clone(),
                 state,
+                if s.enabled.is_empty() {
+                    dash()
+                } else {
+                    s.enabled.clone()
+                },
                 s.pid.map_or_else(dash, |p| p.to_string()),
                 s.uptime_seconds.map_or_else(dash, human_duration),
                 s.restarts.to_string(),
@@ -257,12 +374,74 @@ fn table(rows: &[ServiceStatus]) -> String {
     let mut outp = line(&header.map(str::to_string));
     for (s, c) in rows.iter().zip(&cells) {
         outp.push_str(&line(c));
-        let _ = writeln!(outp, "  → {}", s.url);
+        if !s.url.is_empty() {
+            let _ = writeln!(outp, "  → {}", s.url);
+        }
         for n in &s.notes {
             let _ = writeln!(outp, "  {n}");
         }
     }
     outp
+}
+
+/// The text of `status <service>`.
+fn detail_text(s: &ServiceStatus, lines: &[String]) -> String {
+    let short = logs::prefix_of(&s.unit).to_string();
+    let mut t = String::new();
+    let _ = writeln!(t, "● {short} ({})", s.unit);
+    let mut state = s.state.clone();
+    if !s.sub_state.is_empty() && s.sub_state != s.state {
+        let _ = write!(state, " ({})", s.sub_state);
+    }
+    if let Some(up) = s.uptime_seconds {
+        let _ = write!(state, " for {}", human_duration(up));
+    }
+    let mut field = |k: &str, v: String| {
+        let _ = writeln!(t, "  {k:>9}: {v}");
+    };
+    field("State", state);
+    field(
+        "Enabled",
+        match s.enabled.as_str() {
+            "" => "-".into(),
+            "enabled" => "enabled (starts at login)".into(),
+            "disabled" => {
+                format!("disabled (not at login; turn on with: parachute enable {short})")
+            }
+            other => other.into(),
+        },
+    );
+    if let Some(pid) = s.pid {
+        field("PID", pid.to_string());
+    }
+    if s.port != 0 {
+        field("Port", format!("{} → {}", s.port, s.url));
+    }
+    if let Some(h) = &s.health {
+        let verdict = if h.ok {
+            "ok".to_string()
+        } else {
+            h.error.clone().unwrap_or_else(|| "fail".into())
+        };
+        field("Health", format!("{verdict} ({}ms)", h.latency_ms));
+    }
+    field("Restarts", s.restarts.to_string());
+    if let Some(m) = s.memory_bytes {
+        field("Memory", human_bytes(m));
+    }
+    field("Version", s.version.clone());
+    for n in &s.notes {
+        let _ = writeln!(t, "  {n}");
+    }
+    if lines.is_empty() {
+        let _ = writeln!(t, "\nNo log lines yet.");
+    } else {
+        let _ = writeln!(t, "\nLast log lines (more: parachute logs {short}):");
+        for l in lines {
+            let _ = writeln!(t, "  {l}");
+        }
+    }
+    t
 }
 
 fn human_duration(secs: u64) -> String {

@@ -2,7 +2,11 @@
 //! unit, and the CLI verbs become calls on [`InitSystem`]. There is no
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
+pub mod enablement;
+pub mod inventory;
+pub mod logs;
 pub mod names;
+pub mod port_owner;
 pub mod spec;
 pub mod start;
 pub mod systemd;
@@ -83,6 +87,9 @@ pub struct UnitState {
     pub unit_file_state: String,
     /// The program of the first `ExecStart=` (service units only).
     pub exec_path: String,
+    /// This run's `InvocationID` as 32 hex digits (empty when it never ran):
+    /// journald tags the run's lines with it.
+    pub invocation_id: String,
 }
 
 impl UnitState {

@@ -11,6 +11,9 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::lifecycle::inventory::short_of;
+use crate::lifecycle::port_owner::{self, Listener};
+use crate::lifecycle::systemd::unit::HUB_SERVICE;
 use crate::lifecycle::{InitSystem, JobResult, UnitState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +48,11 @@ pub struct Outcome {
     pub failure: Option<String>,
     /// Up, but its port did not accept a connection within the settle time.
     pub port_pending: Option<u16>,
-    /// Unix seconds just before the job ran: its log lines are the ones since.
-    pub since_unix: i64,
+    /// Unix microseconds just before the job ran: its log lines are the
+    /// ones since, where journald does not tag them with the run's ID.
+    pub since_us: i64,
+    /// The `InvocationID` of the run the job started (empty if none).
+    pub invocation_id: String,
 }
 
 /// How often the settle loop looks again.
@@ -65,7 +71,7 @@ pub async fn run(
         // hit it refuses new starts until reset, and an explicit start or
         // restart by the operator is the moment to reset it.
         init.reset_failed(&t.unit).await?;
-        let since = jiff::Timestamp::now().as_second();
+        let since = jiff::Timestamp::now().as_microsecond();
         let job = match verb {
             Verb::Start => init.start(&t.unit).await?,
             Verb::Restart => init.restart(&t.unit).await?,
@@ -76,8 +82,10 @@ pub async fn run(
     let deadline = Instant::now() + settle;
     let mut out = Vec::with_capacity(after_job.len());
     for (t, job, first, since) in after_job {
+        let invocation_id = first.invocation_id.clone();
         let mut o = settle_one(init, t, job, first, deadline).await?;
-        o.since_unix = since;
+        o.since_us = since;
+        o.invocation_id = invocation_id;
         out.push(o);
     }
     Ok(out)
@@ -96,7 +104,8 @@ async fn settle_one(
         state,
         failure,
         port_pending,
-        since_unix: 0,
+        since_us: 0,
+        invocation_id: String::new(),
     };
     if !job.is_ok() || !is_service(&t.unit) {
         let failure = judge(&t.unit, job, &first, &first);
@@ -104,12 +113,24 @@ async fn settle_one(
     }
     loop {
         let now = init.state(&t.unit).await?;
-        if let Some(why) = judge(&t.unit, job, &first, &now) {
-            return Ok(outcome(now, Some(why), None));
-        }
         let serving = t.port.is_none_or(|p| {
             TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, p).into(), POLL).is_ok()
         });
+        // Whoever answers on the port must be this unit's process: a foreign
+        // listener would pass the probe while the service itself fails.
+        let taken = match t.port {
+            Some(p) if serving && t.unit != HUB_SERVICE => {
+                port_owner::listener(p).and_then(|l| foreign_listener(&t.unit, now.main_pid, p, &l))
+            }
+            _ => None,
+        };
+        if let Some(why) = judge(&t.unit, job, &first, &now) {
+            let why = taken.map_or(why.clone(), |t| format!("{why}; {t}"));
+            return Ok(outcome(now, Some(why), None));
+        }
+        if taken.is_some() {
+            return Ok(outcome(now, taken, None));
+        }
         if serving {
             return Ok(outcome(now, None, None));
         }
@@ -143,6 +164,50 @@ pub fn judge(unit: &str, job: JobResult, first: &UnitState, now: &UnitState) -> 
         ));
     }
     None
+}
+
+/// Why the listener on `port` is not `unit`'s own process, naming it and
+/// the fix; `None` when the unit's main process (or a child) holds it.
+pub fn foreign_listener(unit: &str, main_pid: u32, port: u16, l: &Listener) -> Option<String> {
+    let short = short_of(unit);
+    let ours = |h: &port_owner::Holder| {
+        h.unit.as_deref() == Some(unit)
+            && main_pid != 0
+            && port_owner::descends_from(h.pid, main_pid)
+    };
+    if l.holders.iter().any(ours) {
+        return None;
+    }
+    let move_it = format!("give {short} another `port` in services.json");
+    let Some(h) = l
+        .holders
+        .iter()
+        .find(|h| h.unit.as_deref() != Some(unit))
+        .or(l.holders.first())
+    else {
+        return Some(format!(
+            "port {port} is taken by a process of another user (uid {}); free the port, or {move_it}",
+            l.uid
+        ));
+    };
+    let (pid, comm) = (h.pid, &h.comm);
+    Some(match h.unit.as_deref() {
+        Some(u) if u == unit => format!(
+            "port {port} is held by pid {pid} (`{comm}`), left over from an earlier run of {unit}; stop it (`kill {pid}`), then: parachute start {short}"
+        ),
+        Some(other) if other.starts_with("parachute-") && other.ends_with(".service") => {
+            let theirs = short_of(other);
+            format!(
+                "port {port} is taken by {other} (pid {pid}, `{comm}`), another Parachute service; stop it (`parachute stop {theirs}`), or {move_it}, then: parachute start {short}"
+            )
+        }
+        Some(other) => format!(
+            "port {port} is taken by another program: pid {pid} (`{comm}`) in {other}, not {unit}; stop it (`kill {pid}`), or {move_it}, then: parachute start {short}"
+        ),
+        None => format!(
+            "port {port} is taken by another program: pid {pid} (`{comm}`), outside any unit; stop it (`kill {pid}`), or {move_it}, then: parachute start {short}"
+        ),
+    })
 }
 
 /// `: exit-code (status 1)` — systemd's `Result` and the exit status, when known.
@@ -226,6 +291,61 @@ mod tests {
         assert_eq!(
             describe_exit(&s),
             ": binary not found at /usr/local/bin/parachute; run `parachute init` (or `parachute doctor --fix`)"
+        );
+    }
+
+    fn held_by(unit: Option<&str>) -> Listener {
+        Listener {
+            uid: 0,
+            holders: vec![port_owner::Holder {
+                pid: std::process::id(),
+                comm: "node".into(),
+                unit: unit.map(str::to_string),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_units_own_process_on_its_port_is_not_foreign() {
+        let me = std::process::id();
+        assert_eq!(foreign_listener(U, me, 1950, &held_by(Some(U))), None);
+    }
+
+    #[test]
+    fn a_listener_in_the_units_cgroup_but_not_below_its_main_process_is_left_over() {
+        // Not a descendant of a main PID that does not exist.
+        let why = foreign_listener(U, u32::MAX - 1, 1950, &held_by(Some(U))).expect("foreign");
+        let me = std::process::id();
+        assert_eq!(
+            why,
+            format!(
+                "port 1950 is held by pid {me} (`node`), left over from an earlier run of {U}; stop it (`kill {me}`), then: parachute start x"
+            )
+        );
+    }
+
+    #[test]
+    fn another_service_or_program_on_the_port_is_named_with_the_fix() {
+        let me = std::process::id();
+        let why =
+            foreign_listener(U, 1, 1950, &held_by(Some("parachute-y.service"))).expect("foreign");
+        assert!(
+            why.starts_with(&format!(
+                "port 1950 is taken by parachute-y.service (pid {me}, `node`), another Parachute service; stop it (`parachute stop y`)"
+            )),
+            "{why}"
+        );
+        let why = foreign_listener(U, 1, 1950, &held_by(None)).expect("foreign");
+        assert!(why.contains("outside any unit"), "{why}");
+        let nobody = Listener {
+            uid: 1001,
+            holders: Vec::new(),
+        };
+        assert_eq!(
+            foreign_listener(U, 1, 1950, &nobody).as_deref(),
+            Some(
+                "port 1950 is taken by a process of another user (uid 1001); free the port, or give x another `port` in services.json"
+            )
         );
     }
 

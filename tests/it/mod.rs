@@ -15,6 +15,7 @@ mod hub_unit;
 mod init;
 mod lifecycle;
 mod lifecycle_trust;
+mod lifecycle_verbs;
 mod man;
 mod moved_binary;
 mod oauth;

@@ -130,6 +130,17 @@ manager_provides_bus() { # home
     [[ -e /etc/systemd/user/dbus.socket || -e /usr/lib/systemd/user/dbus.socket ]]
 }
 
+# journald finds a user unit's invocation ID under /run/user/<uid>/systemd/
+# units/ and tags the unit's lines with it (`_SYSTEMD_INVOCATION_ID`), as on
+# a machine with a login session. Point that path at our private runtime
+# dir; never replace one that exists.
+link_runtime_dir() { # runtime_dir
+    local want=/run/user/$CG_UID
+    [[ -e $want || -L $want ]] && return 0
+    mkdir -p /run/user && ln -s "$1" "$want" ||
+        say "cannot link $want to $1: journal lines will carry no invocation IDs"
+}
+
 report_and_emit() { # pid runtime_dir bus home state how
     local pid=$1 rt=$2 bus=$3 home=$4 state=$5 how=$6
     if [[ $state == degraded ]]; then
@@ -138,6 +149,7 @@ report_and_emit() { # pid runtime_dir bus home state how
             systemctl --user --failed --no-legend --plain 2>&1 | sed 's/^/  /' >&2 || true
     fi
     say "$how manager PID $pid: $state (HOME=$home, XDG_RUNTIME_DIR=$rt)"
+    link_runtime_dir "$rt"
     local env
     env="# systemd-harness: $state $how pid=$pid"$'\n'"$(emit_env "$rt" "$bus" "$home")"
     printf '%s\n' "$env" >"$STATE/env.tmp" && mv -f "$STATE/env.tmp" "$STATE/env"

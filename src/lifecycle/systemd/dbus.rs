@@ -332,12 +332,13 @@ impl InitSystem for SystemdUser {
             .map_err(|e| call_error("LoadUnit", unit, e))?;
         let read = async {
             let proxy = self.unit_proxy(&path).await?;
-            let (load_state, active_state, sub_state, entered, unit_file_state) = tokio::try_join!(
+            let (load_state, active_state, sub_state, entered, unit_file_state, invocation) = tokio::try_join!(
                 proxy.load_state(),
                 proxy.active_state(),
                 proxy.sub_state(),
                 proxy.active_enter_timestamp(),
                 proxy.unit_file_state(),
+                proxy.invocation_id(),
             )?;
             let mut state = UnitState {
                 load_state,
@@ -345,6 +346,7 @@ impl InitSystem for SystemdUser {
                 sub_state,
                 active_enter_timestamp_us: entered,
                 unit_file_state,
+                invocation_id: hex(&invocation),
                 ..UnitState::default()
             };
             if unit.ends_with(".service") {
@@ -403,6 +405,15 @@ impl InitSystem for SystemdUser {
         self.reset_failed(&unit).await?;
         Ok(result == JobResult::Done)
     }
+}
+
+/// An ID128 as systemd prints it: lowercase hex, no dashes.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// The `unit` of errors from manager-wide calls.
@@ -635,6 +646,7 @@ mod tests {
                 memory_current: None,
                 unit_file_state: "enabled".into(),
                 exec_path: "/opt/web/bin/web".into(),
+                invocation_id: "9190b4db175c4cc8be0e3165ecec0727".into(),
             }
         );
         assert!(state.is_active());

@@ -332,6 +332,17 @@ impl FakeUnit {
     fn unit_file_state(&self) -> String {
         self.unit_file_state.into()
     }
+    #[zbus(property, name = "InvocationID")]
+    fn invocation_id(&self) -> Vec<u8> {
+        if self.active_state == "active" {
+            vec![
+                0x91, 0x90, 0xb4, 0xdb, 0x17, 0x5c, 0x4c, 0xc8, 0xbe, 0x0e, 0x31, 0x65, 0xec, 0xec,
+                0x07, 0x27,
+            ]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 struct FakeService {

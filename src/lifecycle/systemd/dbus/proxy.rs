@@ -70,6 +70,9 @@ pub(super) trait Unit {
     fn active_enter_timestamp(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn unit_file_state(&self) -> zbus::Result<String>;
+    /// 16 bytes; empty when the unit never ran.
+    #[zbus(property, name = "InvocationID")]
+    fn invocation_id(&self) -> zbus::Result<Vec<u8>>;
 }
 
 #[proxy(
