@@ -78,7 +78,10 @@ mod tests {
             assert!(refusal("x", m).is_some(), "{m}");
         }
         assert!(refusal("x", &format!("parachute-{}", "a".repeat(65))).is_some());
-        assert!(refusal("x", "parachute-2fa").is_some(), "one rule: a letter first");
+        assert!(
+            refusal("x", "parachute-2fa").is_some(),
+            "one rule: a letter first"
+        );
         assert_eq!(refusal("vault", "parachute-vault"), None);
         assert_eq!(refusal("notes", "notes-2"), None);
     }

@@ -145,7 +145,9 @@ impl ModuleManifest {
     /// Validate; the error names the field and what it must be.
     pub fn from_value(value: &Value) -> Result<Self, String> {
         let Value::Object(o) = value else {
-            return Err("module.json must be a JSON object, e.g. {\"name\": \"hello\", ...}".into());
+            return Err(
+                "module.json must be a JSON object, e.g. {\"name\": \"hello\", ...}".into(),
+            );
         };
         let unknown_fields: Vec<String> = o
             .keys()
@@ -275,7 +277,9 @@ impl ModuleManifest {
                     allowed.join(", ")
                 ));
             }
-            if reason.trim().is_empty() || reason.len() > MAX_REASON || reason.contains(['\n', '\r'])
+            if reason.trim().is_empty()
+                || reason.len() > MAX_REASON
+                || reason.contains(['\n', '\r'])
             {
                 return Err(format!(
                     "`hardeningOptOut.{directive}` must give the reason: one line of 1–{MAX_REASON} bytes"
@@ -315,7 +319,8 @@ fn describe(value: &Value, e: &serde_path_to_error::Error<serde_json::Error>) ->
     }
     // `startCmd[1]` is about `startCmd`; the expectation is the list's.
     let field = strip_indices(&parent);
-    let got = lookup(value, &parent).map_or_else(String::new, |v| format!(" (got {})", short_json(v)));
+    let got =
+        lookup(value, &parent).map_or_else(String::new, |v| format!(" (got {})", short_json(v)));
     format!("`{field}` must be {}{got}", expectation(&field))
 }
 
@@ -438,8 +443,16 @@ mod tests {
                 Some(json!("yes")),
                 "`notify` must be true or false (got \"yes\")",
             ),
-            ("port", Some(json!("7001")), "`port` must be an integer 1–65535 (got \"7001\")"),
-            ("port", Some(json!(0)), "`port` must be an integer 1–65535 (got 0)"),
+            (
+                "port",
+                Some(json!("7001")),
+                "`port` must be an integer 1–65535 (got \"7001\")",
+            ),
+            (
+                "port",
+                Some(json!(0)),
+                "`port` must be an integer 1–65535 (got 0)",
+            ),
             ("health", None, "`health` is required; it must be a string"),
             (
                 "startCmd",
@@ -510,11 +523,19 @@ mod tests {
             ("stripPrefix", json!(true)),
             ("websocket", json!(false)),
             ("notify", json!(true)),
-            ("hardeningOptOut", json!({"SystemCallFilter": "spawns a sandbox"})),
+            (
+                "hardeningOptOut",
+                json!({"SystemCallFilter": "spawns a sandbox"}),
+            ),
         ] {
             v[k] = x;
         }
-        let keys: Vec<&str> = v.as_object().expect("obj").keys().map(String::as_str).collect();
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("obj")
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys.len(), FIELDS.len(), "{keys:?}");
         let m = ModuleManifest::from_value(&v).expect("every field parses");
         assert!(m.unknown_fields.is_empty());

@@ -265,7 +265,10 @@ mod tests {
     #[test]
     fn an_opt_out_drops_the_directive_and_says_why() {
         let mut out = OptOuts::new();
-        out.insert("SystemCallFilter".into(), "runs a sandbox of its own".into());
+        out.insert(
+            "SystemCallFilter".into(),
+            "runs a sandbox of its own".into(),
+        );
         let text = lines(Hardening::NONE, &cx(Kind::Module, &out));
         assert!(!text.contains("\nSystemCallFilter="), "{text}");
         assert!(text.contains(
@@ -279,10 +282,7 @@ mod tests {
         let keys = module_directives();
         assert!(keys.contains(&"SystemCallFilter") && keys.contains(&"PrivateTmp"));
         assert!(!keys.contains(&"MemoryDenyWriteExecute"));
-        assert_eq!(
-            keys.iter().filter(|k| **k == "SystemCallFilter").count(),
-            1
-        );
+        assert_eq!(keys.iter().filter(|k| **k == "SystemCallFilter").count(), 1);
     }
 
     #[test]

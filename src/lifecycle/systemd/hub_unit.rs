@@ -164,10 +164,7 @@ mod tests {
 
     #[test]
     fn golden_service() {
-        golden(
-            "hub.service",
-            &render_service(&units(), Hardening::NONE),
-        );
+        golden("hub.service", &render_service(&units(), Hardening::NONE));
     }
 
     #[test]

@@ -46,7 +46,6 @@ pub struct ServiceSpec {
     pub opt_out: OptOuts,
 }
 
-
 /// The unit text for a module.
 pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
     let mut u = header(&spec.unit);
@@ -226,10 +225,7 @@ mod tests {
 
     #[test]
     fn golden_plain_service() {
-        golden(
-            "vault.service",
-            &render_service(&spec(), Hardening::NONE),
-        );
+        golden("vault.service", &render_service(&spec(), Hardening::NONE));
     }
 
     #[test]
