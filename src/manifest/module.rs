@@ -338,7 +338,7 @@ fn strip_indices(path: &str) -> String {
     out
 }
 
-/// The value at a serde_path_to_error path (`a.b[2]`), for the message.
+/// The value at a `serde_path_to_error` path (`a.b[2]`), for the message.
 fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     let mut v = value;
     for part in path.split('.') {
@@ -386,6 +386,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one table of cases
     fn each_problem_names_its_field() {
         let cases: &[(&str, Option<Value>, &str)] = &[
             (

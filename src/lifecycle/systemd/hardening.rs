@@ -224,7 +224,7 @@ fn path_word(p: &Path) -> String {
 mod tests {
     use super::*;
 
-    fn cx<'a>(kind: Kind, opt_out: &'a OptOuts) -> Context<'a> {
+    fn cx(kind: Kind, opt_out: &OptOuts) -> Context<'_> {
         Context {
             kind,
             private_tmp: true,
