@@ -10,6 +10,7 @@ use super::Context;
 use super::context::out;
 use crate::error::Error;
 use crate::lifecycle::systemd::dbus::SystemdUser;
+use crate::lifecycle::systemd::exposure::{self, Finding};
 use crate::lifecycle::systemd::unit;
 use crate::lifecycle::{InitSystem, spec, units};
 use crate::manifest::Services;
@@ -111,6 +112,9 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
                 unit_checks(cx, init, &services, &mut checks).await;
             }
             port_checks(&services, init.as_ref(), &mut checks).await;
+            if init.is_some() {
+                exposure_checks(cx, &services, &mut checks);
+            }
         }
         Err(e) => checks.push(check(
             "services-json",
@@ -279,4 +283,52 @@ async fn port_checks(services: &Services, init: Option<&SystemdUser>, checks: &m
             ));
         }
     }
+}
+
+/// Each unit's `systemd-analyze` exposure, and drop-ins that loosen the hub
+/// (issue 16). A loosening drop-in is a warning: the user may mean it.
+fn exposure_checks(cx: &Context, services: &Services, checks: &mut Vec<Check>) {
+    let units: Vec<String> = std::iter::once(unit::HUB_SERVICE.to_string())
+        .chain(services.rows.iter().map(crate::manifest::Row::unit))
+        .collect();
+    for f in exposure::check(&cx.paths, &units) {
+        checks.push(match f {
+            Finding::Figure { unit, exposure } => check(
+                &format!("exposure:{}", short(&unit)),
+                Status::Pass,
+                format!("{unit} rates {exposure:.1} in `systemd-analyze --user security` (0 confined, 10 exposed)"),
+                None,
+            ),
+            Finding::NoFigure { unit, why } => check(
+                &format!("exposure:{}", short(&unit)),
+                Status::Warn,
+                why,
+                Some(format!("systemd-analyze --user security {unit}")),
+            ),
+            Finding::Weakened(w) => check(
+                "hub-drop-in",
+                Status::Warn,
+                format!(
+                    "{}:{} sets `{}={}`, loosening the hub's `{}={}`",
+                    w.file.display(),
+                    w.line,
+                    w.directive,
+                    w.value,
+                    w.directive,
+                    w.ours
+                ),
+                Some(format!(
+                    "remove that line from {}, then: systemctl --user daemon-reload && parachute restart hub",
+                    w.file.display()
+                )),
+            ),
+        });
+    }
+}
+
+/// `parachute-vault.service` → `vault`.
+fn short(unit: &str) -> &str {
+    unit.strip_prefix("parachute-")
+        .and_then(|u| u.strip_suffix(".service"))
+        .unwrap_or(unit)
 }

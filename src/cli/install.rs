@@ -44,6 +44,12 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
         ))
     })?;
     let module = ModuleManifest::load(&dir)?;
+    for f in &module.unknown_fields {
+        eprintln!(
+            "⚠ {}: unknown field `{f}` ignored (misspelled? the fields are in `man 5 parachute-module`)",
+            ModuleManifest::path_in(&dir).display()
+        );
+    }
     if let Some(problem) = names::refusal(&module.name, &module.manifest_name) {
         return Err(Error::ReservedName {
             path: dir.join(".parachute/module.json"),

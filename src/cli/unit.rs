@@ -34,7 +34,7 @@ pub async fn run(cx: &Context, args: UnitArgs) -> Result<ExitCode, Error> {
         Ok(init) => units::hardening(&cx.paths, &init).await,
         Err(_) => units::cached_hardening(&cx.paths).unwrap_or_else(|| {
             eprintln!("(no user manager reachable: namespace hardening not probed, left out)");
-            Hardening::default()
+            Hardening::NONE
         }),
     };
     out(&unit::render_service(&spec, hardening))?;

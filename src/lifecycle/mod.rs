@@ -143,8 +143,11 @@ pub trait InitSystem {
     async fn state(&self, unit: &str) -> Result<UnitState, InitError>;
     /// `Some(true)` when lingering is on for this user, `None` when logind is unavailable.
     async fn linger(&self) -> Option<bool>;
-    /// Whether namespace-based hardening (`ProtectSystem=`, `PrivateTmp=`)
-    /// works in this manager: runs a transient unit with them and reports
-    /// whether it succeeded.
-    async fn probe_namespaces(&self) -> Result<bool, InitError>;
+    /// Whether these namespace-based hardening directives work together in
+    /// this manager: runs a transient unit with them and reports whether it
+    /// succeeded.
+    async fn probe_namespaces(
+        &self,
+        directives: &[systemd::hardening::Ns],
+    ) -> Result<bool, InitError>;
 }

@@ -26,21 +26,25 @@ pub fn refusal(name: &str, manifest_name: &str) -> Option<String> {
             RESERVED.join(", ")
         ));
     }
-    if !is_unit_component(short) {
+    if !valid_name(short) {
         return Some(format!(
-            "`manifestName` \"{manifest_name}\" cannot be part of a unit name: after `parachute-` it must match ^[a-z0-9][a-z0-9-]*$"
+            "`manifestName` \"{manifest_name}\" cannot be part of a unit name: after `parachute-` it must match {NAME_RULE} (at most {MAX_NAME} characters)"
         ));
     }
     None
 }
 
-/// `[a-z0-9][a-z0-9-]*`: safe in a unit name (no `@`, `.`, `\`, spaces) and
-/// as a directory name.
-fn is_unit_component(s: &str) -> bool {
+/// The one rule for a module's `name` and its unit/directory component.
+pub const NAME_RULE: &str = "^[a-z][a-z0-9-]*$";
+/// Longest name: keeps unit names, paths and scopes short.
+pub const MAX_NAME: usize = 64;
+
+/// [`NAME_RULE`], at most [`MAX_NAME`] long: safe in a unit name (no `@`,
+/// `.`, `\`, spaces), as a directory name and as a scope namespace.
+pub fn valid_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    s.len() <= MAX_NAME
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
@@ -73,6 +77,11 @@ mod tests {
         ] {
             assert!(refusal("x", m).is_some(), "{m}");
         }
+        assert!(refusal("x", &format!("parachute-{}", "a".repeat(65))).is_some());
+        assert!(
+            refusal("x", "parachute-2fa").is_some(),
+            "one rule: a letter first"
+        );
         assert_eq!(refusal("vault", "parachute-vault"), None);
         assert_eq!(refusal("notes", "notes-2"), None);
     }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::lifecycle::systemd::hardening::OptOuts;
 use crate::lifecycle::systemd::unit::ServiceSpec;
 use crate::manifest::{ModuleManifest, Row};
 use crate::paths::Paths;
@@ -34,7 +35,7 @@ pub fn for_row(
     cx: &SpecContext<'_>,
 ) -> Result<Option<ServiceSpec>, Error> {
     let short = row.short().to_string();
-    let (argv, working_dir, notify) = match (&row.install_dir, module) {
+    let (argv, working_dir, notify, opt_out) = match (&row.install_dir, module) {
         (Some(dir), Some(m)) => {
             let argv = match &m.start_cmd {
                 Some(c) => c.clone(),
@@ -45,14 +46,14 @@ pub fn for_row(
                     )
                 })?,
             };
-            (argv, dir.clone(), m.notify)
+            (argv, dir.clone(), m.notify, m.hardening_opt_out.clone())
         }
         (Some(dir), None) => {
             let m = ModuleManifest::load(dir)?;
             return for_row(row, Some(&m), cx);
         }
         (None, _) => match known_command(&short) {
-            Some(argv) => (argv, cx.paths.home.join(&short), false),
+            Some(argv) => (argv, cx.paths.home.join(&short), false, OptOuts::new()),
             None => return Ok(None),
         },
     };
@@ -78,6 +79,7 @@ pub fn for_row(
         hub_origin: cx.hub_origin.to_string(),
         user_home: cx.user_home.to_path_buf(),
         notify,
+        opt_out,
     }))
 }
 

@@ -6,7 +6,8 @@ use std::io::ErrorKind;
 
 use crate::error::Error;
 use crate::lifecycle::InitSystem;
-use crate::lifecycle::systemd::unit::{self, Hardening};
+use crate::lifecycle::systemd::hardening::{Hardening, Ns};
+use crate::lifecycle::systemd::unit;
 use crate::manifest::atomic;
 use crate::paths::Paths;
 
@@ -45,30 +46,148 @@ pub fn ensure_target(paths: &Paths) -> Result<bool, Error> {
 }
 
 /// What hardening this manager honours: read from the cache, else probed
-/// once (a transient unit) and cached, so every render agrees.
+/// once and cached, so every render agrees. Each namespace directive is
+/// tried on its own (hosts differ: a container may allow `ProtectHome=` but
+/// not `ProtectKernelTunables=`), then the survivors together; if the
+/// combination fails, none is used.
 pub async fn hardening(paths: &Paths, init: &impl InitSystem) -> Hardening {
     if let Some(h) = cached_hardening(paths) {
         return h;
     }
-    let h = Hardening {
-        namespaces: init.probe_namespaces().await.unwrap_or(false),
+    let mut works = Vec::new();
+    for n in Ns::ALL {
+        if init.probe_namespaces(&[n]).await.unwrap_or(false) {
+            works.push(n);
+        }
+    }
+    if !works.is_empty() && !init.probe_namespaces(&works).await.unwrap_or(false) {
+        works.clear();
+    }
+    let h = Hardening::of(&works);
+    let cache = Cache {
+        probe: PROBE_VERSION,
+        supported: works.iter().map(|n| n.key().to_string()).collect(),
     };
     // A cache that fails to write only costs a probe next time.
-    if let (Ok(()), Ok(json)) = (paths.ensure_home(), serde_json::to_vec(&h)) {
+    if let (Ok(()), Ok(json)) = (paths.ensure_home(), serde_json::to_vec(&cache)) {
         let _ = atomic::write(&paths.hardening_cache(), &json, 0o600);
     }
     h
 }
 
+/// Bumped whenever the probed set changes meaning, so an older cache (which
+/// answered for fewer directives) is probed again instead of trusted.
+const PROBE_VERSION: u32 = 2;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cache {
+    probe: u32,
+    supported: Vec<String>,
+}
+
 /// The cached probe result, if any (readers that cannot probe use it).
 pub fn cached_hardening(paths: &Paths) -> Option<Hardening> {
     let bytes = fs::read(paths.hardening_cache()).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let cache: Cache = serde_json::from_slice(&bytes).ok()?;
+    if cache.probe != PROBE_VERSION {
+        return None;
+    }
+    let ns: Option<Vec<Ns>> = cache.supported.iter().map(|k| Ns::parse(k)).collect();
+    ns.map(|ns| Hardening::of(&ns))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::{InitError, JobResult, UnitState};
+    use std::sync::Mutex;
+
+    /// A manager where only `works` can be set up, and only `combined_ok`
+    /// decides whether they work together; it records every probe.
+    struct ProbeOnly {
+        works: Vec<Ns>,
+        combined_ok: bool,
+        probes: Mutex<Vec<Vec<Ns>>>,
+    }
+
+    impl InitSystem for ProbeOnly {
+        async fn reload(&self) -> Result<(), InitError> {
+            unreachable!("only probes")
+        }
+        async fn enable(&self, _: &[String]) -> Result<(), InitError> {
+            unreachable!("only probes")
+        }
+        async fn disable(&self, _: &[String]) -> Result<(), InitError> {
+            unreachable!("only probes")
+        }
+        async fn start(&self, _: &str) -> Result<JobResult, InitError> {
+            unreachable!("only probes")
+        }
+        async fn stop(&self, _: &str) -> Result<JobResult, InitError> {
+            unreachable!("only probes")
+        }
+        async fn restart(&self, _: &str) -> Result<JobResult, InitError> {
+            unreachable!("only probes")
+        }
+        async fn reset_failed(&self, _: &str) -> Result<(), InitError> {
+            unreachable!("only probes")
+        }
+        async fn state(&self, _: &str) -> Result<UnitState, InitError> {
+            unreachable!("only probes")
+        }
+        async fn linger(&self) -> Option<bool> {
+            unreachable!("only probes")
+        }
+        async fn probe_namespaces(&self, d: &[Ns]) -> Result<bool, InitError> {
+            self.probes.lock().expect("lock").push(d.to_vec());
+            Ok(if d.len() == 1 {
+                self.works.contains(&d[0])
+            } else {
+                self.combined_ok
+            })
+        }
+    }
+
+    fn paths(tmp: &tempfile::TempDir) -> Paths {
+        Paths {
+            home: tmp.path().join("home"),
+            unit_dir: tmp.path().join("units"),
+        }
+    }
+
+    /// Issue 16: a host that allows `ProtectSystem=` but not
+    /// `ProtectKernelTunables=` (this CI container) gets exactly what works,
+    /// and a cache from the old all-or-nothing probe is probed again.
+    #[tokio::test]
+    async fn each_namespace_directive_is_probed_and_an_old_cache_is_not_trusted() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let paths = paths(&tmp);
+        fs::create_dir_all(&paths.home).expect("mkdir");
+        fs::write(paths.hardening_cache(), r#"{"namespaces":true}"#).expect("old cache");
+        let init = ProbeOnly {
+            works: vec![Ns::ProtectSystem, Ns::PrivateTmp, Ns::ProtectHome],
+            combined_ok: true,
+            probes: Mutex::new(Vec::new()),
+        };
+        let h = hardening(&paths, &init).await;
+        assert_eq!(h.supported(), init.works);
+        assert_eq!(init.probes.lock().expect("lock").len(), Ns::ALL.len() + 1);
+        // Cached now: the next render asks nobody.
+        assert_eq!(cached_hardening(&paths), Some(h));
+        assert_eq!(hardening(&paths, &init).await, h);
+        assert_eq!(init.probes.lock().expect("lock").len(), Ns::ALL.len() + 1);
+    }
+
+    #[tokio::test]
+    async fn directives_that_fail_together_are_all_left_out() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let init = ProbeOnly {
+            works: vec![Ns::ProtectSystem, Ns::PrivateDevices],
+            combined_ok: false,
+            probes: Mutex::new(Vec::new()),
+        };
+        assert_eq!(hardening(&paths(&tmp), &init).await, Hardening::NONE);
+    }
 
     #[test]
     fn writes_only_when_the_text_changes_and_leaves_drop_ins_alone() {

@@ -691,7 +691,7 @@ fn a_client_that_disconnects_stops_the_backend() {
         None,
     );
     assert_eq!(r.status, 200, "{r:?}");
-    let hub_pid = f.hub.child.id();
+    let hub_pid = f.hub.pid();
     wait_for(Duration::from_secs(10), "no backend running", || {
         children(hub_pid).is_empty()
     });

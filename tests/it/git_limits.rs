@@ -53,7 +53,7 @@ fn past_the_backend_cap_git_gets_429_with_retry_after() {
     let hub = serve_with(&h, &[("PARACHUTE_GIT_MAX_BACKENDS", "2")]);
     let write = h.mint(&["--scope", "surface:busy:write"]);
     provision(&hub, "busy", &write);
-    let hub_pid = hub.child.id();
+    let hub_pid = hub.pid();
     wait_for(Duration::from_secs(10), "no backend running", || {
         children(hub_pid).is_empty()
     });
@@ -99,7 +99,7 @@ fn a_stalled_backend_is_killed_at_its_deadline() {
     let hub = serve_with(&h, &[("PARACHUTE_GIT_DEADLINE_SECS", "2")]);
     let write = h.mint(&["--scope", "surface:slow:write"]);
     provision(&hub, "slow", &write);
-    let hub_pid = hub.child.id();
+    let hub_pid = hub.pid();
     wait_for(Duration::from_secs(10), "no backend running", || {
         children(hub_pid).is_empty()
     });
@@ -158,7 +158,7 @@ fn a_killed_foreground_hub_takes_its_backend_with_it() {
     let path = stubborn_git(bin.path());
     let mut hub = serve_with(&h, &[("PATH", &path)]);
     let write = h.mint(&["--scope", "surface:crash:write"]);
-    let hub_pid = hub.child.id();
+    let hub_pid = hub.pid();
     // The stub answers nothing, so the request hangs with its backend alive.
     let _push = stalled_push(hub.addr, "crash", &write);
     // The stub's `sleep` (provisioning runs real `git` children first).
@@ -175,8 +175,7 @@ fn a_killed_foreground_hub_takes_its_backend_with_it() {
     });
     let pgid = backend[0];
     assert!(!group_members(pgid).is_empty());
-    hub.child.kill().expect("SIGKILL the hub");
-    hub.child.wait().expect("reap the hub");
+    hub.kill();
     wait_for(
         Duration::from_secs(5),
         "the backend to die with the hub",

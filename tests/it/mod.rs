@@ -10,6 +10,7 @@ mod edge;
 mod examples;
 mod git;
 mod git_limits;
+mod hardening;
 mod hub;
 mod hub_unit;
 mod init;

@@ -15,6 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use crate::support::cli::Parachute;
+use crate::support::hardened;
+use crate::support::systemd::SystemdEnv;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -170,9 +172,14 @@ pub fn claims(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json")
 }
 
-/// A running `parachute serve`, killed on drop.
+/// A running `parachute serve`, killed on drop. With
+/// `PARACHUTE_TEST_HARDENED=1` it runs in a transient unit with the hub
+/// unit's sandbox ([`super::hardened`]); `child` is then `systemd-run`, so
+/// use [`Hub::pid`], [`Hub::kill`] and [`Hub::terminate`] for the hub itself.
 pub struct Hub {
     pub child: Child,
+    /// The transient unit the hub runs in, when hardened.
+    unit: Option<(&'static SystemdEnv, String)>,
     pub addr: SocketAddr,
     /// Log lines up to and including `ready`.
     pub startup: Vec<String>,
@@ -187,7 +194,14 @@ impl Hub {
         Self::spawn(cmd)
     }
 
-    pub fn spawn(mut cmd: Command) -> Self {
+    pub fn spawn(cmd: Command) -> Self {
+        let (mut cmd, unit) = match hardened::manager() {
+            Some(mgr) => {
+                let (run, unit) = hardened::wrap(mgr, &cmd);
+                (run, Some((mgr, unit)))
+            }
+            None => (cmd, None),
+        };
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -228,10 +242,28 @@ impl Hub {
         };
         Self {
             child,
+            unit,
             addr,
             startup: seen,
             log: rx,
         }
+    }
+
+    /// The hub's own PID (the unit's main PID when hardened).
+    pub fn pid(&self) -> u32 {
+        match &self.unit {
+            Some((mgr, unit)) => hardened::main_pid(mgr, unit),
+            None => self.child.id(),
+        }
+    }
+
+    /// SIGKILL the hub and reap it.
+    pub fn kill(&mut self) {
+        match &self.unit {
+            Some((mgr, unit)) => hardened::signal(mgr, unit, "KILL"),
+            None => self.child.kill().expect("SIGKILL the hub"),
+        }
+        self.child.wait().expect("reap the hub");
     }
 
     pub fn get(&self, path: &str, bearer: Option<&str>) -> Response {
@@ -240,9 +272,14 @@ impl Hub {
 
     /// Send SIGTERM and wait for the exit status (bounded).
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
-            .expect("pid");
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        if let Some((mgr, unit)) = &self.unit {
+            // `systemd-run --wait` exits with the hub's status.
+            hardened::signal(mgr, unit, "TERM");
+        } else {
+            let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
+                .expect("pid");
+            rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        }
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(s) = self.child.try_wait().expect("wait") {
@@ -261,6 +298,9 @@ impl Hub {
 
 impl Drop for Hub {
     fn drop(&mut self) {
+        if let Some((mgr, unit)) = &self.unit {
+            hardened::stop(mgr, unit);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

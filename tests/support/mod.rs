@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod hardened;
 pub mod hub;
 pub mod systemd;
 

@@ -26,6 +26,7 @@ use self::proxy::{
     UnitProxy,
 };
 use super::super::{InitError, InitSystem, JobResult, UnitState};
+use super::hardening::Ns;
 use crate::env_vars;
 
 const SYSTEMD_SERVICE: &str = "org.freedesktop.systemd1";
@@ -368,11 +369,11 @@ impl InitSystem for SystemdUser {
             .flatten()
     }
 
-    /// Runs `true` in a transient oneshot with `ProtectSystem=full` and
-    /// `PrivateTmp=yes`. Where the manager cannot set up a mount namespace
-    /// (no unprivileged user namespaces) the unit fails with `226/NAMESPACE`;
-    /// any outcome but `done` counts as "does not work".
-    async fn probe_namespaces(&self) -> Result<bool, InitError> {
+    /// Runs `true` in a transient oneshot with `directives`. Where the
+    /// manager cannot set them up (no unprivileged user namespaces, a
+    /// read-only `/proc/sys` in a container) the unit fails with
+    /// `226/NAMESPACE`; any outcome but `done` counts as "does not work".
+    async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
         static PROBES: AtomicU32 = AtomicU32::new(0);
         let n = PROBES.fetch_add(1, Ordering::Relaxed);
         let unit = format!("parachute-probe-{}-{n}.service", std::process::id());
@@ -385,15 +386,21 @@ impl InitSystem for SystemdUser {
                 message: "neither `/usr/bin/true` nor `/bin/true` exists".to_owned(),
             })?;
         let exec_start = vec![(true_bin, vec![true_bin], false)];
-        let properties = [
+        let mut properties = vec![
             ("Description", Value::from("parachute namespace probe")),
             ("Type", Value::from("oneshot")),
             ("ExecStart", Value::from(exec_start)),
-            ("ProtectSystem", Value::from("full")),
-            ("PrivateTmp", Value::from(true)),
             // Unload even when it fails, should we die before resetting it.
             ("CollectMode", Value::from("inactive-or-failed")),
         ];
+        for d in directives {
+            // The boolean ones are `b` on the bus; ProtectSystem/ProtectHome `s`.
+            let value = match d.value() {
+                "yes" => Value::from(true),
+                v => Value::from(v),
+            };
+            properties.push((d.key(), value));
+        }
         let result = self
             .run_job(
                 "StartTransientUnit",
@@ -752,7 +759,7 @@ mod tests {
         let fake = Fake::serve(Script::default()).await;
         assert!(
             fake.client
-                .probe_namespaces()
+                .probe_namespaces(&[Ns::ProtectSystem, Ns::PrivateTmp, Ns::ProtectHome])
                 .await
                 .expect("the fake answers")
         );
@@ -779,6 +786,7 @@ mod tests {
             format!(r#"ExecStart:a(sasb)=[("{true_bin}", ["{true_bin}"], false)]"#),
             r#"ProtectSystem:s="full""#.to_owned(),
             "PrivateTmp:b=true".to_owned(),
+            r#"ProtectHome:s="read-only""#.to_owned(),
         ] {
             assert!(props.contains(&expected), "{expected} not in {props:?}");
         }
@@ -794,7 +802,7 @@ mod tests {
         assert!(
             !fake
                 .client
-                .probe_namespaces()
+                .probe_namespaces(&[Ns::ProtectKernelLogs])
                 .await
                 .expect("the fake answers")
         );

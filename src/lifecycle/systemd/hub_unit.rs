@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::hardening::{self, Kind, OptOuts};
 use super::unit::{
-    HUB_SERVICE, HUB_SOCKET, Hardening, TARGET, environment_line, exec_line, hardening_lines,
-    header, lives_in_tmp,
+    HUB_SERVICE, HUB_SOCKET, Hardening, TARGET, environment_line, exec_line, header, lives_in_tmp,
 };
 use crate::env_vars;
 
@@ -116,7 +116,15 @@ pub fn render_service(u: &HubUnits, hardening: Hardening) -> String {
          SyslogIdentifier=parachute-hub\n",
     );
     let in_tmp = lives_in_tmp(&[&u.parachute_home]);
-    s.push_str(&hardening_lines(hardening, !in_tmp));
+    s.push_str(&hardening::lines(
+        hardening,
+        &hardening::Context {
+            kind: Kind::Hub,
+            private_tmp: !in_tmp,
+            read_write: Some(&u.parachute_home),
+            opt_out: &OptOuts::new(),
+        },
+    ));
     // Enabling the service by name enables the socket, which is what runs it.
     let _ = write!(s, "\n[Install]\nAlso={HUB_SOCKET}\n");
     s
@@ -156,17 +164,14 @@ mod tests {
 
     #[test]
     fn golden_service() {
-        golden(
-            "hub.service",
-            &render_service(&units(), Hardening::default()),
-        );
+        golden("hub.service", &render_service(&units(), Hardening::NONE));
     }
 
     #[test]
     fn golden_service_with_namespaces() {
         golden(
             "hub-namespaces.service",
-            &render_service(&units(), Hardening { namespaces: true }),
+            &render_service(&units(), Hardening::all()),
         );
     }
 
@@ -175,7 +180,7 @@ mod tests {
         let mut u = units();
         u.exe = "/opt/my apps/parachute".into();
         u.parachute_home = "/tmp/100% \"home\"".into();
-        let text = render_service(&u, Hardening { namespaces: true });
+        let text = render_service(&u, Hardening::all());
         assert!(text.contains("ExecStart=\"/opt/my apps/parachute\" serve --idle-exit 600\n"));
         assert!(text.contains("Environment=\"PARACHUTE_HOME=/tmp/100%% \\\"home\\\"\"\n"));
         assert!(!text.contains("PrivateTmp"), "home under /tmp");
@@ -200,7 +205,7 @@ mod tests {
         std::fs::write(dir.path().join(HUB_SOCKET), render_socket(&u)).expect("socket");
         std::fs::write(
             dir.path().join(HUB_SERVICE),
-            render_service(&u, Hardening { namespaces: true }),
+            render_service(&u, Hardening::all()),
         )
         .expect("service");
         std::fs::write(dir.path().join(TARGET), super::super::unit::TARGET_TEXT).expect("target");
