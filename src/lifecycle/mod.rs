@@ -2,6 +2,8 @@
 //! unit, and the CLI verbs become calls on [`InitSystem`]. There is no
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
+pub mod hub;
+pub mod hub_store;
 pub mod names;
 pub mod spec;
 pub mod start;
