@@ -59,7 +59,7 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     let mut changed: Vec<String> = Vec::new();
     changed.extend(prepare_new_store(cx).await?);
     let store = ensure_store(cx, &mut changed)?;
-    let port = ensure_port(&args, &store, &mut changed)?;
+    let port = ensure_port(cx, &args, &store, &mut changed)?;
     // Everything below (tokens, units, the health check) uses that port.
     let cx = &cx.with_hub_port(port);
     ensure_owner(cx, &args, &store, &mut changed).await?;
@@ -149,9 +149,15 @@ fn ensure_store(cx: &Context, changed: &mut Vec<String>) -> Result<Store, Error>
 }
 
 /// The hub's port, stored in the hub's settings when it is new or changed.
-fn ensure_port(args: &InitArgs, store: &Store, changed: &mut Vec<String>) -> Result<u16, Error> {
+fn ensure_port(
+    cx: &Context,
+    args: &InitArgs,
+    store: &Store,
+    changed: &mut Vec<String>,
+) -> Result<u16, Error> {
     let stored = store::settings::hub_port(store.path());
-    let port = hub_port(args, stored);
+    // A store made anew (the old one deleted) keeps the installed port.
+    let port = hub_port(args, stored.or_else(|| hub::installed_port(&cx.paths)));
     if stored != Some(port) {
         store.write(|tx| {
             store::settings::set(

@@ -42,7 +42,7 @@ pub async fn check(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {
             "hub-socket",
             format!("{HUB_SOCKET} listens on {listen}"),
         ));
-        if !service.is_failed() {
+        if !super::units::is_broken(&service) {
             found.push(health(listen).await);
         }
     } else {
@@ -109,7 +109,7 @@ fn exec_target(env: &Env<'_, impl InitSystem>) -> Finding {
 
 /// `hub-service`: not failed (a failed hub with status 203 is a moved binary).
 fn service_state(s: &UnitState) -> Finding {
-    if !s.is_failed() {
+    if !super::units::is_broken(s) {
         let what = if s.is_active() {
             format!("{HUB_SERVICE} is running (pid {})", s.main_pid)
         } else {
@@ -117,7 +117,11 @@ fn service_state(s: &UnitState) -> Finding {
         };
         return Finding::pass("hub-service", what);
     }
-    let what = format!("{HUB_SERVICE} failed{}", start::describe_exit(s));
+    let what = format!(
+        "{HUB_SERVICE} {}{}",
+        super::units::broken_word(s),
+        start::describe_exit(s)
+    );
     if start::missing_binary(s).is_some() {
         return Finding::fail("hub-service", what, fix_or("parachute init"))
             .repair(Repair::HubUnits);

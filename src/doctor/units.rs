@@ -3,7 +3,7 @@
 
 use super::{Env, FIX, Finding, Repair, exec, fix_or};
 use crate::lifecycle::systemd::unit::{self, HUB_SERVICE};
-use crate::lifecycle::{InitSystem, spec, start, units};
+use crate::lifecycle::{InitSystem, UnitState, spec, start, units};
 use crate::manifest::{Row, Services};
 
 pub async fn check(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {
@@ -18,7 +18,7 @@ pub async fn check(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {
         found.push(drift(env, init, row).await);
         found.extend(exec_target(env, row));
         if let Ok(state) = init.state(&row.unit()).await
-            && state.is_failed()
+            && is_broken(&state)
         {
             found.push(failed(row, &state));
         }
@@ -84,11 +84,31 @@ fn exec_target(env: &Env<'_, impl InitSystem>, row: &Row) -> Option<Finding> {
     ))
 }
 
-/// `state:<short>`: the unit is in `failed`.
-fn failed(row: &Row, state: &crate::lifecycle::UnitState) -> Finding {
+/// Failed, or crash-looping (`auto-restart`: systemd restarts it after each
+/// exit, so it is not `failed` until the start limit is hit).
+pub fn is_broken(s: &UnitState) -> bool {
+    s.is_failed() || s.sub_state == "auto-restart" || start::missing_binary(s).is_some()
+}
+
+/// `failed`, or `keeps failing` for a unit systemd still restarts.
+pub fn broken_word(s: &UnitState) -> &'static str {
+    if s.is_failed() {
+        "failed"
+    } else {
+        "keeps failing"
+    }
+}
+
+/// `state:<short>`: the unit is failed or crash-looping.
+fn failed(row: &Row, state: &UnitState) -> Finding {
     let short = row.short();
     let name = format!("state:{short}");
-    let what = format!("{} failed{}", row.unit(), start::describe_exit(state));
+    let what = format!(
+        "{} {}{}",
+        row.unit(),
+        broken_word(state),
+        start::describe_exit(state)
+    );
     if start::missing_binary(state).is_some() {
         return Finding::fail(
             name,

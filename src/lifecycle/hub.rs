@@ -21,6 +21,16 @@ pub fn listen_addr(port: u16) -> SocketAddr {
     SocketAddr::new(host, port)
 }
 
+/// The port of the installed socket unit's `ListenStream=`: where the hub
+/// is while its store (which keeps the `hub_port` setting) is missing.
+pub fn installed_port(paths: &Paths) -> Option<u16> {
+    let text = std::fs::read_to_string(paths.unit_file(HUB_SOCKET)).ok()?;
+    let listen = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ListenStream="))?;
+    listen.rsplit(':').next()?.trim().parse().ok()
+}
+
 /// This binary's path, the one `init` pins into `ExecStart=`.
 pub fn current_exe() -> Result<PathBuf, Error> {
     std::env::current_exe().map_err(|e| Error::io(Path::new("<current executable>"), e))
@@ -92,4 +102,26 @@ pub async fn ensure_units(
         changed.push("stopped the running hub so the new unit applies".into());
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_installed_port_comes_from_the_socket_unit() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let paths = Paths {
+            home: tmp.path().join("home"),
+            unit_dir: tmp.path().join("units"),
+        };
+        assert_eq!(installed_port(&paths), None);
+        std::fs::create_dir_all(&paths.unit_dir).expect("mkdir");
+        std::fs::write(
+            paths.unit_file(HUB_SOCKET),
+            "[Socket]\nListenStream=127.0.0.1:1950\nNoDelay=yes\n",
+        )
+        .expect("write");
+        assert_eq!(installed_port(&paths), Some(1950));
+    }
 }
