@@ -355,11 +355,20 @@ fn failed_units_missing_programs_and_orphans_are_faults_with_their_fix() {
     let crash = "doccrash";
     let dir = write_module(tmp.path(), crash, free_port(), true);
     let _c = p.uninstall_on_drop(crash);
-    let o = p.run(&["install", dir.to_str().expect("utf8")]);
-    assert!(
-        !o.status.success(),
-        "a module that exits at once fails start"
-    );
+    let o = p.run(&["install", dir.to_str().expect("utf8"), "--no-start"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Without restarts the crash leaves the unit `failed` at once.
+    let crash_unit = format!("parachute-{crash}.service");
+    let dropin = mgr.unit_dir().join(format!("{crash_unit}.d"));
+    let _d = DropIn(dropin.clone());
+    fs::create_dir_all(&dropin).expect("mkdir");
+    fs::write(dropin.join("norestart.conf"), "[Service]\nRestart=no\n").expect("write");
+    mgr.systemctl(["daemon-reload"]);
+    mgr.systemctl(["start", &crash_unit]);
+    wait_for(Duration::from_secs(10), "the module to fail", || {
+        let o = mgr.systemctl(["is-failed", &crash_unit]);
+        String::from_utf8_lossy(&o.stdout).trim() == "failed"
+    });
 
     let gone = "docgone";
     let dir = write_module(tmp.path(), gone, free_port(), false);
@@ -464,5 +473,14 @@ impl Drop for Orphan<'_> {
         self.mgr.systemctl(["stop", self.unit.as_str()]);
         let _ = fs::remove_file(self.mgr.unit_dir().join(&self.unit));
         self.mgr.systemctl(["daemon-reload"]);
+    }
+}
+
+/// Removes a drop-in directory (uninstall leaves the user's drop-ins alone).
+struct DropIn(std::path::PathBuf);
+
+impl Drop for DropIn {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
     }
 }
