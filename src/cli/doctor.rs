@@ -89,15 +89,15 @@ fn report_repairs(outcomes: &[(doctor::Repair, Outcome)]) {
     for (repair, outcome) in outcomes {
         match outcome {
             Outcome::Done(lines) if lines.is_empty() => {
-                eprintln!("✓ fix: {repair:?}: nothing to change");
+                eprintln!("✓ fix: {repair}: nothing to change");
             }
             Outcome::Done(lines) => {
                 for l in lines {
                     eprintln!("✓ fix: {l}");
                 }
             }
-            Outcome::Skipped(why) => eprintln!("⚠ fix skipped: {repair:?}: {why}"),
-            Outcome::Failed(why) => eprintln!("✗ fix failed: {repair:?}: {why}"),
+            Outcome::Skipped(why) => eprintln!("⚠ fix skipped: {repair}: {why}"),
+            Outcome::Failed(why) => eprintln!("✗ fix failed: {repair}: {why}"),
         }
     }
 }

@@ -108,7 +108,7 @@ fn exec_target(env: &Env<'_, impl InitSystem>) -> Finding {
 }
 
 /// `hub-service`: not failed (a failed hub with status 203 is a moved binary).
-fn service_state(s: &UnitState) -> Finding {
+pub(super) fn service_state(s: &UnitState) -> Finding {
     if !super::units::is_broken(s) {
         let what = if s.is_active() {
             format!("{HUB_SERVICE} is running (pid {})", s.main_pid)

@@ -8,12 +8,16 @@
 //! [`run`].
 
 mod exec;
+#[cfg(test)]
+mod fake;
 pub mod fix;
 mod hub;
 mod manager;
 mod ports;
 mod registry;
 mod store;
+#[cfg(test)]
+mod tests;
 mod units;
 
 use std::path::PathBuf;
@@ -135,6 +139,20 @@ pub enum Repair {
     RemoveOrphan { unit: String },
     /// Write a fresh operator token.
     RenewOperatorToken,
+}
+
+impl std::fmt::Display for Repair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NewStore => f.write_str("make a new hub store"),
+            Self::HubUnits => f.write_str("rewrite the hub's units"),
+            Self::StartHubSocket => f.write_str("start the hub's socket"),
+            Self::ModuleUnit { service } => write!(f, "rewrite the unit of {service}"),
+            Self::RestartUnit { unit } => write!(f, "restart {unit}"),
+            Self::RemoveOrphan { unit } => write!(f, "remove {unit}"),
+            Self::RenewOperatorToken => f.write_str("renew the operator token"),
+        }
+    }
 }
 
 const FIX: &str = "parachute doctor --fix";

@@ -277,7 +277,8 @@ fn doctor_fix_makes_a_new_store_only_when_confirmed() {
     let (code, _, o) = doctor(&i.p, &["--fix"]);
     assert_eq!(code, Some(1));
     assert!(
-        stderr(&o).contains("⚠ fix skipped: NewStore: not confirmed (re-run with --yes)"),
+        stderr(&o)
+            .contains("⚠ fix skipped: make a new hub store: not confirmed (re-run with --yes)"),
         "{}",
         stderr(&o)
     );
@@ -439,7 +440,9 @@ fn failed_units_missing_programs_and_orphans_are_faults_with_their_fix() {
     // Without --yes (stdin is no terminal) the orphan stays.
     let (_, _, o) = doctor(&p, &["--fix"]);
     assert!(
-        stderr(&o).contains("not confirmed (re-run with --yes)"),
+        stderr(&o).contains(&format!(
+            "⚠ fix skipped: remove {orphan}: not confirmed (re-run with --yes)"
+        )),
         "{}",
         stderr(&o)
     );
