@@ -6,11 +6,7 @@ use crate::lifecycle::UnitState;
 use crate::lifecycle::systemd::unit::HUB_SERVICE;
 
 /// An `Env` over `init` in a fresh temp dir.
-fn env<'a>(
-    tmp: &'a tempfile::TempDir,
-    paths: &'a Paths,
-    init: &'a FakeInit,
-) -> Env<'a, FakeInit> {
+fn env<'a>(tmp: &'a tempfile::TempDir, paths: &'a Paths, init: &'a FakeInit) -> Env<'a, FakeInit> {
     Env {
         paths,
         spec: SpecContext {

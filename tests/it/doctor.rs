@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::init::Installed;
 use super::lifecycle::{free_port, write_module};
 use crate::support::cli::Parachute;
-use crate::support::hub::{stderr, stdout, try_http, wait_for};
+use crate::support::hub::{PASSWORD, run_with_stdin, stderr, stdout, try_http, wait_for};
 use crate::support::systemd::{self, SystemdEnv};
 
 const SERVICE: &str = "parachute-hub.service";
@@ -224,12 +224,12 @@ fn init_after_the_store_is_deleted_under_the_running_hub_gives_the_hub_the_new_s
             .is_some_and(|f| f.contains("restore") && f.contains("then: parachute init")),
         "{store:#}"
     );
-    let h = check(&d, "hub-health");
+    let hub_health = check(&d, "hub-health");
     assert!(
-        h["detail"]
+        hub_health["detail"]
             .as_str()
             .is_some_and(|s| s.ends_with("answers 503: the hub's store was deleted under it")),
-        "{h:#}"
+        "{hub_health:#}"
     );
 
     let o = i.init(&[]);
@@ -354,35 +354,11 @@ fn failed_units_missing_programs_and_orphans_are_faults_with_their_fix() {
     let tmp = tempfile::tempdir().expect("tmp");
     let p = Parachute::new(mgr, tmp.path());
     let crash = "doccrash";
-    let dir = write_module(tmp.path(), crash, free_port(), true);
     let _c = p.uninstall_on_drop(crash);
-    let o = p.run(&["install", dir.to_str().expect("utf8"), "--no-start"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    // Without restarts the crash leaves the unit `failed` at once.
-    let crash_unit = format!("parachute-{crash}.service");
-    let dropin = mgr.unit_dir().join(format!("{crash_unit}.d"));
-    let _d = DropIn(dropin.clone());
-    fs::create_dir_all(&dropin).expect("mkdir");
-    fs::write(dropin.join("norestart.conf"), "[Service]\nRestart=no\n").expect("write");
-    mgr.systemctl(["daemon-reload"]);
-    mgr.systemctl(["start", &crash_unit]);
-    wait_for(Duration::from_secs(10), "the module to fail", || {
-        let o = mgr.systemctl(["is-failed", &crash_unit]);
-        String::from_utf8_lossy(&o.stdout).trim() == "failed"
-    });
-
+    let _d = install_a_failed_module(mgr, &p, tmp.path(), crash);
     let gone = "docgone";
-    let dir = write_module(tmp.path(), gone, free_port(), false);
-    fs::create_dir_all(dir.join("bin")).expect("mkdir");
-    let script = dir.join("bin/run");
-    fs::write(&script, "#!/bin/sh\nexec sleep 600\n").expect("write");
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
-    set_start_cmd(&dir, &["bin/run"]);
     let _g = p.uninstall_on_drop(gone);
-    let o = p.run(&["install", dir.to_str().expect("utf8"), "--no-start"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    fs::remove_file(&script).expect("rm");
-
+    let (dir, script) = install_then_remove_its_program(&p, tmp.path(), gone);
     let orphan = format!("parachute-docorphan-{}.service", std::process::id());
     let _o = Orphan {
         mgr,
@@ -457,6 +433,44 @@ fn failed_units_missing_programs_and_orphans_are_faults_with_their_fix() {
     assert!(!failures(&d).iter().any(|f| f.contains("orphan:")), "{d:#}");
 }
 
+/// A crashing module whose unit is `failed` (a drop-in turns restarts off,
+/// so the crash fails it at once); the drop-in goes with the guard.
+fn install_a_failed_module(mgr: &SystemdEnv, p: &Parachute, root: &Path, name: &str) -> DropIn {
+    let dir = write_module(root, name, free_port(), true);
+    let o = p.run(&["install", dir.to_str().expect("utf8"), "--no-start"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let unit = format!("parachute-{name}.service");
+    let dropin = DropIn(mgr.unit_dir().join(format!("{unit}.d")));
+    fs::create_dir_all(&dropin.0).expect("mkdir");
+    fs::write(dropin.0.join("norestart.conf"), "[Service]\nRestart=no\n").expect("write");
+    mgr.systemctl(["daemon-reload"]);
+    mgr.systemctl(["start", &unit]);
+    wait_for(Duration::from_secs(10), "the module to fail", || {
+        let o = mgr.systemctl(["is-failed", &unit]);
+        String::from_utf8_lossy(&o.stdout).trim() == "failed"
+    });
+    dropin
+}
+
+/// A module started by `bin/run` in its directory, installed, and then
+/// its program deleted. Returns the module's directory and the program.
+fn install_then_remove_its_program(
+    p: &Parachute,
+    root: &Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = write_module(root, name, free_port(), false);
+    fs::create_dir_all(dir.join("bin")).expect("mkdir");
+    let script = dir.join("bin/run");
+    fs::write(&script, "#!/bin/sh\nexec sleep 600\n").expect("write");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    set_start_cmd(&dir, &["bin/run"]);
+    let o = p.run(&["install", dir.to_str().expect("utf8"), "--no-start"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::remove_file(&script).expect("rm");
+    (dir, script)
+}
+
 fn set_start_cmd(dir: &Path, argv: &[&str]) {
     let path = dir.join(".parachute/module.json");
     let mut m: Value =
@@ -486,4 +500,46 @@ impl Drop for DropIn {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// The operator token is checked without a user manager too; a broken one
+/// is a fault that `--fix` renews.
+#[test]
+fn a_broken_operator_token_is_a_fault_that_fix_renews() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = Parachute::offline(tmp.path());
+    let mut cmd = p.cmd(&["init", "--password-stdin"]);
+    cmd.env_remove("PORT");
+    let o = run_with_stdin(cmd, &format!("{PASSWORD}\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_, d, _) = doctor(&p, &[]);
+    let c = check(&d, "operator-token");
+    assert_eq!(c["status"], "pass", "{c:#}");
+
+    let path = p.home().join("operator.token");
+    fs::write(&path, "not.a.token\n").expect("write");
+    let (code, d, _) = doctor(&p, &[]);
+    assert_eq!(code, Some(1));
+    let c = check(&d, "operator-token");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&format!("{} is not valid: ", path.display()))),
+        "{c:#}"
+    );
+    assert_eq!(
+        c["fix"],
+        "parachute doctor --fix (or: parachute auth rotate-operator)"
+    );
+    let (_, d, o) = doctor(&p, &["--fix"]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "✓ fix: wrote a fresh operator token to {}",
+            path.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(check(&d, "operator-token")["status"], "pass", "{d:#}");
 }
