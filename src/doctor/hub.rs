@@ -74,8 +74,9 @@ async fn drift(env: &Env<'_, impl InitSystem>, init: &impl InitSystem) -> Findin
     Finding::fail(
         "hub-units",
         format!(
-            "{} differ from what `parachute init` would write (edited by hand, or written by something else; keep local changes in `systemctl --user edit <unit>`)",
-            differ.join(" and ")
+            "{} {} from what `parachute init` would write (edited by hand, or written by something else; keep local changes in `systemctl --user edit <unit>`)",
+            differ.join(" and "),
+            if differ.len() == 1 { "differs" } else { "differ" }
         ),
         fix_or("parachute init"),
     )

@@ -163,12 +163,8 @@ pub const EXIT_EXEC: i32 = 203;
 /// For a unit that failed with status 203 (EXEC): what to tell the user.
 /// It means the `ExecStart=` program is gone, typically a moved or upgraded
 /// binary whose old path the unit still pins.
-/// After the restarts that follow, systemd's `Result` becomes
-/// `start-limit-hit`; the last exit status still says why.
 pub fn missing_binary(s: &UnitState) -> Option<String> {
-    let exec_failed = matches!(s.result.as_str(), "exit-code" | "start-limit-hit")
-        && s.exec_main_status == EXIT_EXEC;
-    exec_failed.then(|| {
+    (s.result == "exit-code" && s.exec_main_status == EXIT_EXEC).then(|| {
         let at = if s.exec_path.is_empty() {
             "its ExecStart= path".to_string()
         } else {
@@ -231,21 +227,6 @@ mod tests {
             describe_exit(&s),
             ": binary not found at /usr/local/bin/parachute; run `parachute init` (or `parachute doctor --fix`)"
         );
-    }
-
-    #[test]
-    fn status_203_is_still_named_once_the_restarts_hit_the_start_limit() {
-        let mut s = st("failed", "start-limit-hit", 0, 20);
-        s.exec_main_status = EXIT_EXEC;
-        s.exec_path = "/opt/old/parachute".into();
-        assert_eq!(
-            missing_binary(&s).as_deref(),
-            Some(
-                "binary not found at /opt/old/parachute; run `parachute init` (or `parachute doctor --fix`)"
-            )
-        );
-        s.exec_main_status = 1;
-        assert_eq!(missing_binary(&s), None);
     }
 
     #[test]

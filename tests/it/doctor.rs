@@ -105,7 +105,7 @@ fn a_healthy_hub_passes_and_a_rewritten_hub_unit_fails_until_fix_rewrites_it() {
     assert_eq!(c["status"], "fail", "{c:#}");
     assert_eq!(
         c["detail"],
-        "parachute-hub.service differ from what `parachute init` would write (edited by hand, or written by something else; keep local changes in `systemctl --user edit <unit>`)"
+        "parachute-hub.service differs from what `parachute init` would write (edited by hand, or written by something else; keep local changes in `systemctl --user edit <unit>`)"
     );
     assert_eq!(c["fix"], "parachute doctor --fix (or: parachute init)");
     assert_eq!(c["fixable"], true);
