@@ -19,7 +19,7 @@ pub struct Context {
     pub paths: Paths,
     pub user_home: PathBuf,
     /// The port the hub listens on: the store's `hub_port` setting
-    /// (`parachute init --port N`), else 1939.
+    /// (`parachute init --port N`), else the installed socket's, else 1939.
     pub hub_port: u16,
     /// The origin modules are told the hub lives at.
     pub hub_origin: String,
@@ -33,7 +33,10 @@ impl Context {
         let paths = Paths::from_env()?;
         let user_home =
             std::env::var_os(env_vars::HOME).map_or_else(|| paths.home.clone(), PathBuf::from);
-        let hub_port = crate::store::settings::hub_port(&paths.hub_db()).unwrap_or(ports::HUB);
+        // The installed socket says where the hub is when the store is gone.
+        let hub_port = crate::store::settings::hub_port(&paths.hub_db())
+            .or_else(|| crate::lifecycle::hub::installed_port(&paths))
+            .unwrap_or(ports::HUB);
         let hub_origin = origin_for(hub_port);
         let settle_ms = std::env::var(env_vars::PARACHUTE_START_SETTLE_MS)
             .ok()

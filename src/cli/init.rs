@@ -5,7 +5,7 @@
 //! before it acts, so a second run changes nothing and says so.
 
 use std::io::IsTerminal as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,9 +15,8 @@ use super::Context;
 use super::auth::{self, PasswordChange, prompt};
 use crate::env_vars;
 use crate::error::Error;
-use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET, TARGET};
-use crate::lifecycle::{InitError, InitSystem, units};
+use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::{InitError, InitSystem, hub, hub_store, units};
 use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, jwt, keys, operator};
@@ -56,19 +55,11 @@ fn hub_port(args: &InitArgs, stored: Option<u16>) -> u16 {
     })
 }
 
-/// Where the hub socket listens: `PARACHUTE_BIND_HOST:<port>`, as `serve` binds.
-fn listen_addr(port: u16) -> SocketAddr {
-    let host = std::env::var(env_vars::PARACHUTE_BIND_HOST)
-        .ok()
-        .and_then(|h| h.parse::<IpAddr>().ok())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    SocketAddr::new(host, port)
-}
-
 pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     let mut changed: Vec<String> = Vec::new();
+    changed.extend(prepare_new_store(cx).await?);
     let store = ensure_store(cx, &mut changed)?;
-    let port = ensure_port(&args, &store, &mut changed)?;
+    let port = ensure_port(cx, &args, &store, &mut changed)?;
     // Everything below (tokens, units, the health check) uses that port.
     let cx = &cx.with_hub_port(port);
     ensure_owner(cx, &args, &store, &mut changed).await?;
@@ -103,7 +94,7 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
             return Err(e);
         }
     };
-    let listen = listen_addr(port);
+    let listen = hub::listen_addr(port);
     ensure_units(cx, &init, listen, &mut changed).await?;
     if args.no_start {
         summary(&changed);
@@ -125,6 +116,22 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     verify(cx, listen).await
 }
 
+/// When `hub.db` is gone (deleted under a running hub), make room for a new
+/// one the hub will see: see [`hub_store::prepare_new`].
+async fn prepare_new_store(cx: &Context) -> Result<Vec<String>, Error> {
+    let db = cx.paths.hub_db();
+    if db.exists() || !cx.paths.home.is_dir() {
+        return Ok(Vec::new());
+    }
+    // No manager (or no hub unit) means no hub of ours to stop.
+    let init = if units::exists(&cx.paths, HUB_SERVICE) {
+        cx.systemd().await.ok()
+    } else {
+        None
+    };
+    hub_store::prepare_new(&db, init.as_ref()).await
+}
+
 /// `$PARACHUTE_HOME` and the migrated store.
 fn ensure_store(cx: &Context, changed: &mut Vec<String>) -> Result<Store, Error> {
     let home_existed = cx.paths.home.is_dir();
@@ -142,9 +149,15 @@ fn ensure_store(cx: &Context, changed: &mut Vec<String>) -> Result<Store, Error>
 }
 
 /// The hub's port, stored in the hub's settings when it is new or changed.
-fn ensure_port(args: &InitArgs, store: &Store, changed: &mut Vec<String>) -> Result<u16, Error> {
+fn ensure_port(
+    cx: &Context,
+    args: &InitArgs,
+    store: &Store,
+    changed: &mut Vec<String>,
+) -> Result<u16, Error> {
     let stored = store::settings::hub_port(store.path());
-    let port = hub_port(args, stored);
+    // A store made anew (the old one deleted) keeps the installed port.
+    let port = hub_port(args, stored.or_else(|| hub::installed_port(&cx.paths)));
     if stored != Some(port) {
         store.write(|tx| {
             store::settings::set(
@@ -210,59 +223,20 @@ async fn ensure_owner(
     Ok(())
 }
 
-/// Write the target and the hub's units when their text changed, reload,
-/// and enable the socket (and the target). A running hub is stopped after a
-/// change so the socket starts the new one.
+/// The hub's units for this binary and port (see [`hub::ensure_units`]).
 async fn ensure_units(
     cx: &Context,
     init: &impl InitSystem,
     listen: SocketAddr,
     changed: &mut Vec<String>,
 ) -> Result<(), Error> {
-    let spec = HubUnits {
-        exe: std::env::current_exe()
-            .map_err(|e| Error::io(std::path::Path::new("<current executable>"), e))?,
-        listen,
-        parachute_home: cx.paths.home.clone(),
-        hub_origin: cx.hub_origin.clone(),
-        idle_exit_secs: hub_unit::IDLE_EXIT_SECS,
-    };
-    let hardening = units::hardening(&cx.paths, init).await;
-    let mut reload = units::ensure_target(&cx.paths)?;
-    let mut socket_changed = false;
-    for (unit, text) in [
-        (HUB_SOCKET, hub_unit::render_socket(&spec)),
-        (HUB_SERVICE, hub_unit::render_service(&spec, hardening)),
-    ] {
-        if units::write_if_changed(&cx.paths, unit, &text)? {
-            changed.push(format!("wrote {}", cx.paths.unit_file(unit).display()));
-            reload = true;
-            socket_changed |= unit == HUB_SOCKET;
-        }
-    }
-    if reload {
-        init.reload().await?;
-    }
-    // A listening socket keeps its old address until it is restarted
-    // (`init --port` moved it); it is started again below.
-    if socket_changed && init.state(HUB_SOCKET).await?.is_active() {
-        init.stop(HUB_SOCKET).await?;
-        changed.push(format!("stopped {HUB_SOCKET} so it listens on {listen}"));
-    }
-    let mut to_enable = Vec::new();
-    for unit in [HUB_SOCKET, TARGET] {
-        if init.state(unit).await?.unit_file_state != "enabled" {
-            to_enable.push(unit.to_string());
-        }
-    }
-    if !to_enable.is_empty() {
-        init.enable(&to_enable).await?;
-        changed.push(format!("enabled {}", to_enable.join(" and ")));
-    }
-    if reload && init.state(HUB_SERVICE).await?.is_active() {
-        init.stop(HUB_SERVICE).await?;
-        changed.push("stopped the running hub so the new unit applies".into());
-    }
+    let spec = hub::spec(
+        &cx.paths,
+        hub::current_exe()?,
+        listen.port(),
+        &cx.hub_origin,
+    );
+    changed.extend(hub::ensure_units(&cx.paths, init, &spec).await?);
     Ok(())
 }
 

@@ -55,7 +55,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Print the systemd unit parachute would write for a service.
     Unit(unit::UnitArgs),
-    /// Check the user manager, lingering, units, ports and services.json.
+    /// Check the hub, every unit, the store, the operator token, ports and
+    /// lingering; each finding names its fix (`--fix` applies the safe ones).
     Doctor(doctor::DoctorArgs),
     /// Users, passwords, signing keys, the operator token and the token registry.
     Auth(auth::AuthArgs),

@@ -3,6 +3,8 @@
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
 pub mod enablement;
+pub mod hub;
+pub mod hub_store;
 pub mod inventory;
 pub mod logs;
 pub mod names;

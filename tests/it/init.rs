@@ -28,7 +28,7 @@ pub(super) struct Installed<'m> {
 }
 
 impl<'m> Installed<'m> {
-    fn new(mgr: &'m SystemdEnv) -> Self {
+    pub(super) fn new(mgr: &'m SystemdEnv) -> Self {
         remove_hub_units(mgr);
         let tmp = tempfile::Builder::new()
             .prefix("parachute-init-test-")
@@ -47,10 +47,15 @@ impl<'m> Installed<'m> {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    fn init(&self, args: &[&str]) -> Output {
+    pub(super) fn init(&self, args: &[&str]) -> Output {
+        self.init_as(std::path::Path::new(env!("CARGO_BIN_EXE_parachute")), args)
+    }
+
+    /// `init` run by `program` (a copy of the binary), which the units pin.
+    pub(super) fn init_as(&self, program: &std::path::Path, args: &[&str]) -> Output {
         let mut all = vec!["init", "--password-stdin"];
         all.extend_from_slice(args);
-        let mut cmd = self.p.cmd(&all);
+        let mut cmd = self.p.cmd_as(program, &all);
         cmd.env("PORT", self.port.to_string());
         for k in [
             "PARACHUTE_BIND_HOST",
@@ -73,7 +78,7 @@ impl<'m> Installed<'m> {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
-    fn health(&self) -> std::io::Result<u16> {
+    pub(super) fn health(&self) -> std::io::Result<u16> {
         try_http(self.addr(), "GET", "/health", None, None).map(|r| r.status)
     }
 

@@ -375,8 +375,11 @@ fn status_fails_on_an_unhealthy_service_and_doctor_spots_a_stale_unit() {
     text.push_str("# hand edit\n");
     fs::write(&unit, text).expect("write");
     let c = check(&doctor(&p), &format!("unit:{name}"));
-    assert_eq!(c["status"], "warn", "{c:#}");
-    assert_eq!(c["fix"], format!("parachute restart {name}"));
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert_eq!(
+        c["fix"],
+        format!("parachute doctor --fix (or: parachute restart {name})")
+    );
     // More restarts than the unit's StartLimitBurst (5): the operator's own
     // restarts never lock the unit out.
     for _ in 0..7 {

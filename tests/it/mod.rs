@@ -6,6 +6,7 @@ mod cli;
 mod completions;
 mod connections;
 mod delegation;
+mod doctor;
 mod edge;
 mod examples;
 mod git;

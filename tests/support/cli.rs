@@ -49,7 +49,12 @@ impl Parachute {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_parachute"));
+        self.cmd_as(Path::new(env!("CARGO_BIN_EXE_parachute")), args)
+    }
+
+    /// [`Parachute::cmd`] with another copy of the binary (a moved one).
+    pub fn cmd_as(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         for k in &self.remove {
             c.env_remove(k);
         }
