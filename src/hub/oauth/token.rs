@@ -176,7 +176,9 @@ fn code_grant(state: &HubState, tx: &Connection, client_id: &str, f: &TokenForm,
         )));
     }
     let res = row.resource.as_deref().or(asked);
-    let granted = scopes::parse(&row.scopes);
+    // A resource-bound token carries that resource's scopes only (RFC 8707).
+    let target = res.and_then(|r| resource::resolve(r, state.issuers().accepted()));
+    let granted = resource::scopes_for(&scopes::parse(&row.scopes), target.as_ref());
     let audience = match resource::audience_for(res, &granted, state.issuers().accepted()) {
         Ok(a) => a,
         Err(d) => return Ok(Err(OAuthError::new("invalid_target", d))),
@@ -339,10 +341,10 @@ fn narrowed(
     let res = base.resource.clone().or_else(|| asked.map(str::to_string));
     // A narrower `scope` may be asked for, in the request's own spelling
     // (`vault:read` under a vault resource means `vault:<name>:read`).
-    let held = scopes::parse(&base.scopes);
     let target = res
         .as_deref()
         .and_then(|r| resource::resolve(r, state.issuers().accepted()));
+    let held = resource::scopes_for(&scopes::parse(&base.scopes), target.as_ref());
     let wanted = match f
         .scope
         .as_deref()
