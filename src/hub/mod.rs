@@ -30,6 +30,7 @@ use axum::routing::{get, post};
 
 pub use self::activity::Activity;
 pub use self::bearer::{Bearer, HubApi};
+use crate::oauth::refresh::Recent;
 use crate::paths::Paths;
 use crate::store::{self, Store};
 use crate::tokens::keys::{self, Verifier};
@@ -70,6 +71,7 @@ struct Inner {
     verified: Mutex<HashMap<String, Arc<Claims>>>,
     check: Mutex<Option<(Instant, Result<(), String>)>>,
     edge: OnceLock<edge::Edge>,
+    refreshes: Recent<oauth::token::Issued>,
 }
 
 impl HubState {
@@ -91,6 +93,7 @@ impl HubState {
             verified: Mutex::new(HashMap::new()),
             check: Mutex::new(None),
             edge: OnceLock::new(),
+            refreshes: Recent::default(),
         })))
     }
 
@@ -118,6 +121,11 @@ impl HubState {
             .edge
             .get()
             .unwrap_or_else(|| NONE.get_or_init(edge::Edge::default))
+    }
+
+    /// The answers of recent refresh rotations (the reuse grace).
+    pub fn refreshes(&self) -> &Recent<oauth::token::Issued> {
+        &self.0.refreshes
     }
 
     /// Open connections, for `--idle-exit`.

@@ -37,8 +37,10 @@ pub struct TokenForm {
     scope: Option<String>,
 }
 
-/// A freshly issued pair.
-struct Issued {
+/// A freshly issued pair (remembered for the reuse grace, so `Debug` leaves
+/// the tokens out).
+#[derive(Clone)]
+pub struct Issued {
     access: String,
     refresh: String,
     scope: String,
@@ -116,6 +118,14 @@ fn refresh_family(state: &HubState, f: &TokenForm) -> Result<Option<String>, Api
     let row = store::refresh::by_refresh_hash(&conn, &sha256_hex(presented))
         .map_err(ApiError::internal)?;
     Ok(row.map(|r| r.family_id))
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 type Step = Result<Result<Issued, OAuthError>, StoreError>;
@@ -216,14 +226,15 @@ fn refresh_grant(
             "`refresh_token` is required",
         )));
     };
-    let Some(row) = store::refresh::by_refresh_hash(tx, &sha256_hex(presented)).map_err(sql)?
-    else {
+    let presented_hash = sha256_hex(presented);
+    let Some(row) = store::refresh::by_refresh_hash(tx, &presented_hash).map_err(sql)? else {
         return Ok(Err(OAuthError::invalid_grant("unknown refresh token")));
     };
     let successor = match row.rotated_to.as_deref() {
         Some(next) => store::refresh::by_jti(tx, next).map_err(sql)?,
         None => None,
     };
+    // Live and unused: a successor that was itself rotated is revoked.
     let successor_live = successor
         .as_ref()
         .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now);
@@ -240,10 +251,18 @@ fn refresh_grant(
     );
     let base = match decision {
         Decision::Rotate => row,
-        Decision::RotateSuccessor(_) => match successor {
-            Some(s) => s,
-            None => return Ok(Err(OAuthError::invalid_grant("unknown refresh token"))),
-        },
+        // The reuse grace: the same answer as the rotation (see
+        // `oauth::refresh`); forgotten (a restart) means refused, not revoked.
+        Decision::Replay(next) => {
+            return Ok(state
+                .refreshes()
+                .recall(&presented_hash, next, now)
+                .ok_or_else(|| {
+                    OAuthError::invalid_grant(
+                        "the refresh token was just rotated; use the refresh token that rotation returned",
+                    )
+                }));
+        }
         Decision::RevokeFamily => {
             let n = store::refresh::revoke_family(tx, &row.family_id, now).map_err(sql)?;
             tracing::warn!(
@@ -279,6 +298,9 @@ fn refresh_grant(
     if !store::refresh::mark_rotated(tx, &previous, &new_jti, now).map_err(sql)? {
         return Err(db.other("rotation conflict"));
     }
+    state
+        .refreshes()
+        .remember(&presented_hash, &new_jti, issued.0.clone(), now);
     Ok(Ok(issued.0))
 }
 
