@@ -67,7 +67,8 @@ impl<E: Expect> FromRequestParts<HubState> for Bearer<E> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &HubState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or(ApiError::MissingToken { scope: E::SCOPE })?;
+        let token =
+            bearer_token(&parts.headers).ok_or(ApiError::MissingToken { scope: E::SCOPE })?;
         state
             .validate(token, E::AUDIENCE)
             .map(|c| Bearer(c, PhantomData))

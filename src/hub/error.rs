@@ -13,7 +13,9 @@ use serde_json::json;
 #[derive(Debug)]
 pub enum ApiError {
     /// No bearer token was presented; `scope` is what to ask for.
-    MissingToken { scope: &'static str },
+    MissingToken {
+        scope: &'static str,
+    },
     /// A bearer token was presented and refused; the reason is logged, not
     /// sent; `scope` is what to ask for.
     InvalidToken {

@@ -33,8 +33,8 @@ pub use self::bearer::{Bearer, HubApi};
 use crate::oauth::refresh::Recent;
 use crate::paths::Paths;
 use crate::store::{self, Store};
-use crate::tokens::keys::{self, Verifier};
 use crate::tokens::audience::{self, Expected, Verdict};
+use crate::tokens::keys::{self, Verifier};
 use crate::tokens::{Claims, Issuers, Reject, jwt};
 
 /// Largest form or JSON body any endpoint reads (413 beyond it): the

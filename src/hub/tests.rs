@@ -139,7 +139,7 @@ async fn bearer_endpoints_need_a_valid_token_with_the_scope() {
     // Issue #4: every Bearer 401 names the protected-resource metadata.
     assert_eq!(
         headers[header::WWW_AUTHENTICATE],
-        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\""
+        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", scope=\"parachute:host:auth\""
     );
     assert_eq!(body["error"], "invalid_request");
 
@@ -147,11 +147,16 @@ async fn bearer_endpoints_need_a_valid_token_with_the_scope() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         headers[header::WWW_AUTHENTICATE],
-        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", error=\"invalid_token\""
+        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", error=\"invalid_token\", scope=\"parachute:host:auth\""
     );
     assert_eq!(body["error"], "invalid_token");
 
-    let narrow = f.mint(&["scribe:transcribe"], true);
+    // Another resource's token is not the hub's (issue 8): 401.
+    let scribe = f.mint(&["scribe:transcribe"], true);
+    let (status, _, _) = f.get("/api/auth/tokens", Some(&scribe.token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let narrow = f.mint(&["hub:admin"], true);
     let (status, headers, body) = f.get("/api/auth/tokens", Some(&narrow.token)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
@@ -216,14 +221,8 @@ async fn a_rotation_by_another_process_is_picked_up() {
     let after = f.mint(operator::SCOPES, true);
     // Let the reload throttle pass, as it would between real requests.
     tokio::time::sleep(KEY_RELOAD_EVERY + Duration::from_millis(50)).await;
-    assert!(
-        f.state.live(&after.token).is_ok(),
-        "new key trusted"
-    );
-    assert!(
-        f.state.live(&before.token).is_ok(),
-        "old key still trusted"
-    );
+    assert!(f.state.live(&after.token).is_ok(), "new key trusted");
+    assert!(f.state.live(&before.token).is_ok(), "old key still trusted");
     let (_, _, body) = f.get("/.well-known/jwks.json", None).await;
     assert_eq!(body["keys"].as_array().expect("keys").len(), 2);
 }

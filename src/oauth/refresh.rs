@@ -136,7 +136,11 @@ mod tests {
         let r: Recent<&str> = Recent::default();
         r.remember("h", "b", "answer", 100);
         assert_eq!(r.recall("h", "b", 100 + GRACE_SECS), Some("answer"));
-        assert_eq!(r.recall("h", "b", 101 + GRACE_SECS), None, "after the grace");
+        assert_eq!(
+            r.recall("h", "b", 101 + GRACE_SECS),
+            None,
+            "after the grace"
+        );
         assert_eq!(r.recall("h", "c", 100), None, "another successor");
         assert_eq!(r.recall("x", "b", 100), None);
         // Old answers are forgotten when a new one is remembered.

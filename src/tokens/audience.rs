@@ -129,7 +129,10 @@ mod tests {
 
     #[test]
     fn an_asked_audience_must_be_the_inferred_one() {
-        assert_eq!(resolve(&["vault:work:read"], None).as_deref(), Ok("vault.work"));
+        assert_eq!(
+            resolve(&["vault:work:read"], None).as_deref(),
+            Ok("vault.work")
+        );
         assert_eq!(
             resolve(&["vault:work:read"], Some("vault.work")).as_deref(),
             Ok("vault.work")

@@ -187,9 +187,8 @@ fn lifetime(
 
 /// `aud` follows from the scopes; an `audience` that says otherwise is refused.
 fn audience_of(requested: &[String], asked: Option<&str>) -> Result<String, OAuthError> {
-    audience::resolve(requested, asked).map_err(|e| {
-        OAuthError::invalid_request(format!("`audience` {e}; leave `audience` out"))
-    })
+    audience::resolve(requested, asked)
+        .map_err(|e| OAuthError::invalid_request(format!("`audience` {e}; leave `audience` out")))
 }
 
 /// The shape guard and the named-vault checks of seed 001.
