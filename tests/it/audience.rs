@@ -147,6 +147,18 @@ fn a_token_bound_to_a_vaults_mcp_endpoint_works_nowhere_else() {
         challenges(&r),
         ["Bearer error=\"insufficient_scope\", scope=\"parachute:host:auth\""]
     );
+    // Minting beyond its authority is 403 with a scope hint too.
+    let r = s.json(
+        "/api/auth/mint-token",
+        &json!({"scope": "scribe:transcribe"}),
+        Some(hub_token),
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.json()["error"], "insufficient_scope");
+    assert_eq!(
+        challenges(&r),
+        ["Bearer error=\"insufficient_scope\", scope=\"parachute:host:auth\""]
+    );
     // A surface token still pushes: git answers for the repository.
     let surface = s.home.mint(&["--scope", "surface:foo:write"]);
     let r = s.send(

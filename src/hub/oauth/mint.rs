@@ -23,6 +23,7 @@ use super::error::{Failure, OAuthError};
 use super::installed;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
+use crate::hub::tokens::REGISTRY_SCOPE;
 use crate::hub::{Bearer, HubApi, HubState};
 use crate::oauth::attenuation::{can_grant, has_minting_authority};
 use crate::store::tokens as registry;
@@ -61,8 +62,8 @@ pub async fn mint_token(
     let caller = bearer.0;
     let held: Vec<&str> = caller.scopes().collect();
     if !has_minting_authority(&held) {
-        return Err(OAuthError::forbidden(
-            "insufficient_scope",
+        return Err(OAuthError::insufficient_scope(
+            REGISTRY_SCOPE,
             "this token cannot mint tokens: it needs `parachute:host:auth`, `parachute:host:admin` or `vault:<name>:admin`",
         )
         .into());
@@ -79,8 +80,8 @@ pub async fn mint_token(
         .map(String::as_str)
         .collect();
     if !denied.is_empty() {
-        return Err(OAuthError::forbidden(
-            "insufficient_scope",
+        return Err(OAuthError::insufficient_scope(
+            REGISTRY_SCOPE,
             format!("this token may not grant: {}", denied.join(", ")),
         )
         .into());
@@ -96,8 +97,8 @@ pub async fn mint_token(
     };
     let operator = is_operator(parent.as_ref());
     if body.subject.is_some() && !operator {
-        return Err(OAuthError::forbidden(
-            "insufficient_scope",
+        return Err(OAuthError::insufficient_scope(
+            operator::MINT_SCOPE,
             "only the operator token may set `subject`",
         )
         .into());
