@@ -1,8 +1,10 @@
 //! `POST /oauth/token`: the `authorization_code` and `refresh_token` grants.
 //! Each exchange is one write transaction (`BEGIN IMMEDIATE`), so two
 //! requests racing with the same code or refresh token are serialized and
-//! exactly one wins. Access tokens are 15-minute JWTs whose `jti` is the
-//! registry row; refresh tokens are opaque, 30 days, stored as SHA-256.
+//! exactly one wins (a refresh token's own client racing itself gets the
+//! winner's answer again within the reuse grace, `oauth::refresh`). Access
+//! tokens are 15-minute JWTs whose `jti` is the registry row; refresh tokens
+//! are opaque, 30 days, stored as SHA-256.
 
 use axum::Form;
 use axum::Json;
@@ -44,6 +46,14 @@ pub struct Issued {
     access: String,
     refresh: String,
     scope: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `POST /oauth/token`.
@@ -118,14 +128,6 @@ fn refresh_family(state: &HubState, f: &TokenForm) -> Result<Option<String>, Api
     let row = store::refresh::by_refresh_hash(&conn, &sha256_hex(presented))
         .map_err(ApiError::internal)?;
     Ok(row.map(|r| r.family_id))
-}
-
-impl std::fmt::Debug for Issued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Issued")
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
 }
 
 type Step = Result<Result<Issued, OAuthError>, StoreError>;
