@@ -42,7 +42,7 @@ fn a_token_bound_to_a_vaults_mcp_endpoint_works_nowhere_else() {
     let s = Server::start();
     // The app asks for more than the vault: a surface push and a module
     // scope, with `resource=<hub>/vault/test/mcp`.
-    let (_id, t) = approved_tokens(
+    let (id, t) = approved_tokens(
         &s,
         &json!({}),
         "vault:test:admin surface:foo:write scribe:transcribe",
@@ -118,7 +118,7 @@ fn a_token_bound_to_a_vaults_mcp_endpoint_works_nowhere_else() {
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", t["refresh_token"].as_str().expect("rt")),
-            ("client_id", &_id),
+            ("client_id", &id),
         ],
         &[],
     );
@@ -241,6 +241,10 @@ fn every_bearer_401_names_the_metadata_and_a_scope() {
     );
 }
 
+/// An authorization request: scope, parameters replaced, the error it
+/// redirects back with.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn every_authorization_response_names_the_issuer() {
     let s = Server::start();
@@ -255,7 +259,7 @@ fn every_authorization_response_names_the_issuer() {
     );
     let mut b = Browser::new(&s);
     assert_eq!(b.login("owner", PASSWORD).status, 303);
-    let errors: &[(&str, &[(&str, &str)], &str)] = &[
+    let errors: &[Case<'_>] = &[
         (
             "vault:read",
             &[("response_type", "token")],

@@ -353,7 +353,7 @@ pub fn exchange_for(
             ("client_id", client_id),
             ("redirect_uri", REDIRECT),
             ("code_verifier", verifier),
-            ("resource", &res),
+            ("resource", res),
         ],
         &[],
     )
