@@ -115,7 +115,7 @@ fn mint_token_prints_only_a_valid_token_with_the_inferred_audience() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o).trim(),
-        "parachute auth mint-token: --aud `custom-resource` does not match the scopes (they are for `vault.work`); leave --aud out"
+        "✗ parachute auth mint-token: --aud `custom-resource` does not match the scopes (they are for `vault.work`); leave --aud out"
     );
     assert!(o.stdout.is_empty());
     // Several scopes carried verbatim; the named vault wins.
@@ -134,14 +134,14 @@ fn mint_token_prints_only_a_valid_token_with_the_inferred_audience() {
     // Equals spelling too.
     let t = h.mint(&[
         "--scope=scribe:transcribe",
-        "--aud=x",
+        "--aud=scribe",
         "--sub=y",
         "--ttl=60s",
     ]);
     let c = h.validate(&t).expect("v");
     assert_eq!(
         (c.aud.as_str(), c.sub.as_str(), c.exp - c.iat),
-        ("x", "y", 60)
+        ("scribe", "y", 60)
     );
 }
 

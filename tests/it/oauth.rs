@@ -480,8 +480,10 @@ fn discovery_documents_and_the_bearer_challenge() {
     assert_eq!(
         r.header("www-authenticate"),
         Some(
-            format!("Bearer resource_metadata=\"{iss}/.well-known/oauth-protected-resource\"")
-                .as_str()
+            format!(
+                "Bearer resource_metadata=\"{iss}/.well-known/oauth-protected-resource\", scope=\"parachute:host:auth\""
+            )
+            .as_str()
         )
     );
 }
