@@ -46,15 +46,17 @@ def health():
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         s.settimeout(5)
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        # The hub answers only for its own names, port included (421
+        # otherwise, issue 8's DNS-rebinding rule).
+        s.sendall(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while chunk := s.recv(65536):
             data += chunk
         s.close()
-        ok = data.startswith(b"HTTP/1.1 200")
-    except OSError:
-        ok = False
-    return ok, (time.perf_counter() - t) * 1000
+        status = data.split(b"\r\n", 1)[0].decode(errors="replace") or "no answer"
+    except OSError as e:
+        status = f"{type(e).__name__}: {e}"
+    return status, (time.perf_counter() - t) * 1000
 
 t0 = time.perf_counter()
 socks = []
@@ -66,14 +68,15 @@ for i in range(held):
 opened = time.perf_counter() - t0
 print(f"held: {held} connections ({held - held // 2} idle, {held // 2} half-open), opened in {opened * 1000:.0f} ms")
 
-times, failed = [], 0
+times, failed, first_failure = [], 0, None
 end = time.perf_counter() + hold
 while time.perf_counter() < end:
-    ok, ms = health()
-    if ok:
+    status, ms = health()
+    if status.startswith("HTTP/1.1 200"):
         times.append(ms)
     else:
         failed += 1
+        first_failure = first_failure or status
     time.sleep(0.05)
 if times:
     times.sort()
@@ -81,6 +84,8 @@ if times:
     print(f"/health while held: {len(times)} ok, {failed} failed; median {statistics.median(times):.2f} ms, p99 {p99:.2f} ms, max {times[-1]:.2f} ms")
 else:
     print(f"/health while held: 0 ok, {failed} failed")
+if first_failure:
+    print(f"first failed /health: {first_failure}")
 
 # How long until the hub drops the held sockets (its header timeout).
 import selectors

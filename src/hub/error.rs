@@ -1,7 +1,9 @@
 //! The hub's one error type for HTTP. Bodies are `{error, error_description}`
-//! (the OAuth shape); 401s carry a `WWW-Authenticate: Bearer` challenge and
-//! 403s name the missing scope (RFC 6750); a 500 is logged with its cause and
-//! answered generically.
+//! (the OAuth shape); 401s carry a `WWW-Authenticate: Bearer` challenge with
+//! a `scope` hint (the protected-resource metadata is added by
+//! `oauth::challenge`) and 403s name the missing scope (RFC 6750 §3, the MCP
+//! authorization spec); a 500 is logged with its cause and answered
+//! generically.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,10 +12,16 @@ use serde_json::json;
 
 #[derive(Debug)]
 pub enum ApiError {
-    /// No bearer token was presented.
-    MissingToken,
-    /// A bearer token was presented and refused; the reason is logged, not sent.
-    InvalidToken(String),
+    /// No bearer token was presented; `scope` is what to ask for.
+    MissingToken {
+        scope: &'static str,
+    },
+    /// A bearer token was presented and refused; the reason is logged, not
+    /// sent; `scope` is what to ask for.
+    InvalidToken {
+        reason: String,
+        scope: &'static str,
+    },
     /// The token is valid but lacks `scope`.
     InsufficientScope(&'static str),
     BadRequest {
@@ -54,23 +62,24 @@ fn challenge(mut r: Response, value: &str) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::MissingToken => challenge(
+            // RFC 6750 §3.1: no `error` when no token was sent.
+            Self::MissingToken { scope } => challenge(
                 body(
                     StatusCode::UNAUTHORIZED,
                     "invalid_request",
                     "a bearer token is required",
                 ),
-                "Bearer",
+                &format!("Bearer scope=\"{scope}\""),
             ),
-            Self::InvalidToken(reason) => {
+            Self::InvalidToken { reason, scope } => {
                 tracing::debug!(reason, "bearer token refused");
                 challenge(
                     body(
                         StatusCode::UNAUTHORIZED,
                         "invalid_token",
-                        "the bearer token is invalid, expired or revoked",
+                        "the bearer token is invalid, expired, revoked or not for this resource",
                     ),
-                    "Bearer error=\"invalid_token\"",
+                    &format!("Bearer error=\"invalid_token\", scope=\"{scope}\""),
                 )
             }
             Self::InsufficientScope(scope) => challenge(

@@ -5,7 +5,7 @@
 //! is `cli::serve`.
 
 pub mod activity;
-mod bearer;
+pub mod bearer;
 pub mod connections;
 pub mod csrf;
 pub mod edge;
@@ -29,9 +29,11 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use self::activity::Activity;
-pub use self::bearer::Bearer;
+pub use self::bearer::{Bearer, HubApi};
+use crate::oauth::refresh::Recent;
 use crate::paths::Paths;
 use crate::store::{self, Store};
+use crate::tokens::audience::{self, Expected, Verdict};
 use crate::tokens::keys::{self, Verifier};
 use crate::tokens::{Claims, Issuers, Reject, jwt};
 
@@ -69,6 +71,7 @@ struct Inner {
     verified: Mutex<HashMap<String, Arc<Claims>>>,
     check: Mutex<Option<(Instant, Result<(), String>)>>,
     edge: OnceLock<edge::Edge>,
+    refreshes: Recent<oauth::token::Issued>,
 }
 
 impl HubState {
@@ -90,6 +93,7 @@ impl HubState {
             verified: Mutex::new(HashMap::new()),
             check: Mutex::new(None),
             edge: OnceLock::new(),
+            refreshes: Recent::default(),
         })))
     }
 
@@ -119,6 +123,11 @@ impl HubState {
             .unwrap_or_else(|| NONE.get_or_init(edge::Edge::default))
     }
 
+    /// The answers of recent refresh rotations (the reuse grace).
+    pub fn refreshes(&self) -> &Recent<oauth::token::Issued> {
+        &self.0.refreshes
+    }
+
     /// Open connections, for `--idle-exit`.
     pub fn activity(&self) -> &Arc<Activity> {
         &self.0.activity
@@ -143,16 +152,36 @@ impl HubState {
         result
     }
 
-    /// Validate a bearer token (see [`jwt::validate`]); `audience` when the
-    /// endpoint has one.
-    pub fn validate(&self, token: &str, audience: Option<&str>) -> Result<Claims, Reject> {
+    /// Validate the bearer token of a request to an endpoint that expects
+    /// `expected` audiences: [`Self::live`], then `aud` as
+    /// [`audience::judge`] says (a vault audience at the hub's APIs only on
+    /// a token whose registry row names no resource).
+    pub fn validate(&self, token: &str, expected: Expected) -> Result<Claims, Reject> {
+        let claims = self.live(token)?;
+        let ok = match audience::judge(expected, &claims.aud) {
+            Verdict::Accept => true,
+            Verdict::AcceptUnbound => !self.resource_bound(&claims)?,
+            Verdict::Refuse => false,
+        };
+        if ok {
+            Ok(claims)
+        } else {
+            Err(Reject::Audience(claims.aud))
+        }
+    }
+
+    /// A token's claims if it is live (signature, time, issuer, not
+    /// revoked; see [`jwt::validate`]), whatever its audience. For tokens a
+    /// request is *about* (revocation, introspection); a token that
+    /// authorizes a request goes through [`Self::validate`].
+    pub fn live(&self, token: &str) -> Result<Claims, Reject> {
         let now = crate::tokens::now();
         let claims = self.verified_claims(token, now)?;
         jwt::check_claims(
             &claims,
             jwt::Expect {
                 issuers: self.0.issuers.accepted(),
-                audience,
+                audience: None,
                 now,
             },
             |jti| {
@@ -161,6 +190,19 @@ impl HubState {
             },
         )?;
         Ok(Claims::clone(&claims))
+    }
+
+    /// Was the token issued for an RFC 8707 resource (its registry row says)?
+    fn resource_bound(&self, claims: &Claims) -> Result<bool, Reject> {
+        let jti = claims.jti.as_deref().unwrap_or_default();
+        let conn = self
+            .0
+            .store
+            .conn()
+            .map_err(|e| Reject::Registry(e.to_string()))?;
+        store::tokens::resource(&conn, jti)
+            .map(|r| r.is_some())
+            .map_err(|e| Reject::Registry(e.to_string()))
     }
 
     /// The token's claims once its signature checks out, from the cache of

@@ -139,7 +139,7 @@ async fn bearer_endpoints_need_a_valid_token_with_the_scope() {
     // Issue #4: every Bearer 401 names the protected-resource metadata.
     assert_eq!(
         headers[header::WWW_AUTHENTICATE],
-        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\""
+        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", scope=\"parachute:host:auth\""
     );
     assert_eq!(body["error"], "invalid_request");
 
@@ -147,7 +147,7 @@ async fn bearer_endpoints_need_a_valid_token_with_the_scope() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         headers[header::WWW_AUTHENTICATE],
-        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", error=\"invalid_token\""
+        "Bearer resource_metadata=\"http://127.0.0.1:1939/.well-known/oauth-protected-resource\", error=\"invalid_token\", scope=\"parachute:host:auth\""
     );
     assert_eq!(body["error"], "invalid_token");
 
@@ -175,7 +175,7 @@ async fn revoked_tokens_are_refused_and_listed_until_they_expire() {
     let victim = f.mint(&["vault:work:read"], true);
     let victim_jti = victim.claims.jti.clone().expect("jti");
     // Validated once (its signature is now remembered) …
-    assert!(f.state.validate(&victim.token, None).is_ok());
+    assert!(f.state.live(&victim.token).is_ok());
 
     let (status, _, body) = f
         .revoke(&admin.token, &format!("{{\"jti\":\"{victim_jti}\"}}"))
@@ -195,7 +195,7 @@ async fn revoked_tokens_are_refused_and_listed_until_they_expire() {
     assert_eq!(body["error"], "invalid_request");
 
     // … and still refused once revoked.
-    assert_eq!(f.state.validate(&victim.token, None), Err(Reject::Revoked));
+    assert_eq!(f.state.live(&victim.token), Err(Reject::Revoked));
     let (status, headers, body) = f.get("/api/revocation-list", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=60");
@@ -216,14 +216,8 @@ async fn a_rotation_by_another_process_is_picked_up() {
     let after = f.mint(operator::SCOPES, true);
     // Let the reload throttle pass, as it would between real requests.
     tokio::time::sleep(KEY_RELOAD_EVERY + Duration::from_millis(50)).await;
-    assert!(
-        f.state.validate(&after.token, None).is_ok(),
-        "new key trusted"
-    );
-    assert!(
-        f.state.validate(&before.token, None).is_ok(),
-        "old key still trusted"
-    );
+    assert!(f.state.live(&after.token).is_ok(), "new key trusted");
+    assert!(f.state.live(&before.token).is_ok(), "old key still trusted");
     let (_, _, body) = f.get("/.well-known/jwks.json", None).await;
     assert_eq!(body["keys"].as_array().expect("keys").len(), 2);
 }

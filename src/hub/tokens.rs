@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::wellknown::cors;
-use super::{Bearer, HubState};
+use super::{Bearer, HubApi, HubState};
 use crate::oauth::attenuation;
 use crate::store::tokens::{self as registry, Revoked};
 
@@ -51,7 +51,7 @@ pub struct ListQuery {
 /// `{tokens:[…]}`, newest first, each with its `status`.
 pub async fn list(
     State(s): State<HubState>,
-    bearer: Bearer,
+    bearer: Bearer<HubApi>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     bearer.require(REGISTRY_SCOPE)?;
@@ -87,7 +87,7 @@ pub struct RevokeBody {
 /// time; an unknown jti is 404.
 pub async fn revoke(
     State(s): State<HubState>,
-    bearer: Bearer,
+    bearer: Bearer<HubApi>,
     body: Result<Json<RevokeBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     // Seed 001: `parachute:host:auth` revokes anything; any other minting

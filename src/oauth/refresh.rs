@@ -1,11 +1,26 @@
 //! Refresh-token rotation (OAuth 2.1 §4.3.1): every use rotates; a rotated
-//! token presented again means it leaked (or a client raced itself), so the
-//! whole family is revoked — except, for a few seconds, the immediately
-//! previous token while its successor is still unused (Dex's
-//! `reuseInterval`), which rotates that successor instead.
+//! token presented again means it leaked, so the whole family is revoked.
+//!
+//! The reuse grace (Dex's `reuseInterval`): a client that races itself —
+//! several tabs or threads refreshing the same token at once — would revoke
+//! its own grant. So for [`GRACE_SECS`] after a rotation, the same client
+//! presenting the rotated token again, while its successor is still unused,
+//! gets **the same answer** the rotation gave (the same access and refresh
+//! token, remembered in [`Recent`]); nothing new is issued and the family
+//! stays live. After the window, or once the successor has itself been
+//! used, a reuse revokes the family. The answers are kept in memory only:
+//! within the window after a hub restart a reuse is refused
+//! (`invalid_grant`) without revoking anything.
 
-/// How long the immediately previous token is honoured after rotation.
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How long (seconds, inclusive) a rotated token is answered with its
+/// successor after the rotation.
 pub const GRACE_SECS: i64 = 3;
+/// At most this many rotations are remembered at once; past it a rotation
+/// is not remembered, and a reuse of its token is refused (not revoked).
+pub const MAX_RECENT: usize = 1024;
 
 /// The presented token's registry state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +37,8 @@ pub struct Presented<'a> {
 pub enum Decision<'a> {
     /// Rotate the presented token.
     Rotate,
-    /// Within the grace: rotate its live successor (this jti) instead.
-    RotateSuccessor(&'a str),
+    /// Within the grace: answer as the rotation into this jti did.
+    Replay(&'a str),
     /// Reuse of a rotated token: revoke the family, answer `invalid_grant`.
     RevokeFamily,
     /// `invalid_grant` without side effects (expired, revoked outright,
@@ -48,16 +63,90 @@ pub fn decide<'a>(
     match (t.revoked_at, t.rotated_to) {
         (None, _) => Decision::Rotate,
         (Some(at), Some(next)) if now - at <= GRACE_SECS && successor_live => {
-            Decision::RotateSuccessor(next)
+            Decision::Replay(next)
         }
         (Some(_), Some(_)) => Decision::RevokeFamily,
         (Some(_), None) => Decision::Refuse("the refresh token has been revoked"),
     }
 }
 
+/// The answers of the rotations of the last [`GRACE_SECS`], by the SHA-256
+/// of the refresh token they rotated. `Debug` shows only how many.
+pub struct Recent<T> {
+    map: Mutex<HashMap<String, Answered<T>>>,
+}
+
+struct Answered<T> {
+    at: i64,
+    successor: String,
+    answer: T,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Recent<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.map.lock().map_or(0, |m| m.len());
+        f.debug_struct("Recent").field("answers", &n).finish()
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    /// Remember that rotating `presented_hash` into `successor` answered
+    /// `answer` at `now`; forgets answers older than the grace first.
+    pub fn remember(&self, presented_hash: &str, successor: &str, answer: T, now: i64) {
+        let Ok(mut m) = self.map.lock() else {
+            return;
+        };
+        m.retain(|_, a| now - a.at <= GRACE_SECS);
+        if m.len() < MAX_RECENT {
+            m.insert(
+                presented_hash.to_string(),
+                Answered {
+                    at: now,
+                    successor: successor.to_string(),
+                    answer,
+                },
+            );
+        }
+    }
+
+    /// The answer of the rotation of `presented_hash` into `successor`, if
+    /// it is remembered and within the grace at `now`.
+    pub fn recall(&self, presented_hash: &str, successor: &str, now: i64) -> Option<T> {
+        let m = self.map.lock().ok()?;
+        m.get(presented_hash)
+            .filter(|a| a.successor == successor && now - a.at <= GRACE_SECS)
+            .map(|a| a.answer.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_answers_last_the_grace_and_name_their_successor() {
+        let r: Recent<&str> = Recent::default();
+        r.remember("h", "b", "answer", 100);
+        assert_eq!(r.recall("h", "b", 100 + GRACE_SECS), Some("answer"));
+        assert_eq!(
+            r.recall("h", "b", 101 + GRACE_SECS),
+            None,
+            "after the grace"
+        );
+        assert_eq!(r.recall("h", "c", 100), None, "another successor");
+        assert_eq!(r.recall("x", "b", 100), None);
+        // Old answers are forgotten when a new one is remembered.
+        r.remember("h2", "c", "second", 200);
+        assert_eq!(format!("{r:?}"), "Recent { answers: 1 }");
+    }
 
     fn t(revoked_at: Option<i64>, rotated_to: Option<&str>) -> Presented<'_> {
         Presented {
@@ -101,7 +190,7 @@ mod tests {
                 "c1",
                 true,
                 1_000 + GRACE_SECS - 1,
-                Decision::RotateSuccessor("n"),
+                Decision::Replay("n"),
             ),
             (
                 "previous at grace edge",
@@ -109,7 +198,7 @@ mod tests {
                 "c1",
                 true,
                 1_000 + GRACE_SECS,
-                Decision::RotateSuccessor("n"),
+                Decision::Replay("n"),
             ),
             (
                 "previous after grace",

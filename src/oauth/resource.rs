@@ -1,9 +1,13 @@
 //! RFC 8707 resource binding (seed 001). A client connecting to one vault's
 //! MCP endpoint sends `resource=<origin>/vault/<name>/mcp`; the hub then
 //! narrows unnamed `vault:<verb>` scopes to `vault:<name>:<verb>`, locks the
-//! flow to that vault, and stamps `aud=vault.<name>`. Only resources on the
-//! hub's own origins are recognised: a third party's URL cannot drive the
-//! narrowing.
+//! flow to that vault, and stamps `aud=vault.<name>`. Such a token carries
+//! only that vault's scopes (issue 8): everything else is dropped when the
+//! request is bound ([`bind`]) and again when a token is issued or refreshed
+//! ([`scopes_for`]), so a grant made before the rule, or a stored row, cannot
+//! carry a `surface:` or `parachute:` scope to the vault's audience. Only
+//! resources on the hub's own origins are recognised: a third party's URL
+//! cannot drive the narrowing.
 
 use crate::tokens::{audience, scopes};
 
@@ -82,8 +86,9 @@ pub fn resolve<S: AsRef<str>>(resource: &str, bound_origins: &[S]) -> Option<Tar
 }
 
 /// Bind `requested` to a vault: unnamed `vault:<verb>` becomes
-/// `vault:<name>:<verb>`, scopes naming another vault are dropped (the flow
-/// is locked to this vault), other scopes pass through. Idempotent.
+/// `vault:<name>:<verb>`; this vault's named scopes stay; everything else —
+/// another vault's scopes, other modules', the hub's — is dropped (the token
+/// is for this vault alone). Idempotent.
 pub fn narrow(requested: &[String], vault: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in requested {
@@ -91,10 +96,8 @@ pub fn narrow(requested: &[String], vault: &str) -> Vec<String> {
             Some(("vault", verb)) if scopes::VAULT_VERBS.contains(&verb) => {
                 format!("vault:{vault}:{verb}")
             }
-            _ => match scopes::vault_scope_name(s) {
-                Some(other) if other != vault => continue,
-                _ => s.clone(),
-            },
+            _ if scopes::vault_scope_name(s) == Some(vault) => s.clone(),
+            _ => continue,
         };
         if !out.contains(&bound) {
             out.push(bound);
@@ -115,6 +118,21 @@ pub fn bind(requested: &[String], target: Option<&Target>) -> Vec<String> {
             .collect(),
         None => requested.to_vec(),
     }
+}
+
+/// At `/oauth/token` (both grants): what a token bound to `target` may
+/// carry of `granted` — one vault's named scopes, or for the root `/mcp`
+/// every named vault scope; all of `granted` without a resource.
+pub fn scopes_for(granted: &[String], target: Option<&Target>) -> Vec<String> {
+    granted
+        .iter()
+        .filter(|s| match target {
+            Some(Target::Vault(name)) => scopes::vault_scope_name(s) == Some(name.as_str()),
+            Some(Target::RootMcp) => scopes::vault_scope(s).is_some(),
+            None => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// At `/oauth/token`: may a token carrying `granted` be issued for
@@ -251,20 +269,16 @@ mod tests {
                 &["vault:work:read"],
             ),
             (
-                "non-vault passes",
-                &["scribe:transcribe", "vault:admin"],
-                &["scribe:transcribe", "vault:work:admin"],
+                "non-vault dropped",
+                &["scribe:transcribe", "vault:admin", "surface:x:write"],
+                &["vault:work:admin"],
             ),
             (
                 "duplicates collapse",
                 &["vault:read", "vault:work:read"],
                 &["vault:work:read"],
             ),
-            (
-                "unknown verb untouched",
-                &["vault:delete"],
-                &["vault:delete"],
-            ),
+            ("unknown verb dropped", &["vault:delete"], &[]),
         ];
         for (name, input, want) in cases {
             assert_eq!(narrow(&v(input), "work"), v(want), "{name}");
@@ -276,6 +290,23 @@ mod tests {
             ),
             v(&["vault:work:read"])
         );
+    }
+
+    #[test]
+    fn issued_tokens_carry_only_their_resource_scopes() {
+        let granted = v(&[
+            "vault:work:read",
+            "surface:x:write",
+            "vault:home:read",
+            "parachute:host:auth",
+        ]);
+        let work = Target::Vault("work".into());
+        assert_eq!(scopes_for(&granted, Some(&work)), v(&["vault:work:read"]));
+        assert_eq!(
+            scopes_for(&granted, Some(&Target::RootMcp)),
+            v(&["vault:work:read", "vault:home:read"])
+        );
+        assert_eq!(scopes_for(&granted, None), granted);
     }
 
     #[test]

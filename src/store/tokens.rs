@@ -85,6 +85,16 @@ pub fn is_revoked(conn: &Connection, jti: &str) -> rusqlite::Result<bool> {
         .unwrap_or(false))
 }
 
+/// The RFC 8707 resource a token was issued for, if any (`None` also for
+/// an unknown jti).
+pub fn resource(conn: &Connection, jti: &str) -> rusqlite::Result<Option<String>> {
+    let mut st = conn.prepare_cached("SELECT resource FROM tokens WHERE jti = ?1")?;
+    Ok(st
+        .query_row([jti], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
 /// The outcome of [`revoke`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {

@@ -94,15 +94,30 @@ fn mint_token_prints_only_a_valid_token_with_the_inferred_audience() {
     assert_eq!(c.iss, "http://127.0.0.1:1939");
     assert_eq!(c.client_id, "parachute-hub");
 
-    // Named vault scope → vault.<name>; --aud beats inference.
+    // Named vault scope → vault.<name>; --aud must agree.
     assert_eq!(
         h.validate(&h.mint(&["--scope", "vault:work:read"]))
             .expect("v")
             .aud,
         "vault.work"
     );
-    let t = h.mint(&["--scope", "vault:work:read", "--aud", "custom-resource"]);
-    assert_eq!(h.validate(&t).expect("v").aud, "custom-resource");
+    // --aud must be what the scopes are for (issue 8), as at the API.
+    let t = h.mint(&["--scope", "vault:work:read", "--aud", "vault.work"]);
+    assert_eq!(h.validate(&t).expect("v").aud, "vault.work");
+    let o = h.run(&[
+        "auth",
+        "mint-token",
+        "--scope",
+        "vault:work:read",
+        "--aud",
+        "custom-resource",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim(),
+        "✗ parachute auth mint-token: --aud `custom-resource` does not match the scopes (they are for `vault.work`); leave --aud out"
+    );
+    assert!(o.stdout.is_empty());
     // Several scopes carried verbatim; the named vault wins.
     let t = h.mint(&["--scope", "vault:work:read scribe:transcribe"]);
     let c = h.validate(&t).expect("v");
@@ -119,14 +134,14 @@ fn mint_token_prints_only_a_valid_token_with_the_inferred_audience() {
     // Equals spelling too.
     let t = h.mint(&[
         "--scope=scribe:transcribe",
-        "--aud=x",
+        "--aud=scribe",
         "--sub=y",
         "--ttl=60s",
     ]);
     let c = h.validate(&t).expect("v");
     assert_eq!(
         (c.aud.as_str(), c.sub.as_str(), c.exp - c.iat),
-        ("x", "y", 60)
+        ("scribe", "y", 60)
     );
 }
 

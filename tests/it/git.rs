@@ -485,9 +485,13 @@ fn a_read_token_cannot_push_and_probes_create_nothing() {
     assert_eq!(status, 401, "{head}");
     let mut challenges = header_values(&head, "www-authenticate");
     challenges.sort_unstable();
-    assert_eq!(
-        challenges,
-        ["Basic realm=\"Parachute Surface Git\"", "Bearer"],
+    // The Bearer one says where to get a token and for what (issue 13).
+    assert_eq!(challenges.len(), 2, "{head}");
+    assert_eq!(challenges[0], "Basic realm=\"Parachute Surface Git\"");
+    assert!(
+        challenges[1].starts_with("Bearer resource_metadata=\"http://")
+            && challenges[1]
+                .ends_with("/.well-known/oauth-protected-resource\", scope=\"surface:foo:write\""),
         "{head}"
     );
     assert_eq!(header_values(&head, "cache-control"), ["no-store"]);

@@ -97,13 +97,18 @@ fn a_revoked_jti_is_rejected_and_published() {
     assert!(r.body.contains(&jti));
     let r = hub.get("/api/auth/tokens", None);
     assert_eq!(r.status, 401);
-    // Issue #4: Bearer 401s name the protected-resource metadata.
+    // Issue #4: Bearer 401s name the protected-resource metadata; issue
+    // 13: and the scope to ask for.
     let prm = format!("{ISSUER}/.well-known/oauth-protected-resource");
     assert_eq!(
         r.header("www-authenticate"),
-        Some(format!("Bearer resource_metadata=\"{prm}\"").as_str())
+        Some(format!("Bearer resource_metadata=\"{prm}\", scope=\"parachute:host:auth\"").as_str())
     );
-    let narrow = h.mint(&["--scope", "scribe:transcribe"]);
+    // A token for the hub without the scope is 403; one for another
+    // audience (scribe's) is not the hub's at all (issue 8).
+    let scribe = h.mint(&["--scope", "scribe:transcribe"]);
+    assert_eq!(hub.get("/api/auth/tokens", Some(&scribe)).status, 401);
+    let narrow = h.mint(&["--scope", "hub:admin"]);
     let r = hub.get("/api/auth/tokens", Some(&narrow));
     assert_eq!(r.status, 403);
     assert!(
@@ -119,7 +124,12 @@ fn a_revoked_jti_is_rejected_and_published() {
     assert_eq!(r.json()["error"], "invalid_token");
     assert_eq!(
         r.header("www-authenticate"),
-        Some(format!("Bearer resource_metadata=\"{prm}\", error=\"invalid_token\"").as_str())
+        Some(
+            format!(
+                "Bearer resource_metadata=\"{prm}\", error=\"invalid_token\", scope=\"parachute:host:auth\""
+            )
+            .as_str()
+        )
     );
     let list = hub.get("/api/revocation-list", None).json();
     assert!(

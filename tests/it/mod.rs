@@ -1,4 +1,5 @@
 mod account;
+mod audience;
 mod auth;
 mod bounds;
 mod browser;

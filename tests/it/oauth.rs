@@ -334,6 +334,17 @@ pub fn authorize_path(s: &Server, client_id: &str, scope: &str, extra: &[(&str, 
 
 pub fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Response {
     let res = format!("{}/vault/test/mcp", s.iss());
+    exchange_for(s, client_id, code, verifier, &res)
+}
+
+/// [`exchange`] for `res` (`""`: no RFC 8707 resource).
+pub fn exchange_for(
+    s: &Server,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+    res: &str,
+) -> Response {
     s.form(
         "/oauth/token",
         &[
@@ -342,7 +353,7 @@ pub fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Resp
             ("client_id", client_id),
             ("redirect_uri", REDIRECT),
             ("code_verifier", verifier),
-            ("resource", &res),
+            ("resource", res),
         ],
         &[],
     )
@@ -351,6 +362,18 @@ pub fn exchange(s: &Server, client_id: &str, code: &str, verifier: &str) -> Resp
 /// A public client registered with `registration` and approved by the
 /// operator, and the token pair the owner's consent to `scope` gives it.
 pub fn approved_tokens(s: &Server, registration: &Value, scope: &str) -> (String, Value) {
+    let res = format!("{}/vault/test/mcp", s.iss());
+    approved_tokens_for(s, registration, scope, &res)
+}
+
+/// [`approved_tokens`] for the RFC 8707 resource `res` (`""`: none, a token
+/// for the hub's own APIs).
+pub fn approved_tokens_for(
+    s: &Server,
+    registration: &Value,
+    scope: &str,
+    res: &str,
+) -> (String, Value) {
     let c = s.register(registration);
     let id = c["client_id"].as_str().expect("id").to_string();
     assert!(
@@ -361,10 +384,10 @@ pub fn approved_tokens(s: &Server, registration: &Value, scope: &str) -> (String
     );
     let mut b = Browser::new(s);
     assert_eq!(b.login("owner", PASSWORD).status, 303);
-    let page = b.get(&authorize_path(s, &id, scope, &[]));
+    let page = b.get(&authorize_path(s, &id, scope, &[("resource", res)]));
     let r = b.submit(&page, "/oauth/authorize", &[("decision", "approve")]);
     let code = param(r.header("location").expect("location"), "code").expect("code");
-    let t = exchange(s, &id, &code, VERIFIER);
+    let t = exchange_for(s, &id, &code, VERIFIER, res);
     assert_eq!(t.status, 200, "{t:?}");
     (id, t.json())
 }
@@ -457,8 +480,10 @@ fn discovery_documents_and_the_bearer_challenge() {
     assert_eq!(
         r.header("www-authenticate"),
         Some(
-            format!("Bearer resource_metadata=\"{iss}/.well-known/oauth-protected-resource\"")
-                .as_str()
+            format!(
+                "Bearer resource_metadata=\"{iss}/.well-known/oauth-protected-resource\", scope=\"parachute:host:auth\""
+            )
+            .as_str()
         )
     );
 }

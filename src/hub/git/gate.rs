@@ -3,12 +3,12 @@
 //! shape; the status codes and challenges are the ones that make git behave:
 //!
 //! - 401 (no credential, or one the hub refuses) carries **two**
-//!   `WWW-Authenticate` challenges, `Basic realm="…"` and `Bearer`: without
-//!   one git never asks its credential helper and never retries; Bearer
-//!   serves git ≥ 2.46 helpers, Basic everything older. Basic comes first
-//!   because the hub's 401 middleware (`oauth::challenge`) rewrites a
-//!   leading Bearer challenge with `insert`, which would drop the Basic one;
-//!   clients do not care about the order.
+//!   `WWW-Authenticate` challenges, `Basic realm="…"` and `Bearer
+//!   scope="surface:<name>:<verb>"`: without one git never asks its
+//!   credential helper and never retries; Bearer serves git ≥ 2.46 helpers,
+//!   Basic everything older; the hub's 401 middleware (`oauth::challenge`)
+//!   adds `resource_metadata` to the Bearer one, as on every hub 401.
+//!   A token for another audience (a vault's MCP token) is a 401 too.
 //! - 403 (a valid token without the scope) names the scope in a
 //!   `Bearer error="insufficient_scope"` challenge (RFC 6750). Not 401:
 //!   asking the same identity again yields no more authority, it would only
@@ -47,8 +47,8 @@ fn text(status: StatusCode, body: String) -> Response {
     r
 }
 
-/// 401 with the Basic and Bearer challenges.
-pub fn unauthorized(reason: &str) -> Response {
+/// 401 with the Basic and Bearer challenges; `scope` is the one to ask for.
+pub fn unauthorized(reason: &str, scope: &str) -> Response {
     let mut r = text(
         StatusCode::UNAUTHORIZED,
         format!("Unauthorized: {reason}\n"),
@@ -57,7 +57,9 @@ pub fn unauthorized(reason: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
         h.append(header::WWW_AUTHENTICATE, v);
     }
-    h.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer scope=\"{scope}\"")) {
+        h.append(header::WWW_AUTHENTICATE, v);
+    }
     r
 }
 
@@ -198,7 +200,7 @@ mod tests {
 
     #[test]
     fn unauthorized_has_both_challenges() {
-        let r = unauthorized("a hub access token is required");
+        let r = unauthorized("a hub access token is required", "surface:foo:read");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         let challenges: Vec<&str> = r
             .headers()
@@ -208,7 +210,10 @@ mod tests {
             .collect();
         assert_eq!(
             challenges,
-            ["Basic realm=\"Parachute Surface Git\"", "Bearer"]
+            [
+                "Basic realm=\"Parachute Surface Git\"",
+                "Bearer scope=\"surface:foo:read\""
+            ]
         );
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
     }

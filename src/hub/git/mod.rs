@@ -32,6 +32,8 @@ use tokio::sync::Semaphore;
 
 use super::HubState;
 use crate::env_vars;
+use crate::tokens::Reject;
+use crate::tokens::audience::Expected;
 
 /// Default cap on one request body: git's own limit for a pack pushed to
 /// GitHub.
@@ -159,15 +161,22 @@ async fn handle(
         return gate::bad_request("the query names `service` more than once");
     };
     let access = path::required_access(route.subpath, service.as_deref());
+    let needed = path::scope(&route.name, access);
     let Some(token) = credentials::extract_token(&parts.headers) else {
-        return gate::unauthorized("a hub access token is required");
+        return gate::unauthorized("a hub access token is required", &needed);
     };
-    let claims = match state.validate(&token, None) {
+    let claims = match state.validate(&token, Expected::Git) {
         Ok(c) if !c.sub.is_empty() => c,
-        Ok(_) => return gate::unauthorized("the token has no subject"),
+        Ok(_) => return gate::unauthorized("the token has no subject", &needed),
+        Err(Reject::Audience(aud)) => {
+            return gate::unauthorized(
+                &format!("the token is for `{aud}`, not for git; use a token with `{needed}`"),
+                &needed,
+            );
+        }
         Err(reason) => {
             tracing::debug!(repo = &route.name, %reason, "git token refused");
-            return gate::unauthorized("the token is invalid, expired or revoked");
+            return gate::unauthorized("the token is invalid, expired or revoked", &needed);
         }
     };
     if let Some(scope) = gate::missing_scope(&claims, &route.name, access) {

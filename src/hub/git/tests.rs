@@ -136,7 +136,10 @@ async fn no_credential_is_401_with_both_challenges_and_provisions_nothing() {
         .collect();
     assert_eq!(
         challenges,
-        ["Basic realm=\"Parachute Surface Git\"", "Bearer"]
+        [
+            "Basic realm=\"Parachute Surface Git\"",
+            "Bearer scope=\"surface:foo:write\""
+        ]
     );
     assert_eq!(header_of(&r, header::CACHE_CONTROL), "no-store");
     assert!(!f.repo("foo").exists());

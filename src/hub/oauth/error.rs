@@ -12,8 +12,9 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
-    /// `WWW-Authenticate` (for `invalid_client` over Basic).
-    pub challenge: Option<&'static str>,
+    /// `WWW-Authenticate` (for `invalid_client` over Basic, and for
+    /// `insufficient_scope`).
+    pub challenge: Option<String>,
 }
 
 impl OAuthError {
@@ -39,7 +40,7 @@ impl OAuthError {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",
             description: d.into(),
-            challenge: Some("Basic realm=\"parachute\""),
+            challenge: Some("Basic realm=\"parachute\"".into()),
         }
     }
 
@@ -47,6 +48,17 @@ impl OAuthError {
         Self {
             status: StatusCode::FORBIDDEN,
             ..Self::new(error, d)
+        }
+    }
+
+    /// 403 `insufficient_scope` whose Bearer challenge names `scope`, the
+    /// one to ask for (RFC 6750 §3.1, the MCP authorization spec).
+    pub fn insufficient_scope(scope: &str, d: impl Into<String>) -> Self {
+        Self {
+            challenge: Some(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+            )),
+            ..Self::forbidden("insufficient_scope", d)
         }
     }
 }
@@ -61,8 +73,8 @@ impl IntoResponse for OAuthError {
         let h = r.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if let Some(c) = self.challenge {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        if let Some(v) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            h.insert(header::WWW_AUTHENTICATE, v);
         }
         r
     }

@@ -23,7 +23,8 @@ use super::error::{Failure, OAuthError};
 use super::installed;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
-use crate::hub::{Bearer, HubState};
+use crate::hub::tokens::REGISTRY_SCOPE;
+use crate::hub::{Bearer, HubApi, HubState};
 use crate::oauth::attenuation::{can_grant, has_minting_authority};
 use crate::store::tokens as registry;
 use crate::tokens::{audience, mint, operator, scopes};
@@ -55,13 +56,14 @@ pub fn is_operator(row: Option<&registry::TokenRow>) -> bool {
 /// `POST /api/auth/mint-token`.
 pub async fn mint_token(
     State(state): State<HubState>,
-    Bearer(caller): Bearer,
+    bearer: Bearer<HubApi>,
     body: Result<Json<MintBody>, JsonRejection>,
 ) -> Result<Response, Failure> {
+    let caller = bearer.0;
     let held: Vec<&str> = caller.scopes().collect();
     if !has_minting_authority(&held) {
-        return Err(OAuthError::forbidden(
-            "insufficient_scope",
+        return Err(OAuthError::insufficient_scope(
+            REGISTRY_SCOPE,
             "this token cannot mint tokens: it needs `parachute:host:auth`, `parachute:host:admin` or `vault:<name>:admin`",
         )
         .into());
@@ -78,8 +80,8 @@ pub async fn mint_token(
         .map(String::as_str)
         .collect();
     if !denied.is_empty() {
-        return Err(OAuthError::forbidden(
-            "insufficient_scope",
+        return Err(OAuthError::insufficient_scope(
+            REGISTRY_SCOPE,
             format!("this token may not grant: {}", denied.join(", ")),
         )
         .into());
@@ -95,8 +97,8 @@ pub async fn mint_token(
     };
     let operator = is_operator(parent.as_ref());
     if body.subject.is_some() && !operator {
-        return Err(OAuthError::forbidden(
-            "insufficient_scope",
+        return Err(OAuthError::insufficient_scope(
+            operator::MINT_SCOPE,
             "only the operator token may set `subject`",
         )
         .into());
@@ -145,7 +147,10 @@ pub async fn mint_token(
             .map_err(|e| db.other(e))
         })
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::InvalidToken("the token was revoked".into()))?;
+        .ok_or_else(|| ApiError::InvalidToken {
+            reason: "the token was revoked".into(),
+            scope: <HubApi as crate::hub::bearer::Expect>::SCOPE,
+        })?;
     tracing::info!(jti = ?minted.claims.jti, by = %caller.sub, scope = %minted.claims.scope, "token minted");
     Ok(Json(json!({
         "jti": minted.claims.jti,
@@ -183,13 +188,8 @@ fn lifetime(
 
 /// `aud` follows from the scopes; an `audience` that says otherwise is refused.
 fn audience_of(requested: &[String], asked: Option<&str>) -> Result<String, OAuthError> {
-    let aud = audience::infer(requested);
-    match asked.filter(|a| !a.is_empty()) {
-        Some(asked) if asked != aud => Err(OAuthError::invalid_request(format!(
-            "`audience` `{asked}` does not match the scopes (they are for `{aud}`); leave `audience` out"
-        ))),
-        _ => Ok(aud),
-    }
+    audience::resolve(requested, asked)
+        .map_err(|e| OAuthError::invalid_request(format!("`audience` {e}; leave `audience` out")))
 }
 
 /// The shape guard and the named-vault checks of seed 001.

@@ -77,13 +77,12 @@ pub async fn post_preflight() -> Response {
 
 /// Middleware: every Bearer 401 names the hub's protected-resource metadata
 /// (RFC 9728 §5.1), so a client that hits a hub route without a token can
-/// discover where to get one.
-/// The git endpoint is left alone: git clients answer its Basic and Bearer
-/// challenges and have no use for OAuth discovery.
+/// discover where to get one; the `scope` hint is the producer's (the
+/// `Bearer` extractor's kind, git's repository scope). Git's 401 is
+/// included: its Basic challenge is kept as is, in its place.
 pub async fn challenge(State(state): State<HubState>, req: Request, next: Next) -> Response {
-    let git = req.uri().path().starts_with("/git/");
     let mut res = next.run(req).await;
-    if git || res.status() != StatusCode::UNAUTHORIZED {
+    if res.status() != StatusCode::UNAUTHORIZED {
         return res;
     }
     let values: Vec<HeaderValue> = res

@@ -18,6 +18,7 @@ use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::oauth::{random_token, redirect, sha256_hex};
 use crate::store::{self, clients};
+use crate::tokens::audience::Expected;
 use crate::tokens::scopes;
 
 const AUTH_METHODS: &[&str] = &["none", "client_secret_post", "client_secret_basic"];
@@ -117,8 +118,11 @@ fn admin_bearer(state: &HubState, headers: &HeaderMap) -> Result<bool, ApiError>
         return Ok(false);
     };
     let claims = state
-        .validate(token, None)
-        .map_err(|r| ApiError::InvalidToken(r.to_string()))?;
+        .validate(token, Expected::Hub)
+        .map_err(|r| ApiError::InvalidToken {
+            reason: r.to_string(),
+            scope: "hub:admin",
+        })?;
     Ok(claims.has_scope("hub:admin"))
 }
 

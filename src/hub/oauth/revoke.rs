@@ -15,6 +15,7 @@ use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::oauth::sha256_hex;
 use crate::store;
+use crate::tokens::audience::Expected;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenParam {
@@ -68,7 +69,7 @@ pub async fn revoke(
     };
     // An access token (a JWT we can verify) names its row by `jti`.
     let jti_of_access = state
-        .validate(&token, None)
+        .live(&token)
         .ok()
         .filter(|c| c.client_id == client.client_id)
         .and_then(|c| c.jti);
@@ -91,9 +92,11 @@ pub async fn revoke(
 /// Bearer scopes that may introspect any token (modules and the operator).
 pub const INTROSPECT_ANY: &[&str] = &["hub:admin", "parachute:host:admin"];
 
-/// Who asks: a bearer with an [`INTROSPECT_ANY`] scope sees every token; an
-/// authenticated client only its own; anyone else is told `active: false`
-/// (RFC 7662 §4: the endpoint must not be a token-scanning oracle).
+/// Who asks: a bearer with an [`INTROSPECT_ANY`] scope sees every token; a
+/// confidential client that proved its secret only its own; anyone else —
+/// a public client too, which merely names a `client_id` anyone can read —
+/// is told `active: false` (RFC 7662 §4: the endpoint must not be a
+/// token-scanning oracle).
 enum Asker {
     Admin,
     Client(String),
@@ -110,8 +113,9 @@ impl Asker {
     }
 }
 
-/// `POST /oauth/introspect`: a hub-admin bearer or the token's own client
-/// (client authentication as at `/oauth/token`); `{active:false}` for
+/// `POST /oauth/introspect`: a hub-admin bearer or the token's own
+/// confidential client (client authentication as at `/oauth/token`);
+/// `{active:false}` for
 /// anything not live or not the asker's to see.
 pub async fn introspect(
     State(state): State<HubState>,
@@ -120,9 +124,12 @@ pub async fn introspect(
 ) -> Result<Response, Failure> {
     // A bad bearer is refused before the body is read (401, not 400).
     let bearer = crate::hub::bearer::bearer_token(&headers)
-        .map(|b| state.validate(b, None))
+        .map(|b| state.validate(b, Expected::Hub))
         .transpose()
-        .map_err(|r| ApiError::InvalidToken(r.to_string()))?;
+        .map_err(|r| ApiError::InvalidToken {
+            reason: r.to_string(),
+            scope: INTROSPECT_ANY[0],
+        })?;
     let p = form_of(form)?;
     let now = crate::tokens::now();
     let asker = if let Some(c) = bearer {
@@ -132,14 +139,16 @@ pub async fn introspect(
             Asker::Nobody
         }
     } else {
-        authenticate(&state, &headers, &p, now)?
-            .map_or(Asker::Nobody, |c| Asker::Client(c.client_id))
+        match authenticate(&state, &headers, &p, now)? {
+            Ok(c) if c.confidential() => Asker::Client(c.client_id),
+            _ => Asker::Nobody,
+        }
     };
     let Some(token) = p.token.filter(|t| !t.is_empty()) else {
         return Err(OAuthError::invalid_request("`token` is required").into());
     };
     let inactive = || Json(json!({"active": false})).into_response();
-    if let Ok(c) = state.validate(&token, None) {
+    if let Ok(c) = state.live(&token) {
         if !asker.may_see(&c.client_id) {
             return Ok(inactive());
         }

@@ -1,8 +1,10 @@
 //! `POST /oauth/token`: the `authorization_code` and `refresh_token` grants.
 //! Each exchange is one write transaction (`BEGIN IMMEDIATE`), so two
 //! requests racing with the same code or refresh token are serialized and
-//! exactly one wins. Access tokens are 15-minute JWTs whose `jti` is the
-//! registry row; refresh tokens are opaque, 30 days, stored as SHA-256.
+//! exactly one wins (a refresh token's own client racing itself gets the
+//! winner's answer again within the reuse grace, `oauth::refresh`). Access
+//! tokens are 15-minute JWTs whose `jti` is the registry row; refresh tokens
+//! are opaque, 30 days, stored as SHA-256.
 
 use axum::Form;
 use axum::Json;
@@ -37,11 +39,21 @@ pub struct TokenForm {
     scope: Option<String>,
 }
 
-/// A freshly issued pair.
-struct Issued {
+/// A freshly issued pair (remembered for the reuse grace, so `Debug` leaves
+/// the tokens out).
+#[derive(Clone)]
+pub struct Issued {
     access: String,
     refresh: String,
     scope: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `POST /oauth/token`.
@@ -176,7 +188,9 @@ fn code_grant(state: &HubState, tx: &Connection, client_id: &str, f: &TokenForm,
         )));
     }
     let res = row.resource.as_deref().or(asked);
-    let granted = scopes::parse(&row.scopes);
+    // A resource-bound token carries that resource's scopes only (RFC 8707).
+    let target = res.and_then(|r| resource::resolve(r, state.issuers().accepted()));
+    let granted = resource::scopes_for(&scopes::parse(&row.scopes), target.as_ref());
     let audience = match resource::audience_for(res, &granted, state.issuers().accepted()) {
         Ok(a) => a,
         Err(d) => return Ok(Err(OAuthError::new("invalid_target", d))),
@@ -214,14 +228,15 @@ fn refresh_grant(
             "`refresh_token` is required",
         )));
     };
-    let Some(row) = store::refresh::by_refresh_hash(tx, &sha256_hex(presented)).map_err(sql)?
-    else {
+    let presented_hash = sha256_hex(presented);
+    let Some(row) = store::refresh::by_refresh_hash(tx, &presented_hash).map_err(sql)? else {
         return Ok(Err(OAuthError::invalid_grant("unknown refresh token")));
     };
     let successor = match row.rotated_to.as_deref() {
         Some(next) => store::refresh::by_jti(tx, next).map_err(sql)?,
         None => None,
     };
+    // Live and unused: a successor that was itself rotated is revoked.
     let successor_live = successor
         .as_ref()
         .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now);
@@ -238,10 +253,18 @@ fn refresh_grant(
     );
     let base = match decision {
         Decision::Rotate => row,
-        Decision::RotateSuccessor(_) => match successor {
-            Some(s) => s,
-            None => return Ok(Err(OAuthError::invalid_grant("unknown refresh token"))),
-        },
+        // The reuse grace: the same answer as the rotation (see
+        // `oauth::refresh`); forgotten (a restart) means refused, not revoked.
+        Decision::Replay(next) => {
+            return Ok(state
+                .refreshes()
+                .recall(&presented_hash, next, now)
+                .ok_or_else(|| {
+                    OAuthError::invalid_grant(
+                        "the refresh token was just rotated; use the refresh token that rotation returned",
+                    )
+                }));
+        }
         Decision::RevokeFamily => {
             let n = store::refresh::revoke_family(tx, &row.family_id, now).map_err(sql)?;
             tracing::warn!(
@@ -277,6 +300,9 @@ fn refresh_grant(
     if !store::refresh::mark_rotated(tx, &previous, &new_jti, now).map_err(sql)? {
         return Err(db.other("rotation conflict"));
     }
+    state
+        .refreshes()
+        .remember(&presented_hash, &new_jti, issued.0.clone(), now);
     Ok(Ok(issued.0))
 }
 
@@ -339,10 +365,10 @@ fn narrowed(
     let res = base.resource.clone().or_else(|| asked.map(str::to_string));
     // A narrower `scope` may be asked for, in the request's own spelling
     // (`vault:read` under a vault resource means `vault:<name>:read`).
-    let held = scopes::parse(&base.scopes);
     let target = res
         .as_deref()
         .and_then(|r| resource::resolve(r, state.issuers().accepted()));
+    let held = resource::scopes_for(&scopes::parse(&base.scopes), target.as_ref());
     let wanted = match f
         .scope
         .as_deref()
