@@ -57,7 +57,7 @@ fn hub_port(args: &InitArgs, stored: Option<u16>) -> u16 {
 }
 
 /// Where the hub socket listens: `PARACHUTE_BIND_HOST:<port>`, as `serve` binds.
-fn listen_addr(port: u16) -> SocketAddr {
+pub(crate) fn listen_addr(port: u16) -> SocketAddr {
     let host = std::env::var(env_vars::PARACHUTE_BIND_HOST)
         .ok()
         .and_then(|h| h.parse::<IpAddr>().ok())

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod serve;
 pub mod status;
 pub mod unit;
+pub mod upgrade;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -61,6 +62,10 @@ pub enum Command {
     Init(init::InitArgs),
     /// The hub's git repositories (`/git/<name>`): list them with size and last push.
     Git(git::GitArgs),
+    /// After the binary was replaced: point every unit at it and restart the
+    /// hub behind its socket (no connection is refused); modules restart only
+    /// when their unit changed.
+    Upgrade(upgrade::UpgradeArgs),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(completions::CompletionsArgs),
 }
@@ -108,8 +113,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
             | Command::Status(_)
             | Command::Unit(_)
             | Command::Doctor(_)
+            | Command::Auth(_)
+            | Command::Git(_)
     ) {
-        binary_moved::warn(&cx.paths);
+        binary_moved::warn(&cx).await;
     }
     match cli.command {
         Command::Install(a) => install::install(&cx, a).await,
@@ -124,6 +131,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Auth(a) => auth::run(&cx, a).await,
         Command::Serve(a) => serve::run(&cx, &a).await,
         Command::Init(a) => init::run(&cx, a).await,
+        Command::Upgrade(a) => upgrade::run(&cx, a).await,
         Command::Git(a) => git::run(&cx, a),
         Command::Completions(a) => completions::run(&a),
     }

@@ -2,11 +2,13 @@
 //! unit, and the CLI verbs become calls on [`InitSystem`]. There is no
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
+pub mod drift;
 pub mod names;
 pub mod spec;
 pub mod start;
 pub mod systemd;
 pub mod units;
+pub mod upgrade;
 
 use std::fmt;
 
