@@ -8,10 +8,10 @@ use clap::Args;
 use super::Context;
 use super::lifecycle::{label, report_outcomes};
 use crate::error::Error;
-use crate::lifecycle::start::Verb;
-use crate::lifecycle::upgrade::{self, Change, HubRestart, Report, Request};
 use crate::lifecycle::drift;
+use crate::lifecycle::start::Verb;
 use crate::lifecycle::systemd::unit::HUB_SOCKET;
+use crate::lifecycle::upgrade::{self, Change, HubRestart, Report, Request};
 
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {}
@@ -38,14 +38,13 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
     let report = upgrade::run(&init, &req).await?;
     let mut code = present_units(cx, &report);
     if let HubRestart::Restarted { from, to, outcome } = &report.hub {
-        if outcome.failure.is_none() {
-            let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-            eprintln!("  the hub: {} → {}", v(from), v(to));
-        }
         if report_outcomes(cx, &init, Verb::Restart, std::slice::from_ref(outcome)).await?
             != ExitCode::SUCCESS
         {
             code = ExitCode::from(1);
+        } else {
+            let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+            eprintln!("  the hub's version: {} → {}", v(from), v(to));
         }
     } else {
         eprintln!("✓ the hub was not running; the next connection starts the new binary.");

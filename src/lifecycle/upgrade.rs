@@ -277,7 +277,10 @@ mod tests {
             }
         }
         fn log(&self, call: &str, unit: &str) {
-            self.calls.lock().expect("lock").push(format!("{call} {unit}"));
+            self.calls
+                .lock()
+                .expect("lock")
+                .push(format!("{call} {unit}"));
         }
         fn take(&self) -> Vec<String> {
             std::mem::take(&mut *self.calls.lock().expect("lock"))
@@ -422,7 +425,10 @@ mod tests {
         let init = Recording::new(&[HUB_SOCKET]);
         let report = upgrade(&init, root, "/new/parachute", &Services::empty()).await;
         assert!(matches!(report.hub, HubRestart::NotRunning));
-        assert!(report.socket_rewritten(), "the placeholder socket was rewritten");
+        assert!(
+            report.socket_rewritten(),
+            "the placeholder socket was rewritten"
+        );
         assert_eq!(init.take(), ["reload "], "no start, stop or restart");
     }
 

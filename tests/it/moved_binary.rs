@@ -46,7 +46,8 @@ fn a_second_move_is_news_again() {
     let first = p.run(&["status"]);
     assert!(String::from_utf8_lossy(&first.stderr).contains(NOTICE));
     std::fs::write(
-        tmp.path().join(".config/systemd/user/parachute-hub.service"),
+        tmp.path()
+            .join(".config/systemd/user/parachute-hub.service"),
         "[Service]\nType=notify\nExecStart=/opt/older/parachute serve\n",
     )
     .expect("rewrite unit");

@@ -49,7 +49,13 @@ impl Parachute {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_parachute"));
+        self.cmd_as(Path::new(env!("CARGO_BIN_EXE_parachute")), args)
+    }
+
+    /// The same environment, another `parachute` binary (a copy elsewhere,
+    /// as after `cargo install` or a package upgrade).
+    pub fn cmd_as(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         for k in &self.remove {
             c.env_remove(k);
         }
