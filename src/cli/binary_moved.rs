@@ -3,6 +3,7 @@
 //! on the first command after the binary was replaced. The finding and
 //! the "once" live in `lifecycle::drift`; this file only words it.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::Context;
@@ -33,16 +34,18 @@ fn wording(d: &Drift, exe: &Path) -> String {
         } else {
             " (no longer there)"
         };
-        s.push_str(&format!(
-            "⚠ the hub's unit runs `{pinned}`{gone}, but this is `{}`.\n",
+        let _ = writeln!(
+            s,
+            "⚠ the hub's unit runs `{pinned}`{gone}, but this is `{}`.",
             exe.display()
-        ));
+        );
     }
     if let Some(running) = &d.running_version {
-        s.push_str(&format!(
-            "⚠ the running hub is version {running}, but this binary is {}.\n",
+        let _ = writeln!(
+            s,
+            "⚠ the running hub is version {running}, but this binary is {}.",
             drift::VERSION
-        ));
+        );
     }
     s.push_str(
         "  Point the units at this binary and restart the hub without dropping a connection:  parachute upgrade\n  \

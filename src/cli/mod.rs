@@ -62,9 +62,16 @@ pub enum Command {
     Init(init::InitArgs),
     /// The hub's git repositories (`/git/<name>`): list them with size and last push.
     Git(git::GitArgs),
-    /// After the binary was replaced: point every unit at it and restart the
-    /// hub behind its socket (no connection is refused); modules restart only
-    /// when their unit changed.
+    /// Move the units and the hub onto this binary after it was replaced.
+    ///
+    /// Run it after a package upgrade, `brew upgrade` or `cargo install`.
+    /// Rewrites every unit whose text changed (the hub's socket and
+    /// service, each module's service: `ExecStart=` paths, new settings),
+    /// reloads the user manager, and restarts the hub's service behind its
+    /// socket: connections wait in the socket's backlog while the old hub
+    /// finishes its in-flight requests (at most 10 s), then the new one
+    /// answers them. The socket itself is never restarted. Modules that run
+    /// are restarted only when their unit changed.
     Upgrade(upgrade::UpgradeArgs),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(completions::CompletionsArgs),

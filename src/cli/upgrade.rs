@@ -38,13 +38,12 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
     let report = upgrade::run(&init, &req).await?;
     let mut code = present_units(cx, &report);
     if let HubRestart::Restarted { from, to, outcome } = &report.hub {
-        if report_outcomes(cx, &init, Verb::Restart, std::slice::from_ref(outcome)).await?
-            != ExitCode::SUCCESS
-        {
-            code = ExitCode::from(1);
-        } else {
+        let outcome = std::slice::from_ref(&**outcome);
+        if report_outcomes(cx, &init, Verb::Restart, outcome).await? == ExitCode::SUCCESS {
             let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
             eprintln!("  the hub's version: {} → {}", v(from), v(to));
+        } else {
+            code = ExitCode::from(1);
         }
     } else {
         eprintln!("✓ the hub was not running; the next connection starts the new binary.");
@@ -84,9 +83,8 @@ fn present_units(cx: &Context, report: &Report) -> ExitCode {
     }
     if report.socket_rewritten() {
         eprintln!(
-            "⚠ {s} changed; it keeps its old settings until it restarts, which refuses connections briefly:\n  \
-             systemctl --user restart {s}",
-            s = HUB_SOCKET
+            "⚠ {HUB_SOCKET} changed; it keeps its old settings until it restarts, which refuses connections briefly:\n  \
+             systemctl --user restart {HUB_SOCKET}",
         );
     }
     code

@@ -87,7 +87,7 @@ pub enum HubRestart {
         /// `/health`'s version before and after (`None`: no answer).
         from: Option<String>,
         to: Option<String>,
-        outcome: Outcome,
+        outcome: Box<Outcome>,
     },
 }
 
@@ -223,7 +223,11 @@ async fn restart_hub(init: &impl InitSystem, req: &Request<'_>) -> Result<HubRes
     } else {
         None
     };
-    Ok(HubRestart::Restarted { from, to, outcome })
+    Ok(HubRestart::Restarted {
+        from,
+        to,
+        outcome: Box::new(outcome),
+    })
 }
 
 /// Restart the module services that run and whose unit was rewritten.
@@ -338,12 +342,12 @@ mod tests {
         std::fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
         std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
         std::fs::write(dir.join("bin/run"), "").expect("write");
-        let mut argv = vec!["bin/run"];
-        argv.extend_from_slice(args);
+        let mut start_cmd = vec!["bin/run"];
+        start_cmd.extend_from_slice(args);
         let manifest = serde_json::json!({
             "name": short, "manifestName": format!("parachute-{short}"), "port": 1950,
             "paths": [format!("/{short}")], "health": format!("/{short}/health"),
-            "startCmd": argv,
+            "startCmd": start_cmd,
         });
         std::fs::write(dir.join(".parachute/module.json"), manifest.to_string()).expect("write");
         let mut row = Row::new(&format!("parachute-{short}"), 1950, &[], "/health", "1.0.0");

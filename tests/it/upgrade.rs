@@ -5,8 +5,9 @@
 //! systemd holds the socket, the old hub drains, the new one accepts.
 
 use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -31,7 +32,7 @@ struct Loop {
 }
 
 /// GET /health on fresh connections until `stop`, bounded.
-fn client_loop(addr: std::net::SocketAddr, stop: &AtomicBool) -> Loop {
+fn client_loop(addr: SocketAddr, stop: &AtomicBool) -> Loop {
     let started = Instant::now();
     let mut seen = Loop {
         ok: 0,
@@ -56,7 +57,7 @@ fn client_loop(addr: std::net::SocketAddr, stop: &AtomicBool) -> Loop {
 /// A request the old hub has accepted and is still reading when the
 /// upgrade stops it: the body trickles in over `over`. Returns what came
 /// back, which must be a whole answer (the hub drained it), not a reset.
-fn slow_request(addr: std::net::SocketAddr, over: Duration) -> std::io::Result<String> {
+fn slow_request(addr: SocketAddr, over: Duration) -> std::io::Result<String> {
     let body = "grant_type=password&client_id=nobody&pad=".to_string() + &"x".repeat(40);
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -86,6 +87,49 @@ fn main_pid(i: &Installed<'_>) -> u32 {
     i.show(SERVICE, "MainPID").parse().expect("MainPID")
 }
 
+/// What happened while `parachute upgrade` ran under load.
+struct UnderLoad {
+    upgrade: Output,
+    took: Duration,
+    seen: Loop,
+    /// The slow request's answer (or why it was cut off).
+    in_flight: std::io::Result<String>,
+}
+
+/// Run `upgrade` while the client loop asks and one slow request is in
+/// flight on the old hub.
+fn upgrade_under_load(addr: SocketAddr, upgrade: impl FnOnce() -> Output) -> UnderLoad {
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || client_loop(addr, &stop))
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let in_flight = std::thread::spawn(move || slow_request(addr, Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let out = upgrade();
+    let took = started.elapsed();
+    std::thread::sleep(AFTER_UPGRADE);
+    stop.store(true, Ordering::Relaxed);
+    UnderLoad {
+        upgrade: out,
+        took,
+        seen: client.join().expect("client loop"),
+        in_flight: in_flight.join().expect("slow request"),
+    }
+}
+
+/// The first command from another binary notices, once.
+fn assert_noticed_once(run: &dyn Fn(&[&str]) -> Output) {
+    let notice = "⚠ the hub's unit runs `";
+    let first = stderr(&run(&["status"]));
+    assert_eq!(first.matches(notice).count(), 1, "{first}");
+    assert!(first.contains("parachute upgrade"), "{first}");
+    let again = stderr(&run(&["status"]));
+    assert!(!again.contains(notice), "said twice: {again}");
+}
+
 #[test]
 fn upgrade_moves_the_hub_to_the_new_binary_without_a_failed_request() {
     let _serial = systemd::lock();
@@ -107,87 +151,51 @@ fn upgrade_moves_the_hub_to_the_new_binary_without_a_failed_request() {
             .env_remove("PARACHUTE_HUB_ORIGIN");
         cmd.output().expect("run the new parachute")
     };
+    assert_noticed_once(&run_new);
 
-    // The first command from the new binary notices, once.
-    let notice = "⚠ the hub's unit runs `";
-    let first = run_new(&["status"]);
-    assert_eq!(
-        stderr(&first).matches(notice).count(),
-        1,
-        "{}",
-        stderr(&first)
+    let r = upgrade_under_load(i.addr(), || run_new(&["upgrade"]));
+    let err = stderr(&r.upgrade);
+    eprintln!("parachute upgrade ({:?}) said:\n{err}", r.took);
+    eprintln!(
+        "client loop: {} ok, {} failed, longest wait {:?}",
+        r.seen.ok,
+        r.seen.failures.len(),
+        r.seen.longest
+    );
+    assert!(r.upgrade.status.success(), "upgrade failed:\n{err}");
+    assert!(
+        r.seen.failures.is_empty(),
+        "requests failed across the upgrade: {:?}\n{err}",
+        r.seen.failures
     );
     assert!(
-        stderr(&first).contains("parachute upgrade"),
-        "{}",
-        stderr(&first)
+        r.seen.ok >= 50,
+        "the client barely ran: {} requests",
+        r.seen.ok
     );
-    let again = run_new(&["status"]);
-    assert!(
-        !stderr(&again).contains(notice),
-        "said twice: {}",
-        stderr(&again)
-    );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let client = {
-        let (stop, addr) = (Arc::clone(&stop), i.addr());
-        std::thread::spawn(move || client_loop(addr, &stop))
-    };
-    std::thread::sleep(Duration::from_secs(1));
-    let in_flight = {
-        let addr = i.addr();
-        std::thread::spawn(move || slow_request(addr, Duration::from_secs(3)))
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    let upgrading = Instant::now();
-    let up = run_new(&["upgrade"]);
-    let upgrade_took = upgrading.elapsed();
-    std::thread::sleep(AFTER_UPGRADE);
-    stop.store(true, Ordering::Relaxed);
-    let seen = client.join().expect("client loop");
-    let err = stderr(&up);
-    assert!(up.status.success(), "upgrade failed:\n{err}");
     // The old hub finished the request it had accepted before it exited.
-    let answer = in_flight.join().expect("slow request");
-    let answer = answer.unwrap_or_else(|e| panic!("in-flight request cut off: {e}\n{err}"));
+    let answer = r
+        .in_flight
+        .unwrap_or_else(|e| panic!("in-flight request cut off: {e}\n{err}"));
     assert!(
         answer.starts_with("HTTP/1.1 4") && answer.contains("\"error\""),
         "not a whole OAuth answer: {answer}"
     );
     assert!(
-        upgrade_took >= Duration::from_secs(2),
-        "the restart did not wait for the in-flight request ({upgrade_took:?})"
+        r.took >= Duration::from_secs(2),
+        "the restart did not wait for the in-flight request ({:?})",
+        r.took
     );
-    eprintln!("parachute upgrade ({upgrade_took:?}) said:\n{err}");
-    eprintln!(
-        "client loop: {} ok, {} failed, longest wait {:?}",
-        seen.ok,
-        seen.failures.len(),
-        seen.longest
-    );
-    assert!(
-        seen.failures.is_empty(),
-        "requests failed across the upgrade: {:?}\n{err}",
-        seen.failures
-    );
-    assert!(seen.ok >= 50, "the client barely ran: {} requests", seen.ok);
 
-    // The units run the new binary, and so does the hub that answers.
+    // Only the hub's service was rewritten (`init` and `upgrade` render the
+    // same socket) and restarted; the units and the hub run the new binary.
+    let wrote = format!("✓ wrote {}", mgr.unit_dir().join(SERVICE).display());
     assert!(
-        err.contains(&format!(
-            "✓ wrote {}",
-            mgr.unit_dir().join(SERVICE).display()
-        )),
+        err.contains(&wrote) && err.matches("✓ wrote").count() == 1,
         "{err}"
     );
     assert!(err.contains("✓ parachute-hub.service restarted"), "{err}");
-    // `init` and `upgrade` render the same socket: it is left alone.
     assert!(!err.contains("parachute-hub.socket changed"), "{err}");
-    assert!(
-        !err.contains("wrote") || err.matches("✓ wrote").count() == 1,
-        "{err}"
-    );
     let unit = std::fs::read_to_string(mgr.unit_dir().join(SERVICE)).expect("unit");
     assert!(
         unit.contains(&format!("ExecStart={} serve", new.display())),
@@ -203,11 +211,9 @@ fn upgrade_moves_the_hub_to_the_new_binary_without_a_failed_request() {
     assert_eq!(i.active("parachute-hub.socket"), "active");
     let version = stdout(&run_new(&["--version"]));
     let health = try_http(i.addr(), "GET", "/health", None, None).expect("health");
+    let reported = health.json()["version"].as_str().unwrap_or("?").to_string();
     assert_eq!(
-        format!(
-            "parachute {}",
-            health.json()["version"].as_str().unwrap_or("?")
-        ),
+        format!("parachute {reported}"),
         version.trim(),
         "{}",
         health.body
