@@ -420,6 +420,25 @@ mod tests {
         assert!(unit.contains("ExecStart=/new/parachute serve"), "{unit}");
     }
 
+    /// systemd must let the old hub drain before it kills it, or the
+    /// restart cuts in-flight requests.
+    #[test]
+    fn the_stop_timeout_outlasts_the_drain() {
+        let stop = Duration::from_secs(u64::from(hub_unit::TIMEOUT_STOP_SEC));
+        assert!(stop > crate::cli::serve::DRAIN, "{stop:?}");
+        let text = hub_unit::render_service(
+            &HubUnits {
+                exe: "/usr/bin/parachute".into(),
+                listen: "127.0.0.1:1939".parse().expect("addr"),
+                parachute_home: "/home/ada/.parachute".into(),
+                hub_origin: "http://127.0.0.1:1939".into(),
+                idle_exit_secs: hub_unit::IDLE_EXIT_SECS,
+            },
+            Hardening::default(),
+        );
+        assert!(text.contains(&format!("TimeoutStopSec={}\n", stop.as_secs())));
+    }
+
     #[tokio::test]
     async fn a_hub_that_is_not_running_is_left_to_its_socket() {
         let tmp = tempfile::tempdir().expect("tmp");
