@@ -8,10 +8,10 @@ use clap::Args;
 use super::Context;
 use super::lifecycle::{label, report_outcomes};
 use crate::error::Error;
-use crate::lifecycle::drift;
 use crate::lifecycle::start::Verb;
 use crate::lifecycle::systemd::unit::HUB_SOCKET;
 use crate::lifecycle::upgrade::{self, Change, HubRestart, Report, Request};
+use crate::lifecycle::{InitSystem, drift};
 
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {}
@@ -37,16 +37,8 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
     };
     let report = upgrade::run(&init, &req).await?;
     let mut code = present_units(cx, &report);
-    if let HubRestart::Restarted { from, to, outcome } = &report.hub {
-        let outcome = std::slice::from_ref(&**outcome);
-        if report_outcomes(cx, &init, Verb::Restart, outcome).await? == ExitCode::SUCCESS {
-            let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-            eprintln!("  the hub's version: {} → {}", v(from), v(to));
-        } else {
-            code = ExitCode::from(1);
-        }
-    } else {
-        eprintln!("✓ the hub was not running; the next connection starts the new binary.");
+    if !present_hub(cx, &init, &report.hub).await? {
+        code = ExitCode::from(1);
     }
     let restarted: Vec<_> = report
         .units
@@ -59,6 +51,25 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
     // This binary is what the units run now: nothing left to notice.
     drift::first_notice(&cx.paths, &drift::Drift::default(), &req.exe);
     Ok(code)
+}
+
+/// The hub's restart; returns whether it came up (or needed none).
+async fn present_hub(
+    cx: &Context,
+    init: &impl InitSystem,
+    hub: &HubRestart,
+) -> Result<bool, Error> {
+    let HubRestart::Restarted { from, to, outcome } = hub else {
+        eprintln!("✓ the hub was not running; the next connection starts the new binary.");
+        return Ok(true);
+    };
+    let outcome = std::slice::from_ref(&**outcome);
+    if report_outcomes(cx, init, Verb::Restart, outcome).await? != ExitCode::SUCCESS {
+        return Ok(false);
+    }
+    let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    eprintln!("  the hub's version: {} → {}", v(from), v(to));
+    Ok(true)
 }
 
 /// One line per unit file; returns 1 when one could not be rendered.
