@@ -72,6 +72,12 @@ impl Paths {
         self.home.join(".linger-warned")
     }
 
+    /// What the last "the hub runs another binary" notice said, so it is
+    /// said once (`lifecycle::drift::first_notice`).
+    pub fn upgrade_noticed(&self) -> PathBuf {
+        self.home.join(".upgrade-noticed")
+    }
+
     /// The hub's store (`hub.db`, 0600, its WAL files beside it).
     pub fn hub_db(&self) -> PathBuf {
         self.home.join("hub.db")

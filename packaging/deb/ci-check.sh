@@ -2,7 +2,8 @@
 # CI for the Debian package (run by .ci/run as root, after the systemd
 # harness is up and its environment exported): build the .deb, install it,
 # use the installed binary (`--version`, `man`, `parachute init` in the
-# harness's user manager), upgrade to a second build with a bumped version,
+# harness's user manager), upgrade to a second build with a bumped version
+# under the running hub and run `parachute upgrade` as the postinst says,
 # then remove and purge it. Removal must take the binary, man pages and
 # completions and leave the user's Parachute home alone.
 # `--no-build` packages the existing target/release/parachute (local reruns).
@@ -94,13 +95,24 @@ curl_health=$(python3 -c "import urllib.request,sys; print(urllib.request.urlope
 as_user /usr/bin/parachute install /usr/share/doc/parachute/examples/hello-module ||
     fail "parachute install of the packaged example module"
 as_user /usr/bin/parachute uninstall hello --yes || fail "parachute uninstall hello"
-cleanup_units
-flock -u 9
 
-step "upgrade to $second"
-dpkg -i "$second"
+step "upgrade to $second under the running hub"
+hub_pid() { as_user systemctl --user show parachute-hub.service -p MainPID --value; }
+old_pid=$(hub_pid)
+[ "$old_pid" != 0 ] || fail "the hub is not running before the upgrade"
+postinst=$(dpkg -i "$second" 2>&1) || { echo "$postinst"; fail "dpkg -i $second failed"; }
+echo "$postinst"
+grep -qF 'parachute upgrade' <<<"$postinst" || fail "postinst does not say \`parachute upgrade\` after an upgrade"
 [ "$(dpkg-query -W -f='${Version}' parachute)" = "${version}+ci2" ] || fail "upgrade did not take"
 /usr/bin/parachute --version >/dev/null || fail "upgraded binary does not run"
+# What the postinst tells each user to do: the hub moves onto the new
+# binary behind its socket and answers again.
+as_user /usr/bin/parachute upgrade || fail "parachute upgrade after the package upgrade"
+[ "$(hub_pid)" != "$old_pid" ] || fail "parachute upgrade did not restart the hub"
+curl_health=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:$port/health', timeout=10).status)")
+[ "$curl_health" = 200 ] || fail "/health after parachute upgrade: $curl_health"
+cleanup_units
+flock -u 9
 
 step "dpkg -r, then --purge"
 [ -d "$work/parachute-home" ] || fail "init wrote no Parachute home"

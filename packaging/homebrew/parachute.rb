@@ -26,8 +26,8 @@ class Parachute < Formula
     <<~EOS
       Set up the hub as your user (it writes and loads its own agent):
         parachute init
-      After `brew upgrade parachute`, point the hub at the new binary:
-        parachute init && parachute restart
+      After `brew upgrade parachute`, move the hub onto the new binary:
+        parachute upgrade
     EOS
   end
 

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod serve;
 pub mod status;
 pub mod unit;
+pub mod upgrade;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -67,6 +68,17 @@ pub enum Command {
     Init(init::InitArgs),
     /// The hub's git repositories (`/git/<name>`): list them with size and last push.
     Git(git::GitArgs),
+    /// Move the units and the hub onto this binary after it was replaced.
+    ///
+    /// Run it after a package upgrade, `brew upgrade` or `cargo install`.
+    /// Rewrites every unit whose text changed (the hub's socket and
+    /// service, each module's service: `ExecStart=` paths, new settings),
+    /// reloads the user manager, and restarts the hub's service behind its
+    /// socket: connections wait in the socket's backlog while the old hub
+    /// finishes its in-flight requests (at most 10 s), then the new one
+    /// answers them. The socket itself is never restarted. Modules that run
+    /// are restarted only when their unit changed.
+    Upgrade(upgrade::UpgradeArgs),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(completions::CompletionsArgs),
 }
@@ -116,8 +128,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
             | Command::Status(_)
             | Command::Unit(_)
             | Command::Doctor(_)
+            | Command::Auth(_)
+            | Command::Git(_)
     ) {
-        binary_moved::warn(&cx.paths);
+        binary_moved::warn(&cx).await;
     }
     match cli.command {
         Command::Install(a) => install::install(&cx, a).await,
@@ -134,6 +148,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Auth(a) => auth::run(&cx, a).await,
         Command::Serve(a) => serve::run(&cx, &a).await,
         Command::Init(a) => init::run(&cx, a).await,
+        Command::Upgrade(a) => upgrade::run(&cx, a).await,
         Command::Git(a) => git::run(&cx, a),
         Command::Completions(a) => completions::run(&a),
     }

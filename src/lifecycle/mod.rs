@@ -2,6 +2,7 @@
 //! unit, and the CLI verbs become calls on [`InitSystem`]. There is no
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
+pub mod drift;
 pub mod enablement;
 pub mod hub;
 pub mod hub_store;
@@ -13,6 +14,7 @@ pub mod spec;
 pub mod start;
 pub mod systemd;
 pub mod units;
+pub mod upgrade;
 
 use std::fmt;
 

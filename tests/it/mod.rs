@@ -29,3 +29,4 @@ mod ports;
 mod store_integrity;
 mod system_smoke;
 mod two_factor;
+mod upgrade;

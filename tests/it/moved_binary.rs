@@ -1,5 +1,5 @@
-//! Issue 9 item 9 / issue 15: after the binary moves, a command that talks
-//! to units says once that the hub's unit runs another binary.
+//! Issue 9 item 9 / issue 15: after the binary moves, the next command
+//! says that the hub's unit runs another binary, once: not on every command.
 
 use crate::support::cli::Parachute;
 
@@ -13,6 +13,8 @@ fn with_hub_unit(exec_start: &str) -> (tempfile::TempDir, Parachute) {
     )
     .expect("write unit");
     let p = Parachute::offline(tmp.path());
+    // `init` made the home the units point at; "said once" is kept there.
+    std::fs::create_dir_all(p.home()).expect("mkdir home");
     (tmp, p)
 }
 
@@ -29,7 +31,29 @@ fn a_command_says_once_that_the_hub_unit_runs_another_binary() {
         "{err}"
     );
     assert!(err.contains(env!("CARGO_BIN_EXE_parachute")), "{err}");
-    assert!(err.contains("parachute init"), "{err}");
+    assert!(err.contains("parachute upgrade"), "{err}");
+    // Said once: the next commands stay quiet about it.
+    for args in [&["status"][..], &["unit", "hub"][..]] {
+        let o = p.run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains(NOTICE), "{args:?} repeated it: {err}");
+    }
+}
+
+#[test]
+fn a_second_move_is_news_again() {
+    let (tmp, p) = with_hub_unit("/opt/old/parachute");
+    let first = p.run(&["status"]);
+    assert!(String::from_utf8_lossy(&first.stderr).contains(NOTICE));
+    std::fs::write(
+        tmp.path()
+            .join(".config/systemd/user/parachute-hub.service"),
+        "[Service]\nType=notify\nExecStart=/opt/older/parachute serve\n",
+    )
+    .expect("rewrite unit");
+    let o = p.run(&["status"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("runs `/opt/older/parachute`"), "{err}");
 }
 
 #[test]

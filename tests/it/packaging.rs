@@ -52,6 +52,10 @@ fn the_formula_installs_every_man_page_and_the_completions_the_binary_prints() {
         f.contains("def caveats") && f.contains("parachute init"),
         "caveats point to `parachute init`"
     );
+    assert!(
+        f.contains("After `brew upgrade parachute`") && f.contains("parachute upgrade"),
+        "caveats say `parachute upgrade` after an upgrade"
+    );
     assert!(f.contains("test do"), "has a test block");
 
     // Every page in man/ is installed by one `manN.install Dir["man/*.N"]`.
@@ -87,6 +91,34 @@ fn the_formula_installs_every_man_page_and_the_completions_the_binary_prints() {
             "parachute {sub} {shell}"
         );
     }
+}
+
+/// Issue 15: the postinst names `init` on a first install and `upgrade`
+/// (a command the binary has) on an upgrade; it starts nothing itself.
+#[test]
+fn the_postinst_says_init_first_and_upgrade_after_an_upgrade() {
+    let postinst = root().join("packaging/deb/maintainer-scripts/postinst");
+    let run = |args: &[&str]| {
+        let o = Command::new("sh")
+            .arg(&postinst)
+            .args(args)
+            .output()
+            .expect("run postinst");
+        assert!(o.status.success(), "postinst {args:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let fresh = run(&["configure", ""]);
+    assert!(fresh.contains("parachute init"), "{fresh}");
+    let upgraded = run(&["configure", "0.0.9"]);
+    assert!(
+        upgraded.contains("upgraded from 0.0.9") && upgraded.contains("parachute upgrade"),
+        "{upgraded}"
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_parachute"))
+        .args(["upgrade", "--help"])
+        .output()
+        .expect("run parachute");
+    assert!(help.status.success(), "`parachute upgrade` is a command");
 }
 
 /// The .deb's asset sources are what `packaging/deb/build.sh` generates or
