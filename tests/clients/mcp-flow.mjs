@@ -141,11 +141,20 @@ function hiddenFields(html) {
   }
   return out;
 }
+// What a browser submits of a page's form untouched: hidden fields and
+// ticked checkboxes (the consent page's scopes), as [name, value] pairs.
+function formFields(html) {
+  const pairs = Object.entries(hiddenFields(html));
+  for (const m of html.matchAll(/<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>/g)) {
+    pairs.push([m[1], m[2].replace(/&amp;/g, "&")]);
+  }
+  return pairs;
+}
 async function postForm(url, fields) {
   return browse(url, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", origin: ISS },
-    body: new URLSearchParams(fields).toString(),
+    body: new URLSearchParams(Array.isArray(fields) ? fields : Object.entries(fields)).toString(),
   });
 }
 
@@ -234,7 +243,7 @@ if (r.status !== 200) fail(`consent page: ${r.status} ${page}`);
 out.consent_mentions_risk = /low risk/.test(page);
 out.consent_mentions_new_app = /This app is new/.test(page);
 out.consent_scopes = [...page.matchAll(/<code>(vault:[^<]+)<\/code>/g)].map((m) => m[1]);
-r = await postForm(`${ISS}/oauth/authorize`, { ...hiddenFields(page), decision: "approve" });
+r = await postForm(`${ISS}/oauth/authorize`, [...formFields(page), ["decision", "approve"]]);
 if (r.status !== 303) fail(`consent POST: ${r.status} ${await r.text()}`);
 const cb = new URL(r.headers.get("location"));
 out.callback_iss = cb.searchParams.get("iss");

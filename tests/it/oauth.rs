@@ -219,6 +219,24 @@ pub fn hidden(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What a browser submits of a page's form untouched: its hidden fields
+/// and its ticked checkboxes (the consent page's scopes).
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = hidden(html);
+    for rest in html.split("<input type=\"checkbox\" name=\"").skip(1) {
+        let Some((name, rest)) = rest.split_once("\" value=\"") else {
+            continue;
+        };
+        let Some((value, rest)) = rest.split_once('"') else {
+            continue;
+        };
+        if rest.split('>').next().is_some_and(|a| a.contains("checked")) {
+            out.push((name.to_string(), value.replace("&amp;", "&")));
+        }
+    }
+    out
+}
+
 /// Query parameters of a URL.
 pub fn query(url: &str) -> Vec<(String, String)> {
     url.split_once('?')
@@ -292,7 +310,7 @@ impl<'a> Browser<'a> {
 
     /// Submit the page's form with its hidden fields plus `extra`.
     pub fn submit(&mut self, page: &Response, action: &str, extra: &[(&str, &str)]) -> Response {
-        let fields = hidden(&page.body);
+        let fields = form_fields(&page.body);
         let mut all: Vec<(&str, &str)> = fields
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -675,7 +693,7 @@ fn authorize_login_consent_token_and_code_reuse() {
             .body
             .contains("limited to the vault <strong>test</strong>")
     );
-    let fields = hidden(&consent.body);
+    let fields = form_fields(&consent.body);
     let f: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -175,6 +175,7 @@ pub async fn register(
         .to_string(),
         token_endpoint_auth_method: method.to_string(),
         metadata: echo.clone(),
+        document_expires_at: None,
     };
     let db = state.store();
     db.write(|tx| {
