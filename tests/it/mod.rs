@@ -2,6 +2,7 @@ mod account;
 mod auth;
 mod bounds;
 mod browser;
+mod cimd;
 mod cli;
 mod completions;
 mod connections;
