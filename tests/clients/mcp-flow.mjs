@@ -9,7 +9,9 @@
 // `aud`, and the hub's revocation list); everything else is proxied to the
 // hub at HUB. Prints one JSON line with what the Rust test asserts on.
 //
-// Env: HUB (http://127.0.0.1:<hub port>), FRONT_PORT, USERNAME, PASSWORD.
+// Env: HUB (http://127.0.0.1:<hub port>), FRONT_PORT, USERNAME, PASSWORD;
+// CIMD_URL (optional): the client's metadata document URL, so the SDK uses
+// it as its client_id (Client ID Metadata Documents) instead of DCR.
 
 import http from "node:http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
@@ -25,6 +27,8 @@ const ISS = `http://127.0.0.1:${FRONT_PORT}`;
 const MCP_URL = `${ISS}/vault/test/mcp`;
 const PRM_URL = `${ISS}/.well-known/oauth-protected-resource/vault/test/mcp`;
 const REDIRECT = "http://127.0.0.1:1/callback"; // never fetched: the driver reads Location
+const CIMD_URL = process.env.CIMD_URL || undefined;
+const hubPaths = []; // every path the front proxied to the hub
 const log = (...a) => console.error("[mcp-flow]", ...a);
 
 function fail(msg) {
@@ -87,6 +91,7 @@ async function vault(req, res) {
 
 function proxy(req, res) {
   const target = new URL(req.url, HUB);
+  hubPaths.push(target.pathname);
   const headers = { ...req.headers, host: target.host, "x-forwarded-for": "127.0.0.1" };
   const up = http.request(target, { method: req.method, headers }, (r) => {
     res.writeHead(r.statusCode, r.headers);
@@ -169,6 +174,9 @@ class Provider {
   }
   get redirectUrl() {
     return REDIRECT;
+  }
+  get clientMetadataUrl() {
+    return CIMD_URL;
   }
   get clientMetadata() {
     return {
@@ -301,6 +309,7 @@ try {
   out.revoked_connect = e instanceof UnauthorizedError ? "unauthorized" : String(e);
 }
 out.vault_rejections = seen.rejected;
+out.registration_requests = hubPaths.filter((p) => p === "/oauth/register").length;
 
 front.close();
 console.log(JSON.stringify(out));

@@ -141,6 +141,7 @@ pub async fn register(
         response_types,
         name,
         scope,
+        required_scope,
     } = parse(&body)?;
     let name = name.as_deref();
     let method = method.as_str();
@@ -159,6 +160,9 @@ pub async fn register(
     }
     if !scope.is_empty() {
         echo["scope"] = scope.clone().into();
+    }
+    if !required_scope.is_empty() {
+        echo["required_scope"] = required_scope.into();
     }
     let client = clients::Client {
         client_id: client_id.clone(),
@@ -207,6 +211,9 @@ struct Parsed {
     response_types: Vec<String>,
     name: Option<String>,
     scope: String,
+    /// Scopes the client says it cannot work without (`required_scope`, a
+    /// Parachute extension): the consent page marks them.
+    required_scope: String,
 }
 
 /// Validate the RFC 7591 request body.
@@ -261,6 +268,8 @@ fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
         )));
     }
     let scope = scopes::parse(optional_str(&meta, "scope")?.unwrap_or_default()).join(" ");
+    let required_scope =
+        scopes::parse(optional_str(&meta, "required_scope")?.unwrap_or_default()).join(" ");
 
     Ok(Parsed {
         uris,
@@ -269,5 +278,6 @@ fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
         response_types,
         name,
         scope,
+        required_scope,
     })
 }
