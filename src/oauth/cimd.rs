@@ -30,13 +30,19 @@ const MAX_URIS: usize = 10;
 /// error page the person connecting the app sees.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CimdError {
-    #[error("the client ID `{0}` is not an https:// URL with a path, without fragment, user information or `.`/`..` segments")]
+    #[error(
+        "the client ID `{0}` is not an https:// URL with a path, without fragment, user information or `.`/`..` segments"
+    )]
     BadUrl(String),
-    #[error("`{host}` resolves to {addr}, which is not a public address; client ID documents are only fetched from the public internet")]
+    #[error(
+        "`{host}` resolves to {addr}, which is not a public address; client ID documents are only fetched from the public internet"
+    )]
     NotPublic { host: String, addr: IpAddr },
     #[error("`{host}` could not be resolved: {reason}")]
     Dns { host: String, reason: String },
-    #[error("the document redirected to `{0}`, another host; redirects are only followed within the same host")]
+    #[error(
+        "the document redirected to `{0}`, another host; redirects are only followed within the same host"
+    )]
     CrossHostRedirect(String),
     #[error("the document took longer than {FETCH_SECS} seconds to arrive")]
     Slow,
@@ -210,8 +216,8 @@ fn string_list(doc: &Value, field: &str) -> Result<Option<Vec<String>>, CimdErro
 /// `url`, `client_name` and `redirect_uris` present and valid, a public
 /// client (no secret; `token_endpoint_auth_method` `none` if given).
 pub fn parse_document(url: &str, body: &[u8]) -> Result<Document, CimdError> {
-    let doc: Value = serde_json::from_slice(body)
-        .map_err(|e| invalid(format!("it is not JSON ({e})")))?;
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("it is not JSON ({e})")))?;
     if !doc.is_object() {
         return Err(invalid("it is not a JSON object"));
     }
@@ -246,7 +252,9 @@ pub fn parse_document(url: &str, body: &[u8]) -> Result<Document, CimdError> {
         redirect::validate(u).map_err(invalid)?;
     }
     if doc.get("client_secret").is_some() {
-        return Err(invalid("a client ID document must not carry a `client_secret`"));
+        return Err(invalid(
+            "a client ID document must not carry a `client_secret`",
+        ));
     }
     match doc.get("token_endpoint_auth_method") {
         None | Some(Value::Null) => {}
@@ -351,10 +359,15 @@ mod tests {
         let d = parse_document(url, good.to_string().as_bytes()).expect("valid");
         assert_eq!(d.client_name, "App");
         assert_eq!(d.scope, "vault:read");
-        let bad = |v: Value| parse_document(url, v.to_string().as_bytes()).unwrap_err();
+        let bad = |v: Value| parse_document(url, v.to_string().as_bytes()).expect_err("refused");
         assert_eq!(
-            bad(json!({"client_id": "https://evil.example/c", "client_name": "A", "redirect_uris": ["http://127.0.0.1/cb"]})),
-            CimdError::Mismatch { url: url.into(), found: "https://evil.example/c".into() }
+            bad(
+                json!({"client_id": "https://evil.example/c", "client_name": "A", "redirect_uris": ["http://127.0.0.1/cb"]})
+            ),
+            CimdError::Mismatch {
+                url: url.into(),
+                found: "https://evil.example/c".into()
+            }
         );
         for v in [
             json!({"client_name": "A", "redirect_uris": ["http://127.0.0.1/cb"]}),

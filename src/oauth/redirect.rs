@@ -72,14 +72,18 @@ fn is_loopback(host: &str) -> bool {
 pub fn matches<S: AsRef<str>>(registered: &[S], presented: &str) -> bool {
     registered.iter().any(|r| {
         let r = r.as_ref();
-        r == presented || loopback_without_port(r).is_some_and(|a| loopback_without_port(presented) == Some(a))
+        r == presented
+            || loopback_without_port(r).is_some_and(|a| loopback_without_port(presented) == Some(a))
     })
 }
 
 /// Does every URI of `uris` send the browser to this machine (`http`
 /// loopback)? The consent page warns about such apps.
 pub fn loopback_only<S: AsRef<str>>(uris: &[S]) -> bool {
-    !uris.is_empty() && uris.iter().all(|u| loopback_without_port(u.as_ref()).is_some())
+    !uris.is_empty()
+        && uris
+            .iter()
+            .all(|u| loopback_without_port(u.as_ref()).is_some())
 }
 
 /// `(host, path and query)` of an `http://` URI to `127.0.0.1`, `[::1]` or
@@ -96,9 +100,9 @@ fn loopback_without_port(uri: &str) -> Option<(&str, &str)> {
         None => authority.split_at(authority.find(':').unwrap_or(authority.len())),
     };
     let port_ok = port.is_empty()
-        || port
-            .strip_prefix(':')
-            .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
     (port_ok && matches!(host, "127.0.0.1" | "[::1]" | "localhost")).then_some((host, tail))
 }
 
@@ -169,19 +173,47 @@ mod tests {
         ];
         let cases: &[(&str, &str, bool)] = &[
             ("same", "http://127.0.0.1:8976/callback", true),
-            ("loopback, other port", "http://127.0.0.1:8977/callback", true),
+            (
+                "loopback, other port",
+                "http://127.0.0.1:8977/callback",
+                true,
+            ),
             ("loopback, no port", "http://127.0.0.1/callback", true),
             ("v6 loopback, a port", "http://[::1]:4000/cb?x=1", true),
-            ("v6 loopback, other query", "http://[::1]:4000/cb?x=2", false),
+            (
+                "v6 loopback, other query",
+                "http://[::1]:4000/cb?x=2",
+                false,
+            ),
             ("localhost registered", "http://localhost:51000/done", true),
-            ("localhost, other path", "http://localhost:51000/done/", false),
-            ("127.0.0.1 for a registered localhost", "http://127.0.0.1:51000/done", false),
+            (
+                "localhost, other path",
+                "http://localhost:51000/done/",
+                false,
+            ),
+            (
+                "127.0.0.1 for a registered localhost",
+                "http://127.0.0.1:51000/done",
+                false,
+            ),
             ("loopback, other path", "http://127.0.0.1:8977/other", false),
-            ("https loopback is not the rule", "https://127.0.0.1:8977/callback", false),
+            (
+                "https loopback is not the rule",
+                "https://127.0.0.1:8977/callback",
+                false,
+            ),
             ("loopback, bad port", "http://127.0.0.1:x/callback", false),
-            ("non-loopback, other port", "https://app.example:9443/cb", false),
+            (
+                "non-loopback, other port",
+                "https://app.example:9443/cb",
+                false,
+            ),
             ("non-loopback, no port", "https://app.example/cb", false),
-            ("other loopback address", "http://127.0.0.2:8976/callback", false),
+            (
+                "other loopback address",
+                "http://127.0.0.2:8976/callback",
+                false,
+            ),
             ("trailing slash", "http://127.0.0.1:8976/callback/", false),
             ("extra query", "http://127.0.0.1:8976/callback?x=1", false),
             ("localhost alias", "http://localhost:8976/callback", false),
@@ -195,8 +227,14 @@ mod tests {
 
     #[test]
     fn loopback_only_apps() {
-        assert!(loopback_only(&["http://127.0.0.1/cb", "http://localhost:3/cb"]));
-        assert!(!loopback_only(&["http://127.0.0.1/cb", "https://app.example/cb"]));
+        assert!(loopback_only(&[
+            "http://127.0.0.1/cb",
+            "http://localhost:3/cb"
+        ]));
+        assert!(!loopback_only(&[
+            "http://127.0.0.1/cb",
+            "https://app.example/cb"
+        ]));
         assert!(!loopback_only::<&str>(&[]));
     }
 

@@ -76,7 +76,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
 
 pub fn insert(conn: &Connection, c: &Client) -> rusqlite::Result<()> {
     conn.execute(
-        &format!("INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        &format!(
+            "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ),
         rusqlite::params![
             c.client_id,
             c.client_secret_hash,

@@ -29,7 +29,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "token parents and labels; revoking a token revokes its children",
         V5,
     ),
-    (6, "client ID metadata documents: when a fetched document expires", V6),
+    (
+        6,
+        "client ID metadata documents: when a fetched document expires",
+        V6,
+    ),
 ];
 
 /// The schema version this build writes.

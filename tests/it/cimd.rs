@@ -144,6 +144,7 @@ fn post_consent(b: &mut Browser<'_>, fields: &[(String, String)]) -> Response {
 }
 
 #[test]
+#[allow(clippy::many_single_char_names)]
 fn a_cimd_client_connects_with_a_port_less_loopback_redirect_and_a_chosen_subset() {
     let Some(docs) = DocServer::start("cimd_flow") else {
         return;
@@ -193,7 +194,12 @@ fn a_cimd_client_connects_with_a_port_less_loopback_redirect_and_a_chosen_subset
     assert_eq!(other.status, 400, "{other:?}");
     assert!(other.header("location").is_none());
     // `localhost` was not registered: refused.
-    let lh = b.get(&authorize(&s, &url, "http://localhost:43123/callback", scope));
+    let lh = b.get(&authorize(
+        &s,
+        &url,
+        "http://localhost:43123/callback",
+        scope,
+    ));
     assert_eq!(lh.status, 400, "{lh:?}");
 
     // Untick `vault:test:write`: the code and the token carry only read.
@@ -242,7 +248,11 @@ fn a_cimd_client_connects_with_a_port_less_loopback_redirect_and_a_chosen_subset
     // Unticking everything grants nothing.
     let r = post_consent(&mut b, &consent_fields(&more.body, &[]));
     let loc = r.header("location").expect("redirect").to_string();
-    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"), "{loc}");
+    assert_eq!(
+        param(&loc, "error").as_deref(),
+        Some("access_denied"),
+        "{loc}"
+    );
 }
 
 #[test]
@@ -252,16 +262,35 @@ fn loopback_port_rule_does_not_reach_other_hosts() {
     let id = c["client_id"].as_str().expect("id");
     let mut b = Browser::new(&s);
     assert_eq!(b.login("owner", PASSWORD).status, 303);
-    let ok = b.get(&authorize(&s, id, "https://app.example:8443/cb", "vault:test:read"));
+    let ok = b.get(&authorize(
+        &s,
+        id,
+        "https://app.example:8443/cb",
+        "vault:test:read",
+    ));
     assert_eq!(ok.status, 200, "{ok:?}");
-    let other = b.get(&authorize(&s, id, "https://app.example:9443/cb", "vault:test:read"));
+    let other = b.get(&authorize(
+        &s,
+        id,
+        "https://app.example:9443/cb",
+        "vault:test:read",
+    ));
     assert_eq!(other.status, 400, "{other:?}");
-    assert!(other.body.contains("not one this app registered"), "{}", other.body);
+    assert!(
+        other.body.contains("not one this app registered"),
+        "{}",
+        other.body
+    );
 }
 
 /// The error page an authorize request with `client_id` gets.
 fn refusal(s: &Server, client_id: &str) -> String {
-    let r = s.get(&authorize(s, client_id, "http://127.0.0.1:5/callback", "vault:test:read"));
+    let r = s.get(&authorize(
+        s,
+        client_id,
+        "http://127.0.0.1:5/callback",
+        "vault:test:read",
+    ));
     assert_eq!(r.status, 400, "{client_id}: {r:?}");
     assert!(r.header("location").is_none(), "never redirected");
     assert!(
@@ -297,14 +326,22 @@ fn documents_from_private_addresses_and_bad_documents_are_refused() {
         assert!(body.contains("is not a public address"), "{url}: {body}");
     }
     let body = refusal(&strict, "https://127.0.0.1/");
-    assert!(body.contains("is not an https:// URL with a path"), "{body}");
+    assert!(
+        body.contains("is not an https:// URL with a path"),
+        "{body}"
+    );
 
     // With loopback allowed for the test: the same document works, and
     // everything but loopback is still refused, redirects included.
     let s = start_hub(&docs, true);
     let mut b = Browser::new(&s);
     assert_eq!(b.login("owner", PASSWORD).status, 303);
-    let page = b.get(&authorize(&s, &good, "http://127.0.0.1:5/callback", "vault:test:read"));
+    let page = b.get(&authorize(
+        &s,
+        &good,
+        "http://127.0.0.1:5/callback",
+        "vault:test:read",
+    ));
     assert_eq!(page.status, 200, "{page:?}");
     let body = refusal(&s, "https://10.1.2.3/client.json");
     assert!(body.contains("is not a public address"), "{body}");

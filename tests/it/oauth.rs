@@ -236,7 +236,11 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
         let Some((value, rest)) = rest.split_once('"') else {
             continue;
         };
-        if rest.split('>').next().is_some_and(|a| a.contains("checked")) {
+        if rest
+            .split('>')
+            .next()
+            .is_some_and(|a| a.contains("checked"))
+        {
             out.push((name.to_string(), value.replace("&amp;", "&")));
         }
     }

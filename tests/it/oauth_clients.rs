@@ -54,7 +54,7 @@ fn mcp_typescript_sdk_headless_flow() {
 }
 
 /// Issue 13: the SDK in CIMD mode (the hub advertises
-/// `client_id_metadata_document_supported`): its client_id is its document's
+/// `client_id_metadata_document_supported`): its `client_id` is its document's
 /// URL, served over https by a local server with a test CA; the whole flow
 /// runs without a registration request. The document lists a port-less
 /// loopback redirect; the SDK listens on another port.
@@ -88,8 +88,11 @@ fn mcp_typescript_sdk_cimd_flow() {
 }
 
 /// Run `tests/clients/mcp-flow.mjs` against a fresh hub (in CIMD mode with
-/// `cimd`: the document server and the document's URL).
-fn typescript_flow(test: &str, cimd: Option<(&DocServer, &str)>) -> Option<(Value, Home, Hub)> {
+/// `documents`: the document server and the document's URL).
+fn typescript_flow(
+    test: &str,
+    documents: Option<(&DocServer, &str)>,
+) -> Option<(Value, Home, Hub)> {
     let node_ok = Command::new("node")
         .arg("--version")
         .output()
@@ -111,7 +114,7 @@ fn typescript_flow(test: &str, cimd: Option<(&DocServer, &str)>) -> Option<(Valu
     let mut cmd = home.cmd(&["serve"]);
     cmd.env("PORT", "0").env("PARACHUTE_HUB_ORIGIN", &iss);
     let mut node = Command::new("node");
-    if let Some((docs, url)) = cimd {
+    if let Some((docs, url)) = documents {
         cmd.envs(docs.env(true));
         node.env("CIMD_URL", url);
     }
@@ -201,7 +204,7 @@ fn mcp_python_sdk_dcr_flow() {
 }
 
 /// Issue 13: the official MCP Python SDK in CIMD mode: no registration
-/// request, the document URL is the client_id.
+/// request, the document URL is the `client_id`.
 #[test]
 fn mcp_python_sdk_cimd_flow() {
     let Some(docs) = DocServer::start("mcp_python_sdk_cimd_flow") else {
@@ -239,8 +242,8 @@ fn assert_python_flow(r: &Value, home: &Home, client_id: &str) {
 }
 
 /// Run `tests/clients/mcp_python_flow.py` against a fresh hub (in CIMD
-/// mode with `cimd`: the document server and the document's URL).
-fn python_flow(test: &str, cimd: Option<(&DocServer, &str)>) -> Option<(Value, Home)> {
+/// mode with `documents`: the document server and the document's URL).
+fn python_flow(test: &str, documents: Option<(&DocServer, &str)>) -> Option<(Value, Home)> {
     let ok = Command::new("python3")
         .args(["-c", "import mcp.client.auth, httpx2, jwt, requests"])
         .output()
@@ -259,7 +262,7 @@ fn python_flow(test: &str, cimd: Option<(&DocServer, &str)>) -> Option<(Value, H
     cmd.env("PORT", "0")
         .env("PARACHUTE_HUB_ORIGIN", format!("http://127.0.0.1:{front}"));
     let mut py = Command::new("python3");
-    if let Some((docs, url)) = cimd {
+    if let Some((docs, url)) = documents {
         cmd.envs(docs.env(true));
         py.env("CIMD_URL", url);
     }

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 
-use crate::hub::error::ApiError;
 use super::consent_page;
+use crate::hub::error::ApiError;
 use crate::hub::pages::{csrf_refusal, error_page, html, see_other};
 use crate::hub::ratelimit::ClientIp;
 use crate::hub::session::{MaybeSession, SignedIn, with_cookie};

@@ -104,7 +104,8 @@ fn settings() -> Result<Settings, CimdError> {
         None => Vec::new(),
         Some(path) => {
             let shown = std::path::Path::new(&path).display().to_string();
-            let pem = std::fs::read(&path).map_err(|e| CimdError::TestCa(format!("{shown}: {e}")))?;
+            let pem =
+                std::fs::read(&path).map_err(|e| CimdError::TestCa(format!("{shown}: {e}")))?;
             reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| CimdError::TestCa(format!("{shown}: {e}")))?
         }
@@ -203,13 +204,19 @@ async fn checked_addresses(url: &Url, allow_loopback: bool) -> Result<Vec<Socket
 
 /// The address a URL host names literally (`10.0.0.1`, `[::1]`).
 fn literal_ip(host: &str) -> Option<IpAddr> {
-    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 /// Follow at most a few redirects, and only to the same scheme, host and
 /// port (and so to the addresses already checked).
 fn same_host_only(url: &Url) -> reqwest::redirect::Policy {
-    let origin = (url.host_str().map(str::to_string), url.port_or_known_default());
+    let origin = (
+        url.host_str().map(str::to_string),
+        url.port_or_known_default(),
+    );
     reqwest::redirect::Policy::custom(move |attempt| {
         let to = attempt.url();
         let same = to.scheme() == "https"
