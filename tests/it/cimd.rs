@@ -376,3 +376,65 @@ fn documents_from_private_addresses_and_bad_documents_are_refused() {
     let body = refusal(&s, &docs.url("missing.json"));
     assert!(body.contains("HTTP 404"), "{body}");
 }
+
+/// A registered client, approved; the owner signed in; the consent page for
+/// `scope` with `redirect_uri`.
+fn consent_for<'a>(
+    s: &'a Server,
+    registered: &str,
+    redirect_uri: &str,
+    scope: &str,
+) -> (String, Browser<'a>, Response) {
+    let c = s.register(&json!({"redirect_uris": [registered]}));
+    let id = c["client_id"].as_str().expect("id").to_string();
+    assert!(
+        s.home
+            .run(&["auth", "approve-client", &id])
+            .status
+            .success()
+    );
+    let mut b = Browser::new(s);
+    assert_eq!(b.login("owner", PASSWORD).status, 303);
+    let page = b.get(&authorize(s, &id, redirect_uri, scope));
+    (id, b, page)
+}
+
+#[test]
+fn unticking_a_scope_removes_it_from_the_grant_the_code_and_the_token() {
+    let s = Server::start();
+    let redirect = "http://127.0.0.1:1/cb";
+    let (id, mut b, page) = consent_for(&s, redirect, redirect, "vault:test:read vault:test:write");
+    assert_eq!(page.status, 200, "{page:?}");
+    let r = post_consent(&mut b, &consent_fields(&page.body, &["vault:test:write"]));
+    assert_eq!(r.status, 303, "{r:?}");
+    let code = param(r.header("location").expect("callback"), "code").expect("code");
+    let t = super::oauth::exchange(&s, &id, &code, VERIFIER);
+    assert_eq!(t.status, 200, "{t:?}");
+    assert_eq!(t.json()["scope"], "vault:test:write");
+    let o = s.home.run(&["auth", "list-grants", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let grants: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        grants.to_string().contains("vault:test:write")
+            && !grants.to_string().contains("vault:test:read"),
+        "{grants}"
+    );
+}
+
+#[test]
+fn a_registered_loopback_redirect_matches_on_any_port() {
+    let s = Server::start();
+    let (_, _, page) = consent_for(
+        &s,
+        "http://127.0.0.1:1/cb",
+        "http://127.0.0.1:40123/cb",
+        "vault:test:read",
+    );
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body
+            .contains("<strong><code>127.0.0.1:40123</code></strong>"),
+        "{}",
+        page.body
+    );
+}
