@@ -6,6 +6,9 @@
 //! name private and metadata-service addresses the hub must refuse before
 //! connecting: no packet is ever sent to them.
 
+// Each test is one user story, told step by step (as in `oauth.rs`).
+#![allow(clippy::many_single_char_names)]
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -144,7 +147,6 @@ fn post_consent(b: &mut Browser<'_>, fields: &[(String, String)]) -> Response {
 }
 
 #[test]
-#[allow(clippy::many_single_char_names)]
 fn a_cimd_client_connects_with_a_port_less_loopback_redirect_and_a_chosen_subset() {
     let Some(docs) = DocServer::start("cimd_flow") else {
         return;
