@@ -183,6 +183,38 @@ pub fn cache_secs(cache_control: Option<&str>) -> i64 {
     secs.clamp(0, MAX_CACHE_SECS)
 }
 
+/// The trusted-hosts list after adding `add` and removing `remove`
+/// (lower-cased, sorted, no duplicates); the error names a bad host.
+pub fn edit_trusted_hosts(
+    current: &[String],
+    add: &[String],
+    remove: &[String],
+) -> Result<Vec<String>, String> {
+    let mut hosts: Vec<String> = current.to_vec();
+    for h in add {
+        let h = h.to_ascii_lowercase();
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if !ok {
+            return Err(format!(
+                "`{h}` is not a host name: give the host alone, as in `claude.ai` (no scheme, port or path)"
+            ));
+        }
+        hosts.push(h);
+    }
+    hosts.retain(|h| !remove.iter().any(|r| r.eq_ignore_ascii_case(h)));
+    hosts.sort();
+    hosts.dedup();
+    Ok(hosts)
+}
+
+/// Is the document at `url` on one of the owner's trusted hosts?
+pub fn trusted(url: &reqwest::Url, hosts: &[String]) -> bool {
+    url.host_str().is_some_and(|h| hosts.iter().any(|t| t == h))
+}
+
 /// A validated document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
@@ -340,6 +372,28 @@ mod tests {
             let ip: IpAddr = addr.parse().expect("ip");
             assert_eq!(address_allowed(ip, *loopback_ok), *want, "{addr}");
         }
+    }
+
+    #[test]
+    fn trusted_hosts_are_edited_and_matched_exactly() {
+        let v = |s: &[&str]| s.iter().map(|x| (*x).to_string()).collect::<Vec<_>>();
+        let hosts = edit_trusted_hosts(&v(&["b.example"]), &v(&["Claude.AI", "b.example"]), &[])
+            .expect("valid");
+        assert_eq!(hosts, v(&["b.example", "claude.ai"]));
+        assert_eq!(
+            edit_trusted_hosts(&hosts, &[], &v(&["B.example"])).expect("valid"),
+            v(&["claude.ai"])
+        );
+        for bad in ["https://claude.ai", "claude.ai:443", "claude.ai/x", ""] {
+            assert!(edit_trusted_hosts(&[], &v(&[bad]), &[]).is_err(), "{bad}");
+        }
+        let url = |u: &str| reqwest::Url::parse(u).expect("url");
+        assert!(trusted(&url("https://claude.ai/oauth/c.json"), &hosts));
+        assert!(!trusted(&url("https://evil.claude.ai/c.json"), &hosts));
+        assert!(!trusted(
+            &url("https://claude.ai.evil.example/c.json"),
+            &hosts
+        ));
     }
 
     #[test]

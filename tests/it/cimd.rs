@@ -440,3 +440,52 @@ fn a_registered_loopback_redirect_matches_on_any_port() {
         page.body
     );
 }
+
+#[test]
+fn an_app_on_a_trusted_host_is_approved_when_first_seen() {
+    let Some(docs) = DocServer::start("cimd_trusted_host") else {
+        return;
+    };
+    let s = start_hub(&docs, true);
+    let bad = s
+        .home
+        .run(&["auth", "trust-client-hosts", "--add", "https://127.0.0.1"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("is not a host name"),
+        "{}",
+        stderr(&bad)
+    );
+    let o = s
+        .home
+        .run(&["auth", "trust-client-hosts", "--add", "127.0.0.1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "127.0.0.1\n");
+
+    let url = docs.put(
+        "trusted",
+        &json!({"client_id": "{origin}/trusted.json", "client_name": "T", "redirect_uris": ["http://127.0.0.1/callback"]}),
+        "",
+    );
+    let mut b = Browser::new(&s);
+    assert_eq!(b.login("owner", PASSWORD).status, 303);
+    let page = b.get(&authorize(
+        &s,
+        &url,
+        "http://127.0.0.1:9/callback",
+        "vault:test:read",
+    ));
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(!page.body.contains("This app is new"), "{}", page.body);
+    let o = s.home.run(&["auth", "pending-clients", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+
+    let o = s.home.run(&[
+        "auth",
+        "trust-client-hosts",
+        "--remove",
+        "127.0.0.1",
+        "--json",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "[]\n");
+}

@@ -38,12 +38,19 @@ pub async fn client(
         Ok(u) => u,
         Err(e) => return Ok(Err(e)),
     };
-    let stored = {
+    let (stored, trusted_hosts) = {
         let conn = state
             .store()
             .conn()
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        clients::get(&conn, client_id).map_err(ApiError::internal)?
+        let hosts = store::settings::get(&conn, store::settings::CIMD_TRUSTED_HOSTS)
+            .map_err(ApiError::internal)?
+            .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
+            .unwrap_or_default();
+        (
+            clients::get(&conn, client_id).map_err(ApiError::internal)?,
+            hosts,
+        )
     };
     if let Some(c) = stored
         .as_ref()
@@ -80,10 +87,16 @@ pub async fn client(
         metadata: doc.metadata,
         document_expires_at: Some(now + fresh_for),
     };
+    // The owner's approval gate, as for DCR, unless the owner trusts the
+    // document's host (`parachute auth trust-client-hosts`).
+    let trusted = cimd::trusted(&url, &trusted_hosts);
     let db = state.store();
     db.write(|tx| {
         let sql = |e| db.err(e);
         store::clients::upsert_document(tx, &row).map_err(sql)?;
+        if trusted {
+            store::clients::approve(tx, client_id).map_err(sql)?;
+        }
         store::clients::get(tx, client_id).map_err(sql)
     })
     .map_err(ApiError::internal)?
