@@ -52,9 +52,11 @@ pub async fn client(
             hosts,
         )
     };
+    // A pending copy past the pending TTL is about to be reaped: fetch it
+    // again, as a fresh registration would be made.
     if let Some(c) = stored
         .as_ref()
-        .filter(|c| c.document_expires_at.is_some_and(|t| t > now))
+        .filter(|c| c.document_expires_at.is_some_and(|t| t > now) && !c.expired(now))
     {
         return Ok(Ok(c.clone()));
     }
