@@ -124,8 +124,8 @@ pub struct TrustHostsArgs {
     /// Trust this host (as in `claude.ai`; repeatable).
     #[arg(long, value_name = "HOST")]
     pub add: Vec<String>,
-    /// Stop trusting this host (repeatable). Clients already approved stay
-    /// approved; revoke one with `parachute auth revoke-client`.
+    /// Stop trusting this host (repeatable). Clients it already approved stay
+    /// approved until revoked (see `revoke-client`).
     #[arg(long, value_name = "HOST")]
     pub remove: Vec<String>,
     /// Print the trusted hosts as a JSON array.

@@ -1,6 +1,8 @@
 //! `GET /oauth/authorize` and the consent `POST`. Order of checks (RFC 6749
-//! §4.1.2.1): client and exact redirect URI first — failures there are an
-//! error page, never a redirect (an unverified URI is an open redirect) —
+//! §4.1.2.1): the client (a registration, or a fetched client ID metadata
+//! document) and a registered redirect URI (exact, or a loopback one on any
+//! port: `oauth::redirect::matches`) first — failures there are an error
+//! page, never a redirect (an unverified URI is an open redirect) —
 //! then everything else redirects back with `error`, `state` and `iss`.
 //! Without a session the browser goes to `/login` and comes back here.
 
