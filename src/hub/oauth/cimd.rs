@@ -154,9 +154,7 @@ async fn fetch_uncapped(url: &Url) -> Result<(Vec<u8>, Option<String>), CimdErro
     for ca in settings.extra_roots {
         builder = builder.add_root_certificate(ca);
     }
-    // reqwest is built without a default rustls provider; install the one
-    // the rest of the binary already links (a no-op once done).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    crate::tls::install_provider();
     let http = builder.build().map_err(|e| CimdError::Fetch(chain(&e)))?;
     let mut res = http
         .get(url.clone())
