@@ -57,3 +57,12 @@ pub const PARACHUTE_GIT_MAX_BACKENDS: &str = "PARACHUTE_GIT_MAX_BACKENDS";
 /// Longest run, in seconds, of one `git http-backend` (default 900, request
 /// body included); past it the backend's process group is killed.
 pub const PARACHUTE_GIT_DEADLINE_SECS: &str = "PARACHUTE_GIT_DEADLINE_SECS";
+/// Test setting of `parachute serve`, off by default: a PEM file of one or
+/// more CA certificates trusted, besides the platform's roots, when the hub
+/// fetches a client ID metadata document. For tests that serve documents
+/// from a local https server.
+pub const PARACHUTE_CIMD_TEST_CA: &str = "PARACHUTE_CIMD_TEST_CA";
+/// Test setting of `parachute serve`, off by default: `1` lets the hub fetch
+/// client ID metadata documents from loopback addresses. Nothing else relaxes
+/// the rule that documents come from public addresses only.
+pub const PARACHUTE_CIMD_ALLOW_LOOPBACK: &str = "PARACHUTE_CIMD_ALLOW_LOOPBACK";

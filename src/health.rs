@@ -47,6 +47,7 @@ pub async fn probe(client: &reqwest::Client, port: u16, path: &str, timeout: Dur
 
 /// A client for loopback probes: no proxy (an `http_proxy` must not see them).
 pub fn client() -> reqwest::Client {
+    crate::tls::install_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()

@@ -14,4 +14,5 @@ pub mod oauth;
 pub mod paths;
 pub mod ports;
 pub mod store;
+pub mod tls;
 pub mod tokens;

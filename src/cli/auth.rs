@@ -61,6 +61,10 @@ pub enum AuthCommand {
     PendingClients(JsonArgs),
     /// Approve a registered OAuth client, so it may ask users for consent.
     ApproveClient(clients::ClientIdArgs),
+    /// Trust apps whose client ID metadata document (an https `client_id`)
+    /// is on one of these hosts: they are approved when first seen, without
+    /// waiting for the owner. Prints the trusted hosts.
+    TrustClientHosts(clients::TrustHostsArgs),
     /// Remove an OAuth client, its grants and every token issued to it.
     RevokeClient(clients::ClientIdArgs),
     /// List the consents users gave OAuth clients.
@@ -114,6 +118,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
         AuthCommand::ListClients(a) => clients::list_clients(cx, &a),
         AuthCommand::PendingClients(a) => clients::pending(cx, &a),
         AuthCommand::ApproveClient(a) => clients::approve(cx, &a),
+        AuthCommand::TrustClientHosts(a) => clients::trust_hosts(cx, &a),
         AuthCommand::RevokeClient(a) => clients::revoke_client(cx, &a),
         AuthCommand::ListGrants(a) => clients::list_grants(cx, &a),
         AuthCommand::RevokeGrant(a) => clients::revoke_grant(cx, &a),

@@ -72,6 +72,15 @@ pub const REGISTER: Limit = Limit {
     window_secs: 10 * 60,
 };
 
+/// Client ID metadata document fetches per IP: 30 / 10 min (only fetches
+/// count; a cached document costs nothing), so nobody can make the hub fetch
+/// (and store) documents without bound.
+pub const CIMD_FETCH: Limit = Limit {
+    bucket: "cimd_fetch",
+    max: 30,
+    window_secs: 10 * 60,
+};
+
 /// Refresh grants per token family: 20 / 10 min. A client refreshes once
 /// per access token (15 min); this bounds one that loops.
 pub const REFRESH: Limit = Limit {

@@ -53,6 +53,16 @@ pub fn may_skip(requested: &[String], granted: &[String], client_approved: bool)
             .all(|s| !(s.starts_with("vault:") && s.split(':').count() == 2))
 }
 
+/// What the user ticked on the consent page, out of what it offered:
+/// a ticked scope the page never offered is ignored, never granted.
+pub fn chosen(offered: &[String], ticked: &[String]) -> Vec<String> {
+    offered
+        .iter()
+        .filter(|s| ticked.contains(s))
+        .cloned()
+        .collect()
+}
+
 /// The union of two scope lists, order kept.
 pub fn union(a: &[String], b: &[String]) -> Vec<String> {
     let mut out = a.to_vec();
@@ -146,6 +156,16 @@ mod tests {
         for (name, req, approved, want) in cases {
             assert_eq!(may_skip(&v(req), &granted, *approved), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn only_ticked_offered_scopes_are_chosen() {
+        let offered = v(&["vault:work:read", "vault:work:write"]);
+        assert_eq!(
+            chosen(&offered, &v(&["vault:work:write", "hub:admin"])),
+            v(&["vault:work:write"])
+        );
+        assert!(chosen(&offered, &[]).is_empty());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The OAuth 2.1 authorization server's rules as plain functions: resource
 //! binding (RFC 8707, seed 001), capability attenuation and the scope shape
-//! guard, PKCE, redirect-URI matching, refresh rotation, consent. No I/O and
+//! guard, PKCE, redirect-URI matching, refresh rotation, consent, client ID
+//! metadata documents. No I/O and
 //! no clock: callers pass `now`, so every rule is table-tested here and the
 //! hub's handlers (`hub::oauth`) only adapt HTTP to them.
 
 pub mod attenuation;
+pub mod cimd;
 pub mod consent;
 pub mod pkce;
 pub mod redirect;

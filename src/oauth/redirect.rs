@@ -1,6 +1,9 @@
-//! Redirect URIs: what a registration may contain, and the exact match at
-//! `/oauth/authorize` and `/oauth/token` (no wildcards, no loopback
-//! any-port, no prefix matching, no normalisation).
+//! Redirect URIs: what a registration may contain, and the match at
+//! `/oauth/authorize`: exact (no wildcards, no prefix matching, no
+//! normalisation), except that a registered `http` loopback URI matches any
+//! port (RFC 8252 §7.3, §8.3) — native apps listen on an ephemeral port and
+//! documents such as Claude Code's list `http://127.0.0.1/callback`. The
+//! token endpoint then compares with the URI the code was issued for, exactly.
 
 /// Longest redirect URI accepted.
 pub const MAX_LEN: usize = 2000;
@@ -63,9 +66,44 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Is `presented` one of `registered`, byte for byte?
+/// Is `presented` one of `registered`: byte for byte, or the same `http`
+/// loopback URI on another port? The host must be the one registered, so
+/// `localhost` matches only where the client registered `localhost`.
 pub fn matches<S: AsRef<str>>(registered: &[S], presented: &str) -> bool {
-    registered.iter().any(|r| r.as_ref() == presented)
+    registered.iter().any(|r| {
+        let r = r.as_ref();
+        r == presented
+            || loopback_without_port(r).is_some_and(|a| loopback_without_port(presented) == Some(a))
+    })
+}
+
+/// Does every URI of `uris` send the browser to this machine (`http`
+/// loopback)? The consent page warns about such apps.
+pub fn loopback_only<S: AsRef<str>>(uris: &[S]) -> bool {
+    !uris.is_empty()
+        && uris
+            .iter()
+            .all(|u| loopback_without_port(u.as_ref()).is_some())
+}
+
+/// `(host, path and query)` of an `http://` URI to `127.0.0.1`, `[::1]` or
+/// `localhost`, the port left out; `None` for any other URI.
+fn loopback_without_port(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("http://")?;
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(split);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, p) = v6.split_once(']')?;
+            (&authority[..h.len() + 2], p)
+        }
+        None => authority.split_at(authority.find(':').unwrap_or(authority.len())),
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+    (port_ok && matches!(host, "127.0.0.1" | "[::1]" | "localhost")).then_some((host, tail))
 }
 
 /// `uri` with `params` appended to its query (form-encoded).
@@ -126,11 +164,56 @@ mod tests {
     }
 
     #[test]
-    fn matching_is_exact() {
-        let reg = ["http://127.0.0.1:8976/callback"];
+    fn matching_is_exact_but_for_the_loopback_port() {
+        let reg = [
+            "http://127.0.0.1:8976/callback",
+            "http://[::1]/cb?x=1",
+            "http://localhost/done",
+            "https://app.example:8443/cb",
+        ];
         let cases: &[(&str, &str, bool)] = &[
             ("same", "http://127.0.0.1:8976/callback", true),
-            ("other port", "http://127.0.0.1:8977/callback", false),
+            (
+                "loopback, other port",
+                "http://127.0.0.1:8977/callback",
+                true,
+            ),
+            ("loopback, no port", "http://127.0.0.1/callback", true),
+            ("v6 loopback, a port", "http://[::1]:4000/cb?x=1", true),
+            (
+                "v6 loopback, other query",
+                "http://[::1]:4000/cb?x=2",
+                false,
+            ),
+            ("localhost registered", "http://localhost:51000/done", true),
+            (
+                "localhost, other path",
+                "http://localhost:51000/done/",
+                false,
+            ),
+            (
+                "127.0.0.1 for a registered localhost",
+                "http://127.0.0.1:51000/done",
+                false,
+            ),
+            ("loopback, other path", "http://127.0.0.1:8977/other", false),
+            (
+                "https loopback is not the rule",
+                "https://127.0.0.1:8977/callback",
+                false,
+            ),
+            ("loopback, bad port", "http://127.0.0.1:x/callback", false),
+            (
+                "non-loopback, other port",
+                "https://app.example:9443/cb",
+                false,
+            ),
+            ("non-loopback, no port", "https://app.example/cb", false),
+            (
+                "other loopback address",
+                "http://127.0.0.2:8976/callback",
+                false,
+            ),
             ("trailing slash", "http://127.0.0.1:8976/callback/", false),
             ("extra query", "http://127.0.0.1:8976/callback?x=1", false),
             ("localhost alias", "http://localhost:8976/callback", false),
@@ -140,6 +223,19 @@ mod tests {
         for (name, uri, ok) in cases {
             assert_eq!(matches(&reg, uri), *ok, "{name}");
         }
+    }
+
+    #[test]
+    fn loopback_only_apps() {
+        assert!(loopback_only(&[
+            "http://127.0.0.1/cb",
+            "http://localhost:3/cb"
+        ]));
+        assert!(!loopback_only(&[
+            "http://127.0.0.1/cb",
+            "https://app.example/cb"
+        ]));
+        assert!(!loopback_only::<&str>(&[]));
     }
 
     #[test]

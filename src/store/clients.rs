@@ -1,4 +1,5 @@
-//! `clients`: OAuth clients from dynamic registration (RFC 7591). Secrets
+//! `clients`: OAuth clients from dynamic registration (RFC 7591) and from
+//! client ID metadata documents (`document_expires_at` set). Secrets
 //! are stored as SHA-256 hex only. A client is `pending` until the owner
 //! approves it (on the consent page or with `parachute auth approve-client`).
 
@@ -22,6 +23,9 @@ pub struct Client {
     /// The registered metadata as sent back to the client.
     #[serde(skip)]
     pub metadata: serde_json::Value,
+    /// For a client ID metadata document: when the fetched copy goes stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_expires_at: Option<i64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -51,7 +55,7 @@ impl Client {
     }
 }
 
-const COLUMNS: &str = "client_id, client_secret_hash, redirect_uris, scopes, client_name, registered_at, status, token_endpoint_auth_method, metadata";
+const COLUMNS: &str = "client_id, client_secret_hash, redirect_uris, scopes, client_name, registered_at, status, token_endpoint_auth_method, metadata, document_expires_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     let uris: String = r.get(2)?;
@@ -66,12 +70,15 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         status: r.get(6)?,
         token_endpoint_auth_method: r.get(7)?,
         metadata: serde_json::from_str(&meta).unwrap_or_default(),
+        document_expires_at: r.get(9)?,
     })
 }
 
 pub fn insert(conn: &Connection, c: &Client) -> rusqlite::Result<()> {
     conn.execute(
-        &format!("INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        &format!(
+            "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ),
         rusqlite::params![
             c.client_id,
             c.client_secret_hash,
@@ -82,6 +89,32 @@ pub fn insert(conn: &Connection, c: &Client) -> rusqlite::Result<()> {
             c.status,
             c.token_endpoint_auth_method,
             c.metadata.to_string(),
+            c.document_expires_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Store a freshly fetched client ID document's client: new, or its
+/// document refreshed. Approval is kept; a pending client's clock restarts,
+/// as a new registration's would.
+pub fn upsert_document(conn: &Connection, c: &Client) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO clients (client_id, redirect_uris, scopes, client_name, registered_at, status, token_endpoint_auth_method, metadata, document_expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'none', ?7, ?8)
+         ON CONFLICT(client_id) DO UPDATE SET redirect_uris = excluded.redirect_uris,
+             scopes = excluded.scopes, client_name = excluded.client_name,
+             metadata = excluded.metadata, document_expires_at = excluded.document_expires_at,
+             registered_at = CASE WHEN status = 'pending' THEN excluded.registered_at ELSE registered_at END",
+        rusqlite::params![
+            c.client_id,
+            serde_json::to_string(&c.redirect_uris).unwrap_or_default(),
+            c.scopes,
+            c.client_name,
+            c.registered_at,
+            c.status,
+            c.metadata.to_string(),
+            c.document_expires_at,
         ],
     )?;
     Ok(())
@@ -142,6 +175,7 @@ mod tests {
             status: status.into(),
             token_endpoint_auth_method: "client_secret_basic".into(),
             metadata: serde_json::json!({"client_id": id}),
+            document_expires_at: None,
         }
     }
 
@@ -168,5 +202,25 @@ mod tests {
             "Debug hides the secret hash"
         );
         assert!(delete(&c, "kept").expect("delete"));
+    }
+
+    #[test]
+    fn a_refreshed_document_keeps_its_approval() {
+        let (_d, s) = store();
+        let c = s.conn().expect("conn");
+        let url = "https://app.example/client.json";
+        let mut doc = client(url, PENDING, 10);
+        doc.client_secret_hash = None;
+        doc.document_expires_at = Some(100);
+        upsert_document(&c, &doc).expect("insert");
+        assert!(approve(&c, url).expect("approve"));
+        doc.client_name = Some("renamed".into());
+        doc.document_expires_at = Some(200);
+        upsert_document(&c, &doc).expect("refresh");
+        let row = get(&c, url).expect("q").expect("row");
+        assert!(row.approved(), "approval survives a refetch");
+        assert_eq!(row.client_name.as_deref(), Some("renamed"));
+        assert_eq!(row.document_expires_at, Some(200));
+        assert!(!row.confidential());
     }
 }

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "token parents and labels; revoking a token revokes its children",
         V5,
     ),
+    (
+        6,
+        "client ID metadata documents: when a fetched document expires",
+        V6,
+    ),
 ];
 
 /// The schema version this build writes.
@@ -205,6 +210,13 @@ BEGIN
         SELECT j FROM d
     );
 END;
+";
+
+// Client ID Metadata Documents (issue 13): a client whose id is an https URL
+// is stored like a registered one, with the time its fetched document stops
+// being fresh (NULL for clients from dynamic registration).
+const V6: &str = "
+ALTER TABLE clients ADD COLUMN document_expires_at INTEGER;
 ";
 
 /// Bring the schema up to [`LATEST`].

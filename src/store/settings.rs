@@ -8,6 +8,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 /// users on one machine each run their own hub.
 pub const HUB_PORT: &str = "hub_port";
 
+/// Hosts whose client ID metadata documents the owner trusts: an app with
+/// such a document is approved when first seen (a JSON array of host names;
+/// see `parachute auth trust-client-hosts`).
+pub const CIMD_TRUSTED_HOSTS: &str = "cimd_trusted_hosts";
+
 /// The configured hub port in the store at `db`, read without migrating or
 /// creating anything: `None` when there is no store or no setting.
 pub fn hub_port(db: &Path) -> Option<u16> {

@@ -31,6 +31,13 @@ def hidden(html):
     return {m[0]: unescape(m[1]) for m in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
 
 
+def form_fields(html):
+    """Hidden fields and ticked checkboxes, as a browser submits them."""
+    pairs = list(hidden(html).items())
+    pairs += [(m[0], unescape(m[1])) for m in re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>', html)]
+    return pairs
+
+
 def post_form(browser, url, fields):
     return browser.post(url, data=fields, headers={"Origin": ISS}, allow_redirects=False)
 
@@ -90,7 +97,7 @@ def authorize():
     r = browser.get(url, allow_redirects=False)
     consent = r.status_code == 200
     if consent:
-        r = post_form(browser, f"{ISS}/oauth/authorize", {**hidden(r.text), "decision": "approve"})
+        r = post_form(browser, f"{ISS}/oauth/authorize", form_fields(r.text) + [("decision", "approve")])
     assert r.status_code == 303, (r.status_code, r.text)
     cb = r.headers["Location"]
     q = parse_qs(urlparse(cb).query)

@@ -9,7 +9,9 @@
 // `aud`, and the hub's revocation list); everything else is proxied to the
 // hub at HUB. Prints one JSON line with what the Rust test asserts on.
 //
-// Env: HUB (http://127.0.0.1:<hub port>), FRONT_PORT, USERNAME, PASSWORD.
+// Env: HUB (http://127.0.0.1:<hub port>), FRONT_PORT, USERNAME, PASSWORD;
+// CIMD_URL (optional): the client's metadata document URL, so the SDK uses
+// it as its client_id (Client ID Metadata Documents) instead of DCR.
 
 import http from "node:http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
@@ -25,6 +27,8 @@ const ISS = `http://127.0.0.1:${FRONT_PORT}`;
 const MCP_URL = `${ISS}/vault/test/mcp`;
 const PRM_URL = `${ISS}/.well-known/oauth-protected-resource/vault/test/mcp`;
 const REDIRECT = "http://127.0.0.1:1/callback"; // never fetched: the driver reads Location
+const CIMD_URL = process.env.CIMD_URL || undefined;
+const hubPaths = []; // every path the front proxied to the hub
 const log = (...a) => console.error("[mcp-flow]", ...a);
 
 function fail(msg) {
@@ -87,6 +91,7 @@ async function vault(req, res) {
 
 function proxy(req, res) {
   const target = new URL(req.url, HUB);
+  hubPaths.push(target.pathname);
   const headers = { ...req.headers, host: target.host, "x-forwarded-for": "127.0.0.1" };
   const up = http.request(target, { method: req.method, headers }, (r) => {
     res.writeHead(r.statusCode, r.headers);
@@ -141,11 +146,20 @@ function hiddenFields(html) {
   }
   return out;
 }
+// What a browser submits of a page's form untouched: hidden fields and
+// ticked checkboxes (the consent page's scopes), as [name, value] pairs.
+function formFields(html) {
+  const pairs = Object.entries(hiddenFields(html));
+  for (const m of html.matchAll(/<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>/g)) {
+    pairs.push([m[1], m[2].replace(/&amp;/g, "&")]);
+  }
+  return pairs;
+}
 async function postForm(url, fields) {
   return browse(url, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", origin: ISS },
-    body: new URLSearchParams(fields).toString(),
+    body: new URLSearchParams(Array.isArray(fields) ? fields : Object.entries(fields)).toString(),
   });
 }
 
@@ -160,6 +174,9 @@ class Provider {
   }
   get redirectUrl() {
     return REDIRECT;
+  }
+  get clientMetadataUrl() {
+    return CIMD_URL;
   }
   get clientMetadata() {
     return {
@@ -234,7 +251,7 @@ if (r.status !== 200) fail(`consent page: ${r.status} ${page}`);
 out.consent_mentions_risk = /low risk/.test(page);
 out.consent_mentions_new_app = /This app is new/.test(page);
 out.consent_scopes = [...page.matchAll(/<code>(vault:[^<]+)<\/code>/g)].map((m) => m[1]);
-r = await postForm(`${ISS}/oauth/authorize`, { ...hiddenFields(page), decision: "approve" });
+r = await postForm(`${ISS}/oauth/authorize`, [...formFields(page), ["decision", "approve"]]);
 if (r.status !== 303) fail(`consent POST: ${r.status} ${await r.text()}`);
 const cb = new URL(r.headers.get("location"));
 out.callback_iss = cb.searchParams.get("iss");
@@ -292,6 +309,7 @@ try {
   out.revoked_connect = e instanceof UnauthorizedError ? "unauthorized" : String(e);
 }
 out.vault_rejections = seen.rejected;
+out.registration_requests = hubPaths.filter((p) => p === "/oauth/register").length;
 
 front.close();
 console.log(JSON.stringify(out));

@@ -3,6 +3,7 @@ mod audience;
 mod auth;
 mod bounds;
 mod browser;
+mod cimd;
 mod cli;
 mod completions;
 mod connections;

@@ -20,7 +20,7 @@ pub const VAULT_ROWS: &str = r#"{"services":[{"name":"parachute-vault","port":19
 pub const REDIRECT: &str = "http://127.0.0.1:1/cb";
 /// RFC 7636 appendix B.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A hub whose issuer is its own loopback origin, with the vault `test`.
 pub struct Server {
@@ -31,23 +31,29 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// As [`Self::start`], with extra environment for `parachute serve`.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let home = Home::with_owner();
         std::fs::write(home.home().join("services.json"), VAULT_ROWS).expect("services.json");
         let port = free_port();
-        let hub = Self::spawn(&home, port);
+        let hub = Self::spawn(&home, port, env);
         Self { home, hub, port }
     }
 
-    fn spawn(home: &Home, port: u16) -> Hub {
+    fn spawn(home: &Home, port: u16, env: &[(&str, &str)]) -> Hub {
         let mut cmd = home.cmd(&["serve"]);
         cmd.env("PORT", port.to_string())
-            .env("PARACHUTE_HUB_ORIGIN", format!("http://127.0.0.1:{port}"));
+            .env("PARACHUTE_HUB_ORIGIN", format!("http://127.0.0.1:{port}"))
+            .envs(env.iter().copied());
         Hub::spawn(cmd)
     }
 
     pub fn restart(&mut self) {
         self.hub.terminate();
-        self.hub = Self::spawn(&self.home, self.port);
+        self.hub = Self::spawn(&self.home, self.port, &[]);
     }
 
     pub fn iss(&self) -> String {
@@ -219,6 +225,28 @@ pub fn hidden(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What a browser submits of a page's form untouched: its hidden fields
+/// and its ticked checkboxes (the consent page's scopes).
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = hidden(html);
+    for rest in html.split("<input type=\"checkbox\" name=\"").skip(1) {
+        let Some((name, rest)) = rest.split_once("\" value=\"") else {
+            continue;
+        };
+        let Some((value, rest)) = rest.split_once('"') else {
+            continue;
+        };
+        if rest
+            .split('>')
+            .next()
+            .is_some_and(|a| a.contains("checked"))
+        {
+            out.push((name.to_string(), value.replace("&amp;", "&")));
+        }
+    }
+    out
+}
+
 /// Query parameters of a URL.
 pub fn query(url: &str) -> Vec<(String, String)> {
     url.split_once('?')
@@ -292,7 +320,7 @@ impl<'a> Browser<'a> {
 
     /// Submit the page's form with its hidden fields plus `extra`.
     pub fn submit(&mut self, page: &Response, action: &str, extra: &[(&str, &str)]) -> Response {
-        let fields = hidden(&page.body);
+        let fields = form_fields(&page.body);
         let mut all: Vec<(&str, &str)> = fields
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -700,7 +728,7 @@ fn authorize_login_consent_token_and_code_reuse() {
             .body
             .contains("limited to the vault <strong>test</strong>")
     );
-    let fields = hidden(&consent.body);
+    let fields = form_fields(&consent.body);
     let f: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

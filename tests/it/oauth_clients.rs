@@ -12,6 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use super::cimd::DocServer;
 use super::oauth::{Server, VAULT_ROWS};
 use crate::support::hub::{Home, Hub, PASSWORD, free_port, pyjwt_available, pyjwt_verify, stderr};
 
@@ -45,17 +46,64 @@ fn json_line(o: &std::process::Output) -> Value {
 
 #[test]
 fn mcp_typescript_sdk_headless_flow() {
+    let Some((r, home, hub)) = typescript_flow("mcp_typescript_sdk_headless_flow", None) else {
+        return;
+    };
+    assert_eq!(r["registration_requests"], 1, "DCR: {r}");
+    assert_typescript_flow(&r, &home, &hub);
+}
+
+/// Issue 13: the SDK in CIMD mode (the hub advertises
+/// `client_id_metadata_document_supported`): its `client_id` is its document's
+/// URL, served over https by a local server with a test CA; the whole flow
+/// runs without a registration request. The document lists a port-less
+/// loopback redirect; the SDK listens on another port.
+#[test]
+fn mcp_typescript_sdk_cimd_flow() {
+    let Some(docs) = DocServer::start("mcp_typescript_sdk_cimd_flow") else {
+        return;
+    };
+    let url = docs.put(
+        "mcp-sdk-test",
+        &serde_json::json!({
+            "client_id": "{origin}/mcp-sdk-test.json",
+            "client_name": "mcp-sdk-test",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "token_endpoint_auth_method": "none",
+        }),
+        "",
+    );
+    let Some((r, home, hub)) = typescript_flow("mcp_typescript_sdk_cimd_flow", Some((&docs, &url)))
+    else {
+        return;
+    };
+    assert_eq!(r["client_id"], url.as_str(), "{r}");
+    assert_eq!(r["registration_requests"], 0, "no DCR call: {r}");
+    assert_eq!(
+        docs.requests(),
+        ["/mcp-sdk-test.json"],
+        "fetched once, then cached"
+    );
+    assert_typescript_flow(&r, &home, &hub);
+}
+
+/// Run `tests/clients/mcp-flow.mjs` against a fresh hub (in CIMD mode with
+/// `documents`: the document server and the document's URL).
+fn typescript_flow(
+    test: &str,
+    documents: Option<(&DocServer, &str)>,
+) -> Option<(Value, Home, Hub)> {
     let node_ok = Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     let sdk = rig().join("node_modules/@modelcontextprotocol/sdk");
     if !available(
-        "mcp_typescript_sdk_headless_flow",
+        test,
         "node with `npm ci --prefix tests/clients`",
         node_ok && sdk.is_dir(),
     ) {
-        return;
+        return None;
     }
     // The hub's public origin is a front on FRONT_PORT (the script's stand-in
     // vault plus a proxy to the hub), as behind an edge proxy.
@@ -65,8 +113,13 @@ fn mcp_typescript_sdk_headless_flow() {
     let iss = format!("http://127.0.0.1:{front}");
     let mut cmd = home.cmd(&["serve"]);
     cmd.env("PORT", "0").env("PARACHUTE_HUB_ORIGIN", &iss);
+    let mut node = Command::new("node");
+    if let Some((docs, url)) = documents {
+        cmd.envs(docs.env(true));
+        node.env("CIMD_URL", url);
+    }
     let hub = Hub::spawn(cmd);
-    let o = Command::new("node")
+    let o = node
         .arg(rig().join("mcp-flow.mjs"))
         .env("HUB", format!("http://{}", hub.addr))
         .env("FRONT_PORT", front.to_string())
@@ -75,14 +128,17 @@ fn mcp_typescript_sdk_headless_flow() {
         .output()
         .expect("run node");
     assert!(o.status.success(), "mcp-flow.mjs failed:\n{}", stderr(&o));
-    let r = json_line(&o);
+    Some((json_line(&o), home, hub))
+}
+
+fn assert_typescript_flow(r: &Value, home: &Home, hub: &Hub) {
+    let iss = r["auth_url"]
+        .as_str()
+        .and_then(|u| u.split_once("/oauth/authorize?"))
+        .map(|(origin, _)| origin.to_string())
+        .unwrap_or_default();
     // 401 → PRM → metadata → DCR happened inside the SDK; then consent.
-    assert!(
-        r["auth_url"]
-            .as_str()
-            .is_some_and(|u| u.starts_with(&format!("{iss}/oauth/authorize?"))),
-        "{r}"
-    );
+    assert!(iss.starts_with("http://127.0.0.1:"), "{r}");
     assert_eq!(r["consent_mentions_risk"], true);
     assert_eq!(
         r["consent_mentions_new_app"], true,
@@ -132,6 +188,99 @@ fn mcp_typescript_sdk_headless_flow() {
             "revoked everywhere"
         );
     }
+}
+
+/// Issue 13: the official MCP Python SDK (`mcp.client.auth`) in DCR mode.
+#[test]
+fn mcp_python_sdk_dcr_flow() {
+    let Some((r, home)) = python_flow("mcp_python_sdk_dcr_flow", None) else {
+        return;
+    };
+    assert_eq!(r["registration_requests"], 1, "{r}");
+    let id = r["client_id"].as_str().unwrap_or_default();
+    assert!(!id.starts_with("https://"), "{r}");
+    assert_eq!(r["consent_shows_document_host"], false, "{r}");
+    assert_python_flow(&r, &home, id);
+}
+
+/// Issue 13: the official MCP Python SDK in CIMD mode: no registration
+/// request, the document URL is the `client_id`.
+#[test]
+fn mcp_python_sdk_cimd_flow() {
+    let Some(docs) = DocServer::start("mcp_python_sdk_cimd_flow") else {
+        return;
+    };
+    let url = docs.put(
+        "mcp-python-sdk-test",
+        &serde_json::json!({
+            "client_id": "{origin}/mcp-python-sdk-test.json",
+            "client_name": "mcp-python-sdk-test",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        }),
+        "",
+    );
+    let Some((r, home)) = python_flow("mcp_python_sdk_cimd_flow", Some((&docs, &url))) else {
+        return;
+    };
+    assert_eq!(r["registration_requests"], 0, "no DCR call: {r}");
+    assert_eq!(r["client_id"], url.as_str(), "{r}");
+    assert_eq!(r["consent_shows_document_host"], true, "{r}");
+    assert_python_flow(&r, &home, &url);
+}
+
+fn assert_python_flow(r: &Value, home: &Home, client_id: &str) {
+    assert_eq!(r["consent_mentions_new_app"], true, "{r}");
+    assert_eq!(r["token_requests"], 1, "{r}");
+    assert_eq!(r["resource_status"], 200, "{r}");
+    assert_eq!(r["whoami"]["aud"], "vault.test", "{r}");
+    assert_eq!(r["whoami"]["sub"], home.owner_id(), "{r}");
+    assert_eq!(r["whoami"]["client_id"], client_id, "{r}");
+    assert_eq!(r["scope"], "vault:test:read vault:test:write", "{r}");
+}
+
+/// Run `tests/clients/mcp_python_flow.py` against a fresh hub (in CIMD
+/// mode with `documents`: the document server and the document's URL).
+fn python_flow(test: &str, documents: Option<(&DocServer, &str)>) -> Option<(Value, Home)> {
+    let ok = Command::new("python3")
+        .args(["-c", "import mcp.client.auth, httpx2, jwt, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available(
+        test,
+        "python3 with the MCP SDK (pip install -r tests/clients/requirements.txt)",
+        ok,
+    ) {
+        return None;
+    }
+    let home = Home::with_owner();
+    std::fs::write(home.home().join("services.json"), VAULT_ROWS).expect("services.json");
+    let front = free_port();
+    let mut cmd = home.cmd(&["serve"]);
+    cmd.env("PORT", "0")
+        .env("PARACHUTE_HUB_ORIGIN", format!("http://127.0.0.1:{front}"));
+    let mut py = Command::new("python3");
+    if let Some((docs, url)) = documents {
+        cmd.envs(docs.env(true));
+        py.env("CIMD_URL", url);
+    }
+    let hub = Hub::spawn(cmd);
+    let o = py
+        .arg(rig().join("mcp_python_flow.py"))
+        .env("HUB", format!("http://{}", hub.addr))
+        .env("FRONT_PORT", front.to_string())
+        .env("USERNAME", "owner")
+        .env("PASSWORD", PASSWORD)
+        .output()
+        .expect("run python3");
+    assert!(
+        o.status.success(),
+        "mcp_python_flow.py failed:\n{}",
+        stderr(&o)
+    );
+    Some((json_line(&o), home))
 }
 
 #[test]

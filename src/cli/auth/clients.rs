@@ -1,4 +1,4 @@
-//! `parachute auth list-clients|pending-clients|approve-client|revoke-client|list-grants|revoke-grant`:
+//! `parachute auth list-clients|pending-clients|approve-client|trust-client-hosts|revoke-client|list-grants|revoke-grant`:
 //! the owner's side of OAuth client approval and consent, acting on the hub
 //! store directly (like the rest of `auth`).
 
@@ -117,6 +117,51 @@ pub fn approve(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
         c.client_id
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct TrustHostsArgs {
+    /// Trust this host (as in `claude.ai`; repeatable).
+    #[arg(long, value_name = "HOST")]
+    pub add: Vec<String>,
+    /// Stop trusting this host (repeatable). Clients it already approved stay
+    /// approved until revoked (see `revoke-client`).
+    #[arg(long, value_name = "HOST")]
+    pub remove: Vec<String>,
+    /// Print the trusted hosts as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn trust_hosts(cx: &Context, args: &TrustHostsArgs) -> Result<ExitCode, Error> {
+    use store::settings::{self, CIMD_TRUSTED_HOSTS};
+    let store = Store::open_existing(&cx.paths.hub_db())?;
+    let now = tokens::now();
+    let hosts = store
+        .write(|tx| {
+            let current: Vec<String> = settings::get(tx, CIMD_TRUSTED_HOSTS)
+                .map_err(|e| store.err(e))?
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
+            let edited = crate::oauth::cimd::edit_trusted_hosts(&current, &args.add, &args.remove);
+            if let Some(hosts) = edited.as_ref().ok().filter(|h| **h != current) {
+                let json = serde_json::to_string(hosts).unwrap_or_default();
+                settings::set(tx, CIMD_TRUSTED_HOSTS, &json, now).map_err(|e| store.err(e))?;
+            }
+            Ok(edited)
+        })?
+        .map_err(Error::Usage)?;
+    if args.json {
+        let doc = serde_json::to_string(&hosts).unwrap_or_default();
+        return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
+    }
+    if hosts.is_empty() {
+        eprintln!(
+            "no trusted client hosts: every new app waits for your approval (add one with --add HOST)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(&format!("{}\n", hosts.join("\n"))).map(|()| ExitCode::SUCCESS)
 }
 
 pub fn revoke_client(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {

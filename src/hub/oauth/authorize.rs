@@ -1,10 +1,10 @@
 //! `GET /oauth/authorize` and the consent `POST`. Order of checks (RFC 6749
-//! §4.1.2.1): client and exact redirect URI first — failures there are an
-//! error page, never a redirect (an unverified URI is an open redirect) —
+//! §4.1.2.1): the client (a registration, or a fetched client ID metadata
+//! document) and a registered redirect URI (exact, or a loopback one on any
+//! port: `oauth::redirect::matches`) first — failures there are an error
+//! page, never a redirect (an unverified URI is an open redirect) —
 //! then everything else redirects back with `error`, `state` and `iss`.
 //! Without a session the browser goes to `/login` and comes back here.
-
-use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::{Query, RawQuery, State};
@@ -12,13 +12,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 
+use super::consent_page;
 use crate::hub::error::ApiError;
-use crate::hub::pages::{csrf_refusal, document, error_page, escape, html, see_other};
+use crate::hub::pages::{csrf_refusal, error_page, html, see_other};
+use crate::hub::ratelimit::ClientIp;
 use crate::hub::session::{MaybeSession, SignedIn, with_cookie};
 use crate::hub::{HubState, csrf};
 use crate::oauth::consent::{self, Authority};
 use crate::oauth::resource::{self, Target};
-use crate::oauth::{CODE_TTL_SECS, pkce, random_token, redirect, sha256_hex};
+use crate::oauth::{CODE_TTL_SECS, cimd, pkce, random_token, redirect, sha256_hex};
 use crate::store::{self, clients::Client};
 use crate::tokens::scopes;
 
@@ -117,13 +119,29 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-/// Validate `p`; `Err` is the response to send.
-// The error *is* the response (a page or a redirect), built once here.
+/// The client `client_id` names: a stored registration, or the client a
+/// client ID metadata document URL describes (fetched when not cached).
+// As in `validate`: the error is the response to send.
 #[allow(clippy::result_large_err)]
-fn validate(state: &HubState, p: &Params, now: i64) -> Result<Valid, Response> {
-    let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty()) else {
-        return Err(bad_request("The request has no `client_id`."));
-    };
+async fn find_client(
+    state: &HubState,
+    client_id: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Client, Response> {
+    if cimd::is_document_url(client_id) {
+        return match super::cimd::client(state, client_id, ip, now).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(error_page(
+                StatusCode::BAD_REQUEST,
+                "This app could not be identified",
+                &format!(
+                    "The app identifies itself by the URL `{client_id}`, but the hub could not use what it found there: {e}."
+                ),
+            )),
+            Err(e) => Err(e.into_response()),
+        };
+    }
     let conn = state
         .store()
         .conn()
@@ -131,12 +149,21 @@ fn validate(state: &HubState, p: &Params, now: i64) -> Result<Valid, Response> {
     let client = store::clients::get(&conn, client_id)
         .map_err(|e| ApiError::internal(e).into_response())?
         .filter(|c| !c.expired(now));
-    drop(conn);
-    let Some(client) = client else {
-        return Err(bad_request(
+    client.ok_or_else(|| {
+        bad_request(
             "This app is not registered with the hub (or its registration expired). Ask it to connect again.",
-        ));
+        )
+    })
+}
+
+/// Validate `p`; `Err` is the response to send.
+// The error *is* the response (a page or a redirect), built once here.
+#[allow(clippy::result_large_err)]
+async fn validate(state: &HubState, p: &Params, ip: &str, now: i64) -> Result<Valid, Response> {
+    let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(bad_request("The request has no `client_id`."));
     };
+    let client = find_client(state, client_id, ip, now).await?;
     let Some(uri) = p.redirect_uri.as_deref().filter(|u| !u.is_empty()) else {
         return Err(bad_request("The request has no `redirect_uri`."));
     };
@@ -230,16 +257,31 @@ fn not_approved(client: &Client) -> Response {
     )
 }
 
+/// The request's parameters, carried through the consent form.
+fn fields(p: &Params) -> Vec<(&'static str, Option<&str>)> {
+    vec![
+        ("response_type", p.response_type.as_deref()),
+        ("client_id", p.client_id.as_deref()),
+        ("redirect_uri", p.redirect_uri.as_deref()),
+        ("scope", p.scope.as_deref()),
+        ("state", p.state.as_deref()),
+        ("code_challenge", p.code_challenge.as_deref()),
+        ("code_challenge_method", p.code_challenge_method.as_deref()),
+        ("resource", p.resource.as_deref()),
+    ]
+}
+
 /// `GET /oauth/authorize`.
 pub async fn show(
     State(state): State<HubState>,
     MaybeSession(session): MaybeSession,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
     let now = crate::tokens::now();
-    let v = match validate(&state, &p, now) {
+    let v = match validate(&state, &p, &ip, now).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
@@ -286,7 +328,18 @@ pub async fn show(
     let token = csrf::token(&state, &headers);
     let r = html(
         StatusCode::OK,
-        consent_page(&state, &v, &p, &capped, &token.value),
+        consent_page::render(&consent_page::Consent {
+            issuer: state.issuers().primary(),
+            client: &v.client,
+            redirect_uri: &v.redirect_uri,
+            vault: match &v.target {
+                Some(Target::Vault(n)) => Some(n.as_str()),
+                _ => None,
+            },
+            offered: &capped,
+            fields: &fields(&p),
+            csrf: &token.value,
+        }),
     );
     // The consent POST redirects to the app: allow it under CSP form-action.
     let r = crate::hub::pages::allow_form_redirect_to(r, &v.redirect_uri);
@@ -296,107 +349,51 @@ pub async fn show(
     })
 }
 
-fn hidden(name: &str, value: Option<&str>) -> String {
-    value.map_or_else(String::new, |v| {
-        format!(
-            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-            escape(v)
-        )
-    })
-}
-
-fn host_of(uri: &str) -> &str {
-    uri.split_once("://")
-        .map_or(uri, |(_, r)| r.split(['/', '?']).next().unwrap_or(r))
-}
-
-fn consent_page(
-    state: &HubState,
-    v: &Valid,
-    p: &Params,
-    scopes_shown: &[String],
-    csrf_value: &str,
-) -> String {
-    let name = v.client.client_name.as_deref().unwrap_or("An unnamed app");
-    let mut items = String::new();
-    for s in scopes_shown {
-        let (text, risk) = scopes::explain(s).map_or(("Unknown scope.", "high"), |e| {
-            (e.explanation, e.risk.label())
-        });
-        let _ = write!(
-            items,
-            "<li><code>{}</code> — {} <span class=\"risk-{risk}\">({risk} risk)</span></li>",
-            escape(s),
-            escape(text)
-        );
-    }
-    let vault = match &v.target {
-        Some(Target::Vault(n)) => format!(
-            "<p>Access is limited to the vault <strong>{}</strong>.</p>",
-            escape(n)
-        ),
-        _ => String::new(),
-    };
-    let pending = if v.client.approved() {
-        String::new()
-    } else {
-        "<p class=\"error\">This app is new: approving also approves its registration with your hub.</p>".to_string()
-    };
-    let fields: String = [
-        ("response_type", p.response_type.as_deref()),
-        ("client_id", p.client_id.as_deref()),
-        ("redirect_uri", p.redirect_uri.as_deref()),
-        ("scope", p.scope.as_deref()),
-        ("state", p.state.as_deref()),
-        ("code_challenge", p.code_challenge.as_deref()),
-        ("code_challenge_method", p.code_challenge_method.as_deref()),
-        ("resource", p.resource.as_deref()),
-    ]
-    .iter()
-    .map(|(k, val)| hidden(k, *val))
-    .collect();
-    document(
-        "Authorize",
-        &format!(
-            "<h1>Allow {name} to use your Parachute?</h1>{pending}\
-<p>It will be able to:</p><ul class=\"scopes\">{items}</ul>{vault}\
-<p>You will be sent back to <code>{host}</code>. The name above is chosen by the app itself.</p>\
-<form method=\"post\" action=\"/oauth/authorize\">{fields}\
-<input type=\"hidden\" name=\"{field}\" value=\"{csrf}\">\
-<button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button> \
-<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>\
-<p><small>Signed in to {iss}.</small></p>",
-            name = escape(name),
-            host = escape(host_of(&v.redirect_uri)),
-            field = csrf::FIELD,
-            csrf = escape(csrf_value),
-            iss = escape(state.issuers().primary()),
-        ),
-    )
-}
-
-#[derive(Debug, Deserialize)]
+/// The consent form: the request's parameters (hidden fields), the scopes
+/// ticked (`grant`, one per checkbox), the decision and the CSRF token.
+#[derive(Debug, Default)]
 pub struct ConsentForm {
-    #[serde(flatten)]
     params: Params,
-    #[serde(default)]
+    ticked: Vec<String>,
     decision: String,
-    #[serde(rename = "__csrf", default)]
     csrf: String,
+}
+
+impl ConsentForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = Self::default();
+        let mut rest = serde_json::Map::new();
+        for (k, v) in pairs {
+            match k.as_str() {
+                consent_page::TICKED => f.ticked.push(v),
+                "decision" => f.decision = v,
+                csrf::FIELD => f.csrf = v,
+                _ => {
+                    rest.insert(k, v.into());
+                }
+            }
+        }
+        // Every member of `Params` is an optional string, so any object of
+        // strings deserializes; an unknown field is ignored.
+        f.params = serde_json::from_value(rest.into()).unwrap_or_default();
+        f
+    }
 }
 
 /// `POST /oauth/authorize`: the consent decision.
 pub async fn decide(
     State(state): State<HubState>,
     MaybeSession(session): MaybeSession,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<ConsentForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
+    let f = ConsentForm::from_pairs(pairs);
     if let Some(r) = csrf_refusal(&state, &headers, &f.csrf, "Consent refused") {
         return Ok(r);
     }
     let now = crate::tokens::now();
-    let v = match validate(&state, &f.params, now) {
+    let v = match validate(&state, &f.params, &ip, now).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
@@ -431,7 +428,16 @@ pub async fn decide(
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
-    issue_code(&state, &v, &who, &capped, now)
+    let chosen = consent::chosen(&capped, &f.ticked);
+    if chosen.is_empty() {
+        return Ok(redirect_error(
+            &state,
+            &v,
+            "access_denied",
+            "the user granted none of the requested scopes",
+        ));
+    }
+    issue_code(&state, &v, &who, &chosen, now)
 }
 
 /// Record the grant, store the code (hashed), redirect with it.

@@ -36,6 +36,10 @@ pub async fn authorization_server(State(state): State<HubState>) -> Response {
             "introspection_endpoint_auth_methods_supported": ["bearer", "client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": scopes::supported(&installed.modules),
             "authorization_response_iss_parameter_supported": true,
+            // A `client_id` may be an https URL naming the client's metadata
+            // document (`hub::oauth::cimd`); `none` above lets such public
+            // clients use the token endpoint.
+            "client_id_metadata_document_supported": true,
             "service_documentation": format!("{iss}/.well-known/parachute.json"),
         }))
         .into_response(),

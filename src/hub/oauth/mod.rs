@@ -11,7 +11,9 @@
 //! - `POST /api/auth/mint-token` under capability attenuation ([`mint`]).
 
 pub mod authorize;
+pub mod cimd;
 pub mod client_auth;
+pub mod consent_page;
 pub mod error;
 pub mod metadata;
 pub mod mint;

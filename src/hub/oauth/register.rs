@@ -145,6 +145,7 @@ pub async fn register(
         response_types,
         name,
         scope,
+        required_scope,
     } = parse(&body)?;
     let name = name.as_deref();
     let method = method.as_str();
@@ -164,6 +165,9 @@ pub async fn register(
     if !scope.is_empty() {
         echo["scope"] = scope.clone().into();
     }
+    if !required_scope.is_empty() {
+        echo["required_scope"] = required_scope.into();
+    }
     let client = clients::Client {
         client_id: client_id.clone(),
         client_secret_hash: secret.as_deref().map(sha256_hex),
@@ -179,6 +183,7 @@ pub async fn register(
         .to_string(),
         token_endpoint_auth_method: method.to_string(),
         metadata: echo.clone(),
+        document_expires_at: None,
     };
     let db = state.store();
     db.write(|tx| {
@@ -210,6 +215,9 @@ struct Parsed {
     response_types: Vec<String>,
     name: Option<String>,
     scope: String,
+    /// Scopes the client says it cannot work without (`required_scope`, a
+    /// Parachute extension): the consent page marks them.
+    required_scope: String,
 }
 
 /// Validate the RFC 7591 request body.
@@ -264,6 +272,8 @@ fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
         )));
     }
     let scope = scopes::parse(optional_str(&meta, "scope")?.unwrap_or_default()).join(" ");
+    let required_scope =
+        scopes::parse(optional_str(&meta, "required_scope")?.unwrap_or_default()).join(" ");
 
     Ok(Parsed {
         uris,
@@ -272,5 +282,6 @@ fn parse(body: &[u8]) -> Result<Parsed, OAuthError> {
         response_types,
         name,
         scope,
+        required_scope,
     })
 }
