@@ -59,9 +59,10 @@ pub fn judge(expected: Expected, aud: &str) -> Verdict {
 }
 
 /// The audience a mint of `scopes` gets: the inferred one; an `asked`
-/// audience that differs is refused with the one the scopes imply (the CLI
-/// and `/api/auth/mint-token` share this, so neither can stamp an audience
-/// its scopes are not for).
+/// audience that differs is refused with the one the scopes imply, so a
+/// delegated mint (`/api/auth/mint-token`) cannot stamp an audience its
+/// scopes are not for. The operator's CLI mint keeps seed 000's `--aud`
+/// override: it runs with the store in hand.
 pub fn resolve<S: AsRef<str>>(scopes: &[S], asked: Option<&str>) -> Result<String, Mismatch> {
     let aud = infer(scopes);
     match asked.filter(|a| !a.is_empty()) {

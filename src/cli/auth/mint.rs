@@ -24,9 +24,8 @@ key as OAuth-issued tokens, and print it (stdout is only the token):
   parachute auth mint-token --scope scribe:transcribe | pbcopy
 
   --scope <scopes>   space-separated scopes (required)
-  --aud <aud>        audience; inferred from the scopes: named `vault:<name>:<verb>`
-                     → `vault.<name>`, else the first scope's namespace, else `hub`;
-                     any other value is refused
+  --aud <aud>        audience; by default inferred: named `vault:<name>:<verb>`
+                     → `vault.<name>`, else the first scope's namespace, else `hub`
   --ttl <duration>   90d (default), 24h, 30m, 60s; at most 365d
   --sub <sub>        subject; defaults to the operator's
   --label <text>     a note shown by `parachute auth list-tokens` (at most
@@ -131,8 +130,6 @@ pub fn run(cx: &Context, args: &MintTokenArgs) -> Result<ExitCode, Error> {
     if let Some(label) = &flags.label {
         check_label(label).map_err(|e| fail(&e))?;
     }
-    let aud = audience::resolve(&scopes, flags.aud.as_deref())
-        .map_err(|e| fail(&format!("--aud {e}; leave --aud out")))?;
     let ttl_secs = match &flags.ttl {
         Some(t) => ttl::parse(t).map_err(|e| fail(&e))?,
         None => ttl::DEFAULT_SECS,
@@ -180,6 +177,7 @@ pub fn run(cx: &Context, args: &MintTokenArgs) -> Result<ExitCode, Error> {
         ));
     }
 
+    let aud = flags.aud.unwrap_or_else(|| audience::infer(&scopes));
     let sub = flags.sub.unwrap_or_else(|| operator_claims.sub.clone());
     let renew = operator::needs_renewal(operator_claims.exp, now);
     let (minted, renewed) = store.write(|tx| {
