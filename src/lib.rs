@@ -16,3 +16,4 @@ pub mod ports;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod version;

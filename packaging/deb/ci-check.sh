@@ -26,7 +26,12 @@ debs=target/deb-check
 rm -rf "$debs" && mkdir -p "$debs"
 first=$(packaging/deb/build.sh "${build_args[@]}" | tail -1)
 mv "$first" "$debs/" && first=$debs/$(basename "$first")
-second=$(packaging/deb/build.sh --no-build --deb-version "${version}+ci2" | tail -1)
+# The second build really is another version: the binary reports it too
+# (`PARACHUTE_BUILD_VERSION`, src/version.rs), so the upgrade below is
+# onto a hub that answers with a new version, as after a real release.
+# It is always built (a re-run with --no-build would otherwise package a
+# leftover of either version first).
+second=$(PARACHUTE_BUILD_VERSION="${version}+ci2" packaging/deb/build.sh --deb-version "${version}+ci2" | tail -1)
 mv "$second" "$debs/" && second=$debs/$(basename "$second")
 [ -f "$first" ] && [ -f "$second" ] || fail "missing $first or $second"
 ls -l "$first" "$second"
@@ -104,13 +109,47 @@ postinst=$(dpkg -i "$second" 2>&1) || { echo "$postinst"; fail "dpkg -i $second 
 echo "$postinst"
 grep -qF 'parachute upgrade' <<<"$postinst" || fail "postinst does not say \`parachute upgrade\` after an upgrade"
 [ "$(dpkg-query -W -f='${Version}' parachute)" = "${version}+ci2" ] || fail "upgrade did not take"
-/usr/bin/parachute --version >/dev/null || fail "upgraded binary does not run"
+/usr/bin/parachute --version | grep -qx "parachute ${version}+ci2" ||
+    fail "upgraded --version: $(/usr/bin/parachute --version)"
+health_version() {
+    python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$port/health', timeout=10))['version'])"
+}
+[ "$(health_version)" = "$version" ] || fail "the old hub should still be serving $version"
+# The next command notices that the running hub is another version, once.
+notice=$(as_user /usr/bin/parachute status 2>&1 >/dev/null || true)
+grep -qF "the running hub is version $version, but this binary is ${version}+ci2" <<<"$notice" ||
+    fail "no version notice after the package upgrade: $notice"
+notice=$(as_user /usr/bin/parachute status 2>&1 >/dev/null || true)
+! grep -qF 'the running hub is version' <<<"$notice" || fail "the version notice was said twice"
 # What the postinst tells each user to do: the hub moves onto the new
-# binary behind its socket and answers again.
+# binary behind its socket, with no refused or failed request meanwhile
+# (a client loop of fresh connections, 6 s, across the upgrade).
+loop_out=$work/loop.out
+python3 - "$port" >"$loop_out" 2>&1 <<'PY' &
+import sys, time, urllib.request
+port, ok, failed, worst = sys.argv[1], 0, [], 0.0
+end = time.monotonic() + 6
+while time.monotonic() < end:
+    t = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=15) as r:
+            r.read()
+            ok += r.status == 200
+            if r.status != 200:
+                failed.append(r.status)
+    except Exception as e:  # refused, reset, timeout: each is a failure
+        failed.append(repr(e))
+    worst = max(worst, time.monotonic() - t)
+print(f"ok={ok} failed={len(failed)} worst_ms={worst * 1000:.0f} {failed[:3]}")
+PY
+loop_pid=$!
+sleep 1.5
 as_user /usr/bin/parachute upgrade || fail "parachute upgrade after the package upgrade"
+wait "$loop_pid" || fail "client loop: $(cat "$loop_out")"
+echo "client loop across parachute upgrade: $(cat "$loop_out")"
+grep -q ' failed=0 ' "$loop_out" || fail "requests failed across parachute upgrade: $(cat "$loop_out")"
 [ "$(hub_pid)" != "$old_pid" ] || fail "parachute upgrade did not restart the hub"
-curl_health=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:$port/health', timeout=10).status)")
-[ "$curl_health" = 200 ] || fail "/health after parachute upgrade: $curl_health"
+[ "$(health_version)" = "${version}+ci2" ] || fail "/health after parachute upgrade: $(health_version)"
 cleanup_units
 flock -u 9
 

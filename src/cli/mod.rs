@@ -27,7 +27,7 @@ pub use context::Context;
 
 /// Parachute: run your local services as native units, behind one hub.
 #[derive(Debug, Parser)]
-#[command(name = "parachute", version, about, long_about = None, propagate_version = true)]
+#[command(name = "parachute", version = crate::version::VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -80,7 +80,7 @@ async fn run_on(
     tracing::info!(
         addr = %socket.addr,
         activated,
-        version = env!("CARGO_PKG_VERSION"),
+        version = crate::version::VERSION,
         home = %cx.paths.home.display(),
         "starting"
     );

@@ -281,7 +281,7 @@ async fn hub_status(
         "parachute-hub",
         HUB_SERVICE,
         hub_port,
-        env!("CARGO_PKG_VERSION"),
+        crate::version::VERSION,
         &svc,
         now_us,
     );

@@ -27,7 +27,7 @@ pub async fn health(State(s): State<HubState>) -> Response {
         json!({
             "status": state,
             "service": SERVICE,
-            "version": env!("CARGO_PKG_VERSION"),
+            "version": crate::version::VERSION,
             "db": db,
         }),
     )

@@ -92,7 +92,7 @@ async fn health_reports_ok_with_the_version() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["service"], "parachute-hub");
-    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["version"], crate::version::VERSION);
     assert_eq!(body["db"], "ok");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     let (status, _, body) = f.get("/api/ready", None).await;

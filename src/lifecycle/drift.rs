@@ -14,8 +14,7 @@ use crate::lifecycle::systemd::unit::{HUB_SERVICE, exec_line};
 use crate::manifest::atomic;
 use crate::paths::Paths;
 
-/// The version this binary reports (`--version`, `/health`).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::version::VERSION;
 /// How long the running hub's `/health` may take before it counts as unknown.
 const HEALTH_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Most bytes read from `/health` (it is a few dozen; the port may be another program's).

@@ -26,7 +26,7 @@ fn health_and_discovery_answer() {
     let j = r.json();
     assert_eq!(j["status"], "ok");
     assert_eq!(j["service"], "parachute-hub");
-    assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(j["version"], parachute::version::VERSION);
     assert_eq!(j["db"], "ok");
     assert_eq!(hub.get("/api/ready", None).json()["ready"], true);
 

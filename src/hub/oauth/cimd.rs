@@ -147,7 +147,7 @@ async fn fetch_uncapped(url: &Url) -> Result<(Vec<u8>, Option<String>), CimdErro
         .https_only(true)
         .no_proxy()
         .redirect(same_host_only(url))
-        .user_agent(concat!("parachute-hub/", env!("CARGO_PKG_VERSION")));
+        .user_agent(format!("parachute-hub/{}", crate::version::VERSION));
     if let Some(d) = url.host_str().filter(|h| literal_ip(h).is_none()) {
         builder = builder.resolve_to_addrs(d, &addrs);
     }
