@@ -102,6 +102,8 @@ pub struct UnlockArgs {
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The token's `jti` (see `parachute auth list-tokens`).
+    // A jti is base64url and may begin with `-`: it is a value, never a flag.
+    #[arg(allow_hyphen_values = true)]
     pub jti: String,
 }
 

@@ -163,6 +163,11 @@ fn minted_tokens_are_in_the_registry_and_revocable() {
     let o = h.run(&["auth", "revoke-token", "no-such-jti"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("list-tokens"), "{}", stderr(&o));
+    // A jti is base64url, so one in 64 begins with `-`: still a jti, not a
+    // flag (this failed as clap's "unexpected argument '-5'").
+    let o = h.run(&["auth", "revoke-token", "-5no-such-jti"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("list-tokens"), "{}", stderr(&o));
 }
 
 #[test]
