@@ -45,6 +45,37 @@ pub async fn probe(client: &reqwest::Client, port: u16, path: &str, timeout: Dur
     }
 }
 
+/// Status and body of a loopback `GET url`, reading no more than about
+/// `cap` bytes (the port may be another program's); the error says why
+/// nothing came back. Shared by `doctor` and the upgrade notice.
+pub async fn get_capped(
+    url: &str,
+    timeout: Duration,
+    cap: usize,
+) -> Result<(u16, Vec<u8>), String> {
+    let mut resp = client()
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                format!("no answer within {}s", timeout.as_secs())
+            } else {
+                e.to_string()
+            }
+        })?;
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > cap {
+            break;
+        }
+    }
+    Ok((status, body))
+}
+
 /// A client for loopback probes: no proxy (an `http_proxy` must not see them).
 pub fn client() -> reqwest::Client {
     crate::tls::install_provider();

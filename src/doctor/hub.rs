@@ -163,16 +163,17 @@ fn socket_down(socket: &UnitState, listen: SocketAddr) -> Finding {
 /// `hub-health`: `GET /health` through the socket, and what a 503 means.
 async fn health(listen: SocketAddr) -> Finding {
     let url = format!("http://{listen}/health");
-    let (status, body) = match get(&url).await {
-        Ok(r) => r,
-        Err(e) => {
-            return Finding::fail(
-                "hub-health",
-                format!("no answer from {url}: {e}"),
-                "see why: parachute logs hub",
-            );
-        }
-    };
+    let (status, body) =
+        match crate::health::get_capped(&url, HEALTH_TIMEOUT, HEALTH_BODY_CAP).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Finding::fail(
+                    "hub-health",
+                    format!("no answer from {url}: {e}"),
+                    "see why: parachute logs hub",
+                );
+            }
+        };
     if status == 200 {
         return Finding::pass("hub-health", format!("{url} answers 200"));
     }
@@ -203,29 +204,4 @@ async fn health(listen: SocketAddr) -> Finding {
             "see why: parachute logs hub",
         ),
     }
-}
-
-/// Status and (capped) body of a loopback GET.
-async fn get(url: &str) -> Result<(u16, Vec<u8>), String> {
-    let mut resp = crate::health::client()
-        .get(url)
-        .timeout(HEALTH_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                format!("no answer within {}s", HEALTH_TIMEOUT.as_secs())
-            } else {
-                e.to_string()
-            }
-        })?;
-    let status = resp.status().as_u16();
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > HEALTH_BODY_CAP {
-            break;
-        }
-    }
-    Ok((status, body))
 }

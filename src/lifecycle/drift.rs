@@ -87,20 +87,10 @@ pub async fn detect(paths: &Paths, init: Option<&impl InitSystem>, exe: &Path, p
 
 /// The `version` a Parachute hub on `127.0.0.1:port` reports, if one answers.
 pub async fn running_version(port: u16) -> Option<String> {
-    let client = crate::health::client();
-    let mut res = client
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .timeout(HEALTH_TIMEOUT)
-        .send()
+    let url = format!("http://127.0.0.1:{port}/health");
+    let (_, body) = crate::health::get_capped(&url, HEALTH_TIMEOUT, HEALTH_CAP)
         .await
         .ok()?;
-    let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.ok()? {
-        body.extend_from_slice(&chunk);
-        if body.len() > HEALTH_CAP {
-            return None;
-        }
-    }
     let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
     if v.get("service")?.as_str()? != HUB_HEALTH_SERVICE {
         return None;
