@@ -2,6 +2,7 @@
 //! of local services, each run as a native init-system unit.
 
 pub mod cli;
+pub mod clock;
 pub mod doctor;
 pub mod env_vars;
 pub mod error;

@@ -19,7 +19,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::Context;
 use crate::env_vars;
 use crate::error::Error;
-use crate::hub::{self, HubState, listener, notify};
+use crate::hub::state::HubState;
+use crate::hub::{self, listener, notify};
 use crate::store::Store;
 use crate::tokens::{self, Issuers, keys};
 

@@ -13,8 +13,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use super::HubState;
 use super::error::ApiError;
+use crate::hub::state::HubState;
 use crate::tokens::Claims;
 use crate::tokens::audience::Expected;
 

@@ -11,8 +11,8 @@
 use axum::http::HeaderMap;
 use axum::http::{HeaderValue, header};
 
-use super::HubState;
 use super::session::{cookie, secure, set_cookie};
+use crate::hub::state::HubState;
 
 pub const COOKIE_NAME: &str = "parachute_hub_csrf";
 /// The form field carrying the token.

@@ -15,8 +15,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
-use super::HubState;
 use crate::env_vars::{PARACHUTE_ALLOWED_HOSTS, PARACHUTE_TRUSTED_PROXIES};
+use crate::hub::state::HubState;
 
 /// The operator's edge settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

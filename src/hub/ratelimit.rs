@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::HubState;
 use super::error::ApiError;
+use crate::hub::state::HubState;
 use crate::identity::lockout;
 
 /// One bucket.

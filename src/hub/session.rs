@@ -10,8 +10,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
-use super::HubState;
 use super::error::ApiError;
+use crate::hub::state::HubState;
 use crate::oauth::random_token;
 use crate::store::{self, users::User};
 

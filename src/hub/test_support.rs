@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::HubState;
+use crate::hub::state::HubState;
 use crate::paths::Paths;
 use crate::store::Store;
 use crate::tokens::{self, Issuers, keys};

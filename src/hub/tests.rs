@@ -7,7 +7,8 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 
 use super::*;
-use crate::tokens::{self, mint, operator};
+use crate::hub::state::KEY_RELOAD_EVERY;
+use crate::tokens::{self, Reject, keys, mint, operator};
 
 use crate::hub::test_support::ORIGIN;
 

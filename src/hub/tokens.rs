@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::state::HubState;
 use super::wellknown::cors;
-use super::{Bearer, HubApi, HubState};
+use super::{Bearer, HubApi};
 use crate::oauth::attenuation;
 use crate::store::tokens::{self as registry, Revoked};
 

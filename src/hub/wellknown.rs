@@ -8,8 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::HubState;
 use super::error::ApiError;
+use crate::hub::state::HubState;
 use crate::manifest::{Row, Services, short_name};
 use crate::store;
 use crate::tokens::keys;

@@ -14,8 +14,7 @@ pub mod ttl;
 pub use issuer::Issuers;
 pub use jwt::{Claims, Reject};
 
-/// The current time in Unix seconds: the one place the clock is read for
-/// token logic (callers pass it down).
+/// The current time in Unix seconds (the system clock; see [`crate::clock`]).
 pub fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
+    crate::clock::now()
 }

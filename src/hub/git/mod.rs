@@ -30,8 +30,8 @@ use axum::response::Response;
 use axum::routing::any;
 use tokio::sync::Semaphore;
 
-use super::HubState;
 use crate::env_vars;
+use crate::hub::state::HubState;
 use crate::tokens::Reject;
 use crate::tokens::audience::Expected;
 

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 
 use super::consent_page;
+use crate::hub::csrf;
 use crate::hub::error::ApiError;
 use crate::hub::pages::{csrf_refusal, error_page, html, see_other};
 use crate::hub::ratelimit::ClientIp;
 use crate::hub::session::{MaybeSession, SignedIn, with_cookie};
-use crate::hub::{HubState, csrf};
+use crate::hub::state::HubState;
 use crate::oauth::consent::{self, Authority};
 use crate::oauth::resource::{self, Target};
 use crate::oauth::{CODE_TTL_SECS, cimd, pkce, random_token, redirect, sha256_hex};

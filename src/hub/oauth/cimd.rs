@@ -20,9 +20,9 @@ use reqwest::Url;
 use reqwest::header::{ACCEPT, CACHE_CONTROL};
 
 use crate::env_vars;
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
+use crate::hub::state::HubState;
 use crate::oauth::cimd::{self, CimdError};
 use crate::store::{self, clients};
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::installed;
-use crate::hub::HubState;
+use crate::hub::state::HubState;
 use crate::hub::wellknown::cors;
 use crate::tokens::scopes;
 

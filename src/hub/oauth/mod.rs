@@ -28,8 +28,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::HubState;
 use super::wellknown::{preflight, preflight_for};
+use crate::hub::state::HubState;
 use crate::manifest::Services;
 
 /// The routes of the authorization server.

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::{Failure, OAuthError};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
+use crate::hub::state::HubState;
 use crate::oauth::{random_token, redirect, sha256_hex};
 use crate::store::{self, clients};
 use crate::tokens::audience::Expected;

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::client_auth;
 use super::error::{Failure, OAuthError};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
+use crate::hub::state::HubState;
 use crate::oauth::sha256_hex;
 use crate::store;
 use crate::tokens::audience::Expected;

@@ -18,9 +18,9 @@ use serde_json::json;
 
 use super::client_auth;
 use super::error::{Failure, OAuthError};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
+use crate::hub::state::HubState;
 use crate::oauth::refresh::{self, Decision, Presented};
 use crate::oauth::{ACCESS_TTL_SECS, REFRESH_TTL_SECS, pkce, random_token, resource, sha256_hex};
 use crate::store::{self, StoreError, refresh::OAuthToken};

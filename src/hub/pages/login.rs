@@ -13,10 +13,11 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::{csrf_refusal, document, escape, html, see_other};
+use crate::hub::csrf;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::session::{self, MaybeSession, with_cookie};
-use crate::hub::{HubState, csrf};
+use crate::hub::state::HubState;
 use crate::identity::lockout;
 use crate::identity::password::{self, Password};
 use crate::oauth::{random_token, safe_return_path};

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::{HubState, csrf};
+use super::csrf;
+use super::state::HubState;
 
 /// The routes of the pages in this module.
 pub fn routes() -> Router<HubState> {

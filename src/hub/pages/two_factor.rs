@@ -22,10 +22,11 @@ use serde::Deserialize;
 
 use super::login::{PENDING_COOKIE, SECOND_FACTOR_PATH, complete};
 use super::{csrf_refusal, document, escape, html};
+use crate::hub::csrf;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::session::{self, with_cookie};
-use crate::hub::{HubState, csrf};
+use crate::hub::state::HubState;
 use crate::store::{self, two_factor::Verdict};
 
 /// Second-factor guesses per user from anywhere: 10 / 15 min (twice the

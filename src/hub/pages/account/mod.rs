@@ -23,10 +23,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{csrf_refusal, escape, html, see_other};
+use crate::hub::csrf;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, Limit};
 use crate::hub::session::{SignedIn, with_cookie};
-use crate::hub::{HubState, csrf};
+use crate::hub::state::HubState;
 use crate::identity::password::{self as pw, Password};
 
 pub use overview::show;

@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::super::{document, escape};
 use super::{hidden_csrf, respond, sign_in_first, unavailable};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::session::{MaybeSession, SignedIn};
+use crate::hub::state::HubState;
 use crate::identity::{backup_codes, password};
 use crate::store::{self, two_factor::TotpRow};
 use crate::tokens::operator;

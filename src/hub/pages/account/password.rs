@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::super::see_other;
 use super::{admit, password_ok, refuse};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
 use crate::hub::session::{self, MaybeSession, with_cookie};
+use crate::hub::state::HubState;
 use crate::identity::password::{self, Password};
 use crate::store;
 

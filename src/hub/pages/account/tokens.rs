@@ -17,9 +17,9 @@ use serde::Deserialize;
 
 use super::super::see_other;
 use super::{admit, refuse};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::session::MaybeSession;
+use crate::hub::state::HubState;
 use crate::store;
 use crate::tokens::operator;
 

@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::super::{document, escape, html, see_other};
 use super::{PATH, admit, admit_with_password, hidden_csrf, refuse, respond, unavailable};
-use crate::hub::HubState;
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, Limit};
 use crate::hub::session::{MaybeSession, SignedIn};
+use crate::hub::state::HubState;
 use crate::identity::{backup_codes, totp};
 use crate::store;
 
