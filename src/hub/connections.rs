@@ -18,12 +18,11 @@ use axum::extract::ConnectInfo;
 use axum::serve::Listener as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt as _;
 
-use super::activity::CountingListener;
+use super::activity::{CountedStream, CountingListener};
 
 /// Longest wait for a complete request head, from the moment the hub starts
 /// waiting for one (a new connection, or the end of the previous response).
@@ -35,6 +34,9 @@ pub const MAX_CONNECTIONS: usize = 8192;
 pub const FD_RESERVE: u64 = 512;
 /// The soft descriptor limit `serve` asks for (the unit's `LimitNOFILE=`).
 pub const WANT_NOFILE: u64 = 65_536;
+/// At shutdown, how long a connection accepted but not yet asked on may
+/// still deliver its first request (see [`serve_connection`]).
+pub const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 /// Raise the soft descriptor limit towards [`WANT_NOFILE`] (never above the
 /// hard one; a failure is logged, the old limit stays) and return the limit
@@ -67,9 +69,9 @@ pub fn cap(nofile: u64) -> usize {
     usize::try_from(room).map_or(MAX_CONNECTIONS, |r| r.min(MAX_CONNECTIONS))
 }
 
-/// Serve `app` on `listener` until `shutdown` resolves, then stop accepting
-/// and let open connections finish their current request (the caller
-/// bounds the wait).
+/// Serve `app` on `listener` until `shutdown` resolves, then stop
+/// accepting and let open connections finish their current request (the
+/// caller bounds the wait). Returns once every connection has closed.
 pub async fn serve(
     app: Router,
     mut listener: CountingListener,
@@ -77,50 +79,185 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(max_connections));
-    let graceful = GracefulShutdown::new();
+    let (stopping_tx, stopping) = watch::channel(false);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     tokio::pin!(shutdown);
     loop {
-        // Take a slot before accepting: at the cap, new connections wait in
-        // the kernel's backlog until one closes.
-        let slot = tokio::select! {
-            s = Arc::clone(&slots).acquire_owned() => s,
+        let accepted = tokio::select! {
+            a = accept(&mut listener, &slots, max_connections) => a,
             () = &mut shutdown => break,
         };
-        let Ok(slot) = slot else { break };
-        if slots.available_permits() == 0 {
-            tracing::warn!(max_connections, "connection cap reached; new ones wait");
-        }
-        let (stream, addr) = tokio::select! {
-            a = listener.accept() => a,
-            () = &mut shutdown => break,
+        let Some((slot, stream, addr)) = accepted else {
+            break;
         };
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            // What `into_make_service_with_connect_info` would add: git's
-            // REMOTE_ADDR comes from it.
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-            let app = app.clone();
-            async move { app.oneshot(req).await }
-        });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %addr, "connection ended with an error");
-            }
-            drop(slot);
-        });
+        let conn = Conn { stream, addr, slot };
+        tokio::spawn(serve_connection(
+            http.clone(),
+            app.clone(),
+            conn,
+            stopping.clone(),
+        ));
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stopping_tx.send(true);
+    // Each connection holds its slot until it ends: all slots back, all done.
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
     Ok(())
+}
+
+/// Take a slot, then accept: at the cap, new connections wait in the
+/// kernel's backlog until one closes. Cancel-safe (the shutdown races it).
+async fn accept(
+    listener: &mut CountingListener,
+    slots: &Arc<Semaphore>,
+    max_connections: usize,
+) -> Option<(OwnedSemaphorePermit, CountedStream, SocketAddr)> {
+    let slot = Arc::clone(slots).acquire_owned().await.ok()?;
+    if slots.available_permits() == 0 {
+        tracing::warn!(max_connections, "connection cap reached; new ones wait");
+    }
+    let (stream, addr) = listener.accept().await;
+    Some((slot, stream, addr))
+}
+
+/// One accepted connection and the slot it holds until it ends.
+struct Conn {
+    stream: CountedStream,
+    addr: SocketAddr,
+    slot: OwnedSemaphorePermit,
+}
+
+/// Serve one connection until it ends or the hub stops. On stop, hyper
+/// closes a connection it has not yet read a request on as idle, unanswered;
+/// but one accepted just before the stop may have its first request still on
+/// the wire (the upgrade race of issue 15), so such a connection gets
+/// [`FIRST_REQUEST_GRACE`] for that request to arrive before the graceful
+/// close, which then answers it.
+async fn serve_connection(
+    http: hyper::server::conn::http1::Builder,
+    app: Router,
+    conn: Conn,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let asked = Arc::new(Notify::new());
+    let service = {
+        let (asked, addr) = (Arc::clone(&asked), conn.addr);
+        hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            asked.notify_one();
+            // As `into_make_service_with_connect_info` would: git's REMOTE_ADDR.
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
+            app.clone().oneshot(req)
+        })
+    };
+    let http_conn = http.serve_connection(TokioIo::new(conn.stream), service);
+    tokio::pin!(http_conn);
+    let result = tokio::select! {
+        r = http_conn.as_mut() => r,
+        () = stopped(&mut stopping) => {
+            // Keep serving while the grace runs: that is what reads the request.
+            let ended = tokio::select! {
+                r = http_conn.as_mut() => Some(r),
+                () = asked.notified() => None,
+                () = tokio::time::sleep(FIRST_REQUEST_GRACE) => None,
+            };
+            if let Some(r) = ended {
+                r
+            } else {
+                http_conn.as_mut().graceful_shutdown();
+                http_conn.await
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, addr = %conn.addr, "connection ended with an error");
+    }
+    drop(conn.slot);
+}
+
+/// Resolves once the hub is stopping (the `Ref` `wait_for` yields is not
+/// `Send`, so it must not live across the drain's awaits).
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::io::{Read as _, Write as _};
+
+    use crate::hub::activity::Activity;
+
+    /// A hub-like server on 127.0.0.1:0 with a shutdown trigger.
+    async fn served() -> (SocketAddr, Arc<Activity>, tokio::sync::oneshot::Sender<()>) {
+        let app = Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        let activity = Arc::new(Activity::default());
+        let listener = CountingListener::new(tcp, Arc::clone(&activity));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve(app, listener, 16, async {
+            let _ = rx.await;
+        }));
+        (addr, activity, tx)
+    }
+
+    /// The upgrade race (issue 15): the old hub accepted a connection, then
+    /// was told to stop before the request's bytes were read. The request
+    /// must still be answered, not cut off unanswered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_accepted_just_before_shutdown_still_gets_its_answer() {
+        let (addr, activity, stop) = served().await;
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            let accepted = std::time::Instant::now();
+            while activity.open_connections() == 0 && accepted.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            assert_eq!(activity.open_connections(), 1, "the server accepted");
+            let _ = stop.send(());
+            // The request was still on the wire when the stop came.
+            std::thread::sleep(Duration::from_millis(100));
+            let mut answer = String::new();
+            if let Err(e) = write!(s, "GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n") {
+                return format!("cut off before the request was sent: {e}");
+            }
+            let _ = s.read_to_string(&mut answer);
+            answer
+        })
+        .await
+        .expect("client");
+        assert!(answer.starts_with("HTTP/1.1 200"), "answer: {answer:?}");
+        assert!(answer.ends_with("ok"), "answer: {answer:?}");
+    }
+
+    /// A silent connection does not hold the shutdown for long.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_connection_delays_shutdown_by_the_grace_at_most() {
+        let (addr, activity, stop) = served().await;
+        let _silent = std::net::TcpStream::connect(addr).expect("connect");
+        while activity.open_connections() == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let t = std::time::Instant::now();
+        let _ = stop.send(());
+        while activity.open_connections() > 0 && t.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(activity.open_connections(), 0, "closed");
+        assert!(
+            t.elapsed() < FIRST_REQUEST_GRACE + Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+    }
 
     #[test]
     fn the_cap_leaves_room_under_the_descriptor_limit() {
