@@ -1,4 +1,5 @@
-//! `auth_codes`: authorization codes, stored as SHA-256 hex, single use, 60 s.
+//! `auth_codes`: authorization codes, stored as SHA-256 hex, single use
+//! (their lifetime is the caller's: `oauth::CODE_TTL_SECS`).
 
 use rusqlite::{Connection, OptionalExtension as _, Row};
 
@@ -83,11 +84,8 @@ pub fn mark_used(
     )? == 1)
 }
 
-/// Drop codes that expired long ago (they only matter for reuse detection
-/// while a refresh family they issued can live).
-pub fn reap(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
-    conn.execute(
-        "DELETE FROM auth_codes WHERE expires_at < ?1",
-        [now - crate::oauth::REFRESH_TTL_SECS],
-    )
+/// Drop codes that expired before `cutoff` (the caller's rule:
+/// `oauth::code_cutoff`); how many.
+pub fn reap_expired_before(conn: &Connection, cutoff: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM auth_codes WHERE expires_at < ?1", [cutoff])
 }

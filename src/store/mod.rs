@@ -27,10 +27,10 @@ pub mod tokens;
 pub mod two_factor;
 pub mod users;
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::ErrorKind;
 use std::ops::{Deref, DerefMut};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -273,16 +273,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// Create the database file 0600 if it does not exist (`SQLite` would use the
 /// umask, and its -wal/-shm files copy the database file's mode).
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(io_err(path, e)),
-    }
+    crate::fsio::create_private(path).map_err(|e| io_err(path, e))
 }
 
 /// The `/health` wording of a store fault.

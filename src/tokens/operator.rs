@@ -4,14 +4,13 @@
 //! it is renewed when under 7 days remain.
 
 use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::mint::{Mint, MintError, Minted, mint};
 use crate::error::Error;
-use crate::manifest::atomic;
+use crate::fsio;
 
 /// What the operator may do: administer the hub, the host, and grant tokens.
 pub const SCOPES: &[&str] = &["hub:admin", "parachute:host:admin", "parachute:host:auth"];
@@ -19,7 +18,7 @@ pub const SCOPES: &[&str] = &["hub:admin", "parachute:host:admin", "parachute:ho
 pub const MINT_SCOPE: &str = "hub:admin";
 pub const CLIENT_ID: &str = "parachute-hub";
 pub const AUDIENCE: &str = "operator";
-pub const CREATED_VIA: &str = "operator";
+pub const CREATED_VIA: &str = crate::store::tokens::VIA_OPERATOR;
 pub const TTL_SECS: i64 = 90 * 86_400;
 /// Renew when less than this remains.
 pub const RENEW_WITHIN_SECS: i64 = 7 * 86_400;
@@ -61,9 +60,7 @@ pub fn read(path: &Path) -> Result<Option<String>, Error> {
 
 /// Replace the file atomically; it is 0600 whatever it was before.
 pub fn write(path: &Path, token: &str) -> Result<(), Error> {
-    atomic::write(path, format!("{token}\n").as_bytes(), 0o600)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io(path, e))
+    fsio::write_private(path, format!("{token}\n").as_bytes()).map_err(|e| Error::io(path, e))
 }
 
 /// Whether a token expiring at `exp` is due for renewal at `now`.
@@ -74,6 +71,7 @@ pub fn needs_renewal(exp: i64, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn renewal_starts_seven_days_before_expiry() {
