@@ -4,12 +4,11 @@
 //! it is renewed when under 7 days remain.
 
 use std::io::ErrorKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
 use super::mint::{Mint, MintError, Minted, mint};
-use crate::error::Error;
 use crate::fsio;
 
 /// What the operator may do: administer the hub, the host, and grant tokens.
@@ -49,18 +48,35 @@ pub fn issue(
     )
 }
 
+/// The operator token file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct FileError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl FileError {
+    fn at(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// The token in the file, if there is a non-empty one.
-pub fn read(path: &Path) -> Result<Option<String>, Error> {
+pub fn read(path: &Path) -> Result<Option<String>, FileError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s.trim().to_string()).filter(|t| !t.is_empty())),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
+        Err(e) => Err(FileError::at(path)(e)),
     }
 }
 
 /// Replace the file atomically; it is 0600 whatever it was before.
-pub fn write(path: &Path, token: &str) -> Result<(), Error> {
-    fsio::write_private(path, format!("{token}\n").as_bytes()).map_err(|e| Error::io(path, e))
+pub fn write(path: &Path, token: &str) -> Result<(), FileError> {
+    fsio::write_private(path, format!("{token}\n").as_bytes()).map_err(FileError::at(path))
 }
 
 /// Whether a token expiring at `exp` is due for renewal at `now`.
