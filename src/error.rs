@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::lifecycle::InitError;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -98,6 +99,33 @@ pub enum Error {
     /// The command already told the user what went wrong; exit 1 quietly.
     #[error("")]
     Reported,
+}
+
+/// The store's faults as the CLI reports them.
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::SchemaTooNew { path, found, known } => {
+                Self::SchemaTooNew { path, found, known }
+            }
+            // Not the user's to fix: reported as an I/O fault on the file (exit 2).
+            StoreError::Sqlite { path, source } => Self::Io {
+                path,
+                source: std::io::Error::other(source),
+            },
+            StoreError::Io { path, source } => Self::Io { path, source },
+            StoreError::Missing { path } => Self::NoStore { path },
+        }
+    }
+}
+
+impl From<crate::tokens::operator::FileError> for Error {
+    fn from(e: crate::tokens::operator::FileError) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 impl Error {

@@ -41,7 +41,7 @@ pub fn token(state: &HubState, headers: &HeaderMap) -> Token {
             set_cookie: None,
         };
     }
-    let value = crate::oauth::random_token();
+    let value = crate::secret::random_token();
     let c = set_cookie(COOKIE_NAME, &value, TTL_SECS, "/", secure(state));
     Token {
         value,
@@ -112,7 +112,7 @@ pub fn check_origin<S: AsRef<str>>(headers: &HeaderMap, bound: &[S]) -> Result<(
 pub fn check(state: &HubState, headers: &HeaderMap, submitted: &str) -> Result<(), Refused> {
     check_origin(headers, state.issuers().accepted())?;
     match cookie(headers, COOKIE_NAME) {
-        Some(c) if well_formed(c) && crate::oauth::same_secret(c, submitted) => Ok(()),
+        Some(c) if well_formed(c) && crate::secret::same_secret(c, submitted) => Ok(()),
         _ => Err(Refused::Token),
     }
 }

@@ -90,7 +90,10 @@ pub async fn reaper(state: HubState) {
         let pass = tokio::task::spawn_blocking(move || {
             let store = s.store();
             let now = crate::tokens::now();
-            let reaped = store.write(|tx| store::reap::reap(tx, now).map_err(|e| store.err(e)));
+            let reaped = store.write(|tx| {
+                store::reap::reap(tx, now, crate::oauth::pending_client_cutoff(now))
+                    .map_err(|e| store.err(e))
+            });
             (reaped, store.quick_check())
         })
         .await;

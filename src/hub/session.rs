@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::error::ApiError;
 use crate::hub::state::HubState;
-use crate::oauth::random_token;
+use crate::secret::random_token;
 use crate::store::{self, users::User};
 
 pub const COOKIE_NAME: &str = "parachute_hub_session";

@@ -57,7 +57,7 @@ pub fn normalize(input: &str) -> Option<String> {
 
 /// What is stored for a code: SHA-256 of its canonical form, hex.
 pub fn hash(input: &str) -> Option<String> {
-    normalize(input).map(|code| crate::oauth::sha256_hex(&code))
+    normalize(input).map(|code| crate::secret::sha256_hex(&code))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub fn normalise(username: &str) -> String {
 
 /// The bucket key of a username: the SHA-256 hex of its normal form.
 pub fn user_key(username: &str) -> String {
-    crate::oauth::sha256_hex(&normalise(username))
+    crate::secret::sha256_hex(&normalise(username))
 }
 
 /// The per IP + account key.

@@ -4,5 +4,6 @@ pub mod backup_codes;
 pub mod lockout;
 pub mod password;
 pub mod totp;
+pub mod two_factor;
 
 pub use password::Password;

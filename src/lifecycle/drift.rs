@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::fsio;
 use crate::lifecycle::InitSystem;
 use crate::lifecycle::systemd::unit::{HUB_SERVICE, exec_line};
-use crate::manifest::atomic;
 use crate::paths::Paths;
 
 pub use crate::version::VERSION;
@@ -114,7 +114,7 @@ pub fn first_notice(paths: &Paths, drift: &Drift, exe: &Path) -> bool {
         return false;
     }
     if paths.home.is_dir() {
-        let _ = atomic::write(&marker, key.as_bytes(), 0o600);
+        let _ = fsio::write_atomic(&marker, key.as_bytes(), fsio::PRIVATE);
     }
     true
 }

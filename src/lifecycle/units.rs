@@ -5,10 +5,10 @@ use std::fs;
 use std::io::ErrorKind;
 
 use crate::error::Error;
+use crate::fsio;
 use crate::lifecycle::InitSystem;
 use crate::lifecycle::systemd::hardening::{Hardening, Ns};
 use crate::lifecycle::systemd::unit;
-use crate::manifest::atomic;
 use crate::paths::Paths;
 
 /// Write `text` as `unit` if it differs from what is there. Returns whether
@@ -22,7 +22,7 @@ pub fn write_if_changed(paths: &Paths, unit: &str, text: &str) -> Result<bool, E
         Err(e) => return Err(Error::io(&path, e)),
     }
     paths.ensure_unit_dir()?;
-    atomic::write(&path, text.as_bytes(), 0o644)?;
+    fsio::write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| Error::io(&path, e))?;
     Ok(true)
 }
 
@@ -70,7 +70,7 @@ pub async fn hardening(paths: &Paths, init: &impl InitSystem) -> Hardening {
     };
     // A cache that fails to write only costs a probe next time.
     if let (Ok(()), Ok(json)) = (paths.ensure_home(), serde_json::to_vec(&cache)) {
-        let _ = atomic::write(&paths.hardening_cache(), &json, 0o600);
+        let _ = fsio::write_atomic(&paths.hardening_cache(), &json, fsio::PRIVATE);
     }
     h
 }

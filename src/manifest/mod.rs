@@ -2,7 +2,6 @@
 //! `$PARACHUTE_HOME/services.json` (the registry) and
 //! `<installDir>/.parachute/module.json` (what a module declares).
 
-pub mod atomic;
 pub mod module;
 pub mod row;
 pub mod services;

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::atomic;
 use super::row::Row;
 use crate::error::Error;
+use crate::fsio;
 use crate::paths::Paths;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +115,8 @@ impl Services {
         let (changed, out) = change(&mut doc)?;
         if changed {
             doc.check_ports(&path)?;
-            atomic::write(&path, doc.to_json().as_bytes(), 0o600)?;
+            fsio::write_atomic(&path, doc.to_json().as_bytes(), fsio::PRIVATE)
+                .map_err(|e| Error::io(&path, e))?;
         }
         Ok(out)
     }

@@ -1,6 +1,10 @@
-//! Consent: what a user may delegate, and when the consent screen may be
-//! skipped.
+//! Consent: what a user may delegate, when the consent screen may be
+//! skipped, and what a user's grant to a client becomes (read and written
+//! through `store::grants`, inside the caller's transaction).
 
+use rusqlite::Connection;
+
+use crate::store::grants;
 use crate::tokens::scopes;
 
 /// What the signed-in user holds.
@@ -72,6 +76,27 @@ pub fn union(a: &[String], b: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The scopes `user_id` has granted `client_id` so far (none without a grant).
+pub fn granted(conn: &Connection, user_id: &str, client_id: &str) -> rusqlite::Result<Vec<String>> {
+    Ok(grants::scopes(conn, user_id, client_id)?
+        .map(|s| scopes::parse(&s))
+        .unwrap_or_default())
+}
+
+/// Record a consent at `now`: the grant becomes the union of what was
+/// granted before and `consented`. Call inside a write transaction, so two
+/// consents at once cannot lose one another's scopes.
+pub fn record(
+    conn: &Connection,
+    user_id: &str,
+    client_id: &str,
+    consented: &[String],
+    now: i64,
+) -> rusqlite::Result<()> {
+    let all = union(&granted(conn, user_id, client_id)?, consented);
+    grants::put(conn, user_id, client_id, &all, now)
 }
 
 #[cfg(test)]
@@ -166,6 +191,35 @@ mod tests {
             v(&["vault:work:write"])
         );
         assert!(chosen(&offered, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_consent_adds_to_the_earlier_grant() {
+        let (_d, s) = crate::store::test_support::store();
+        let c = s.conn().expect("conn");
+        let u = crate::store::users::create(&c, "ada", "$argon2id$x", 1).expect("user");
+        c.execute(
+            "INSERT INTO clients (client_id, redirect_uris, registered_at, status)
+             VALUES ('app', '[]', 1, 'approved')",
+            [],
+        )
+        .expect("client");
+        assert!(granted(&c, &u.id, "app").expect("q").is_empty());
+        record(&c, &u.id, "app", &v(&["vault:work:read"]), 10).expect("first");
+        record(
+            &c,
+            &u.id,
+            "app",
+            &v(&["vault:work:write", "vault:work:read"]),
+            20,
+        )
+        .expect("second");
+        assert_eq!(
+            granted(&c, &u.id, "app").expect("q"),
+            v(&["vault:work:read", "vault:work:write"])
+        );
+        let g = grants::list(&c).expect("list");
+        assert_eq!(g[0].granted_at, 20, "the latest consent's time");
     }
 
     #[test]

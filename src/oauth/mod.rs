@@ -1,9 +1,10 @@
 //! The OAuth 2.1 authorization server's rules as plain functions: resource
 //! binding (RFC 8707, seed 001), capability attenuation and the scope shape
 //! guard, PKCE, redirect-URI matching, refresh rotation, consent, client ID
-//! metadata documents. No I/O and
-//! no clock: callers pass `now`, so every rule is table-tested here and the
-//! hub's handlers (`hub::oauth`) only adapt HTTP to them.
+//! metadata documents, and the lifetimes of what it issues (the store is
+//! told cutoffs, never TTLs). No clock: callers pass `now`, so every rule
+//! is table-tested here and the hub's handlers (`hub::oauth`) only adapt
+//! HTTP to them.
 
 pub mod attenuation;
 pub mod cimd;
@@ -14,6 +15,8 @@ pub mod refresh;
 pub mod resource;
 pub mod text;
 
+use crate::store::clients::Client;
+
 /// Lifetimes, in seconds.
 pub const CODE_TTL_SECS: i64 = 60;
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
@@ -21,30 +24,21 @@ pub const REFRESH_TTL_SECS: i64 = 30 * 86_400;
 /// A pending (unapproved) dynamic registration is forgotten after this.
 pub const PENDING_CLIENT_TTL_SECS: i64 = 60 * 60;
 
-/// SHA-256 hex of a secret (codes, refresh tokens, client secrets, session
-/// ids): what the store keeps instead of the secret.
-pub fn sha256_hex(secret: &str) -> String {
-    use std::fmt::Write as _;
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
-    d.as_ref()
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+/// When a pending registration registered before this instant is forgotten.
+pub fn pending_client_cutoff(now: i64) -> i64 {
+    now - PENDING_CLIENT_TTL_SECS
 }
 
-/// 32 random bytes, base64url: codes, refresh tokens, secrets, session ids.
-pub fn random_token() -> String {
-    use base64::Engine as _;
-    let mut b = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut b).expect("system random number generator");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+/// A pending registration past its time is treated as never made; an
+/// approved client never expires this way.
+pub fn client_expired(client: &Client, now: i64) -> bool {
+    client.pending_before(pending_client_cutoff(now))
 }
 
-/// Constant-time equality for secrets compared as strings.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+/// Authorization codes that expired before this instant are forgotten: a
+/// code matters for reuse detection while a refresh family it issued can live.
+pub fn code_cutoff(now: i64) -> i64 {
+    now - REFRESH_TTL_SECS
 }
 
 /// A local path safe to redirect to after login (`next`, `return_to`): one
@@ -62,6 +56,7 @@ pub fn safe_return_path(next: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::clients;
 
     #[test]
     fn return_paths() {
@@ -86,14 +81,28 @@ mod tests {
     }
 
     #[test]
-    fn hashes_and_randoms() {
-        assert_eq!(
-            sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    fn a_pending_registration_expires_after_its_ttl_an_approved_one_never() {
+        let client = |status: &str| Client {
+            client_id: "c".into(),
+            client_secret_hash: None,
+            redirect_uris: vec![],
+            scopes: String::new(),
+            client_name: None,
+            registered_at: 1_000,
+            status: status.into(),
+            token_endpoint_auth_method: "none".into(),
+            metadata: serde_json::Value::Null,
+            document_expires_at: None,
+        };
+        let pending = client(clients::PENDING);
+        let at_ttl = 1_000 + PENDING_CLIENT_TTL_SECS;
+        assert!(!client_expired(&pending, at_ttl), "still live at its TTL");
+        assert!(
+            client_expired(&pending, at_ttl + 1),
+            "gone one second later"
         );
-        let t = random_token();
-        assert_eq!(t.len(), 43);
-        assert_ne!(t, random_token());
-        assert!(same_secret("a", "a") && !same_secret("a", "b") && !same_secret("a", "ab"));
+        assert!(!client_expired(&client(clients::APPROVED), at_ttl * 10));
+        assert_eq!(pending_client_cutoff(at_ttl + 1), 1_001);
+        assert_eq!(code_cutoff(REFRESH_TTL_SECS + 5), 5);
     }
 }

@@ -44,7 +44,7 @@ pub fn s256(verifier: &str) -> String {
 
 /// Does `verifier` answer `challenge`?
 pub fn verify(verifier: &str, challenge: &str) -> bool {
-    valid_verifier(verifier) && super::same_secret(&s256(verifier), challenge)
+    valid_verifier(verifier) && crate::secret::same_secret(&s256(verifier), challenge)
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub fn revoke_operator_tokens(
     conn.execute(
         "UPDATE tokens SET revoked_at = ?3
          WHERE user_id = ?1 AND created_via = ?2 AND revoked_at IS NULL",
-        (user_id, crate::tokens::operator::CREATED_VIA, now),
+        (user_id, tokens::VIA_OPERATOR, now),
     )
 }
 

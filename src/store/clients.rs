@@ -49,9 +49,10 @@ impl Client {
         self.client_secret_hash.is_some()
     }
 
-    /// A pending registration past its time is treated as never made.
-    pub fn expired(&self, now: i64) -> bool {
-        !self.approved() && now - self.registered_at > crate::oauth::PENDING_CLIENT_TTL_SECS
+    /// Still pending and registered before `cutoff` (the caller's TTL
+    /// rule: `oauth::client_expired`).
+    pub fn pending_before(&self, cutoff: i64) -> bool {
+        !self.approved() && self.registered_at < cutoff
     }
 }
 
@@ -129,6 +130,18 @@ pub fn get(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Client
     .optional()
 }
 
+/// The display name a client registered, if it has one.
+pub fn name(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT client_name FROM clients WHERE client_id = ?1",
+            [client_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// Clients with `status`, oldest first (`None`: all).
 pub fn list(conn: &Connection, status: Option<&str>) -> rusqlite::Result<Vec<Client>> {
     let mut st = conn.prepare_cached(&format!(
@@ -150,19 +163,20 @@ pub fn delete(conn: &Connection, client_id: &str) -> rusqlite::Result<bool> {
     Ok(conn.execute("DELETE FROM clients WHERE client_id = ?1", [client_id])? == 1)
 }
 
-/// Forget pending registrations older than the pending TTL; how many.
-pub fn reap_pending(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+/// Forget pending registrations made before `cutoff`; how many.
+pub fn reap_pending_before(conn: &Connection, cutoff: i64) -> rusqlite::Result<usize> {
     conn.execute(
         "DELETE FROM clients WHERE status = 'pending' AND registered_at < ?1",
-        [now - crate::oauth::PENDING_CLIENT_TTL_SECS],
+        [cutoff],
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::PENDING_CLIENT_TTL_SECS as TTL;
     use crate::store::test_support::store;
+
+    const CUTOFF: i64 = 3_600;
 
     fn client(id: &str, status: &str, at: i64) -> Client {
         Client {
@@ -180,16 +194,17 @@ mod tests {
     }
 
     #[test]
-    fn pending_registrations_expire_unless_approved() {
+    fn pending_registrations_before_a_cutoff_go_unless_approved() {
         let (_d, s) = store();
         let c = s.conn().expect("conn");
-        insert(&c, &client("old", PENDING, 0)).expect("old");
-        insert(&c, &client("new", PENDING, TTL)).expect("new");
+        insert(&c, &client("old", PENDING, CUTOFF - 1)).expect("old");
+        insert(&c, &client("new", PENDING, CUTOFF)).expect("new");
         insert(&c, &client("kept", APPROVED, 0)).expect("kept");
         let old = get(&c, "old").expect("q").expect("row");
-        assert!(old.expired(TTL + 1) && !old.expired(TTL));
-        assert!(!get(&c, "kept").expect("q").expect("row").expired(10 * TTL));
-        assert_eq!(reap_pending(&c, TTL + 1).expect("reap"), 1);
+        assert!(old.pending_before(CUTOFF) && !old.pending_before(CUTOFF - 1));
+        let kept = get(&c, "kept").expect("q").expect("row");
+        assert!(!kept.pending_before(10 * CUTOFF));
+        assert_eq!(reap_pending_before(&c, CUTOFF).expect("reap"), 1);
         assert!(get(&c, "old").expect("q").is_none());
         assert_eq!(list(&c, Some(PENDING)).expect("list").len(), 1);
         assert!(approve(&c, "new").expect("approve"));

@@ -1,4 +1,5 @@
-//! `auth_codes`: authorization codes, stored as SHA-256 hex, single use, 60 s.
+//! `auth_codes`: authorization codes, stored as SHA-256 hex, single use
+//! (their lifetime is the caller's: `oauth::CODE_TTL_SECS`).
 
 use rusqlite::{Connection, OptionalExtension as _, Row};
 
@@ -83,11 +84,59 @@ pub fn mark_used(
     )? == 1)
 }
 
-/// Drop codes that expired long ago (they only matter for reuse detection
-/// while a refresh family they issued can live).
-pub fn reap(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
-    conn.execute(
-        "DELETE FROM auth_codes WHERE expires_at < ?1",
-        [now - crate::oauth::REFRESH_TTL_SECS],
-    )
+/// Drop codes that expired before `cutoff` (the caller's rule:
+/// `oauth::code_cutoff`); how many.
+pub fn reap_expired_before(conn: &Connection, cutoff: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM auth_codes WHERE expires_at < ?1", [cutoff])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::store;
+    use crate::store::users;
+
+    fn code(hash: &str, user_id: &str, expires_at: i64) -> Code {
+        Code {
+            code_hash: hash.into(),
+            client_id: "app".into(),
+            user_id: user_id.into(),
+            redirect_uri: "http://127.0.0.1:1/cb".into(),
+            scopes: "vault:read".into(),
+            resource: None,
+            code_challenge: "c".into(),
+            code_challenge_method: "S256".into(),
+            created_at: 0,
+            expires_at,
+            used_at: None,
+            family_id: None,
+        }
+    }
+
+    #[test]
+    fn codes_are_single_use_and_reaped_before_the_cutoff() {
+        let (_d, s) = store();
+        let c = s.conn().expect("conn");
+        let u = users::create(&c, "ada", "$argon2id$x", 1).expect("user");
+        c.execute(
+            "INSERT INTO clients (client_id, redirect_uris, registered_at, status)
+             VALUES ('app', '[]', 1, 'approved')",
+            [],
+        )
+        .expect("client");
+        insert(&c, &code("old", &u.id, 99)).expect("old");
+        insert(&c, &code("edge", &u.id, 100)).expect("edge");
+        assert!(mark_used(&c, "edge", "f1", 50).expect("use"));
+        assert!(
+            !mark_used(&c, "edge", "f2", 51).expect("reuse"),
+            "single use"
+        );
+        assert_eq!(reap_expired_before(&c, 100).expect("reap"), 1);
+        assert!(get(&c, "old").expect("q").is_none());
+        let kept = get(&c, "edge").expect("q").expect("row");
+        assert_eq!(
+            (kept.used_at, kept.family_id.as_deref()),
+            (Some(50), Some("f1"))
+        );
+    }
 }

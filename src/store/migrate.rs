@@ -226,7 +226,7 @@ pub fn run(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     if current(conn).map_err(e)? == Some(LATEST) {
         return Ok(());
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = crate::clock::now();
     let tx =
         rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(e)?;
     tx.execute_batch(

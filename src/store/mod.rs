@@ -27,10 +27,10 @@ pub mod tokens;
 pub mod two_factor;
 pub mod users;
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::ErrorKind;
 use std::ops::{Deref, DerefMut};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -69,22 +69,9 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-impl From<StoreError> for crate::error::Error {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::SchemaTooNew { path, found, known } => {
-                Self::SchemaTooNew { path, found, known }
-            }
-            // Not the user's to fix: reported as an I/O fault on the file (exit 2).
-            StoreError::Sqlite { path, source } => Self::Io {
-                path,
-                source: std::io::Error::other(source),
-            },
-            StoreError::Io { path, source } => Self::Io { path, source },
-        }
-    }
+    /// [`Store::open_existing`] found no file to open.
+    #[error("there is no hub store at `{}` yet. Create it with: parachute init", path.display())]
+    Missing { path: PathBuf },
 }
 
 /// The store: the database path and a small pool of configured connections.
@@ -119,13 +106,13 @@ impl Store {
 
     /// Open a store that must already exist (commands other than `init` and
     /// `set-password` never create one as a side effect).
-    pub fn open_existing(path: &Path) -> Result<Self, crate::error::Error> {
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
         if !path.exists() {
-            return Err(crate::error::Error::NoStore {
+            return Err(StoreError::Missing {
                 path: path.to_path_buf(),
             });
         }
-        Ok(Self::open(path)?)
+        Self::open(path)
     }
 
     pub fn path(&self) -> &Path {
@@ -273,16 +260,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// Create the database file 0600 if it does not exist (`SQLite` would use the
 /// umask, and its -wal/-shm files copy the database file's mode).
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(io_err(path, e)),
-    }
+    crate::fsio::create_private(path).map_err(|e| io_err(path, e))
 }
 
 /// The `/health` wording of a store fault.

@@ -1,7 +1,9 @@
 //! Forgetting what can no longer matter, so `hub.db` stops growing: expired
 //! tokens, sessions, pending logins, authorization codes, stale pending
 //! clients and rate-limit hits older than any window. The hub runs
-//! [`reap`] at startup and on a schedule.
+//! [`reap`] at startup and on a schedule. The margins below are the store's
+//! own housekeeping; when a pending registration lapses is OAuth's rule, so
+//! the caller passes that cutoff.
 
 use rusqlite::Connection;
 
@@ -35,8 +37,9 @@ impl Reaped {
     }
 }
 
-/// One pass at `now`.
-pub fn reap(conn: &Connection, now: i64) -> rusqlite::Result<Reaped> {
+/// One pass at `now`; pending clients registered before `pending_before`
+/// go too (`oauth::pending_client_cutoff`).
+pub fn reap(conn: &Connection, now: i64, pending_before: i64) -> rusqlite::Result<Reaped> {
     let gone = now - EXPIRY_MARGIN_SECS;
     Ok(Reaped {
         tokens: conn.execute("DELETE FROM tokens WHERE expires_at <= ?1", [gone])?,
@@ -46,7 +49,7 @@ pub fn reap(conn: &Connection, now: i64) -> rusqlite::Result<Reaped> {
             "DELETE FROM auth_codes WHERE expires_at <= ?1",
             [now - CODE_MEMORY_SECS],
         )?,
-        clients: super::clients::reap_pending(conn, now)?,
+        clients: super::clients::reap_pending_before(conn, pending_before)?,
         rate_limit_hits: super::ratelimit::sweep(conn, now)?,
     })
 }
@@ -75,7 +78,7 @@ mod tests {
             live = now + 10,
         ))
         .expect("rows");
-        let r = reap(&c, now).expect("reap");
+        let r = reap(&c, now, now).expect("reap");
         assert_eq!(
             (r.tokens, r.sessions, r.pending_logins, r.rate_limit_hits),
             (1, 1, 1, 1),
@@ -85,6 +88,6 @@ mod tests {
             .query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
             .expect("q");
         assert_eq!(left, 2, "a just-expired token stays for the margin");
-        assert_eq!(reap(&c, now).expect("again").total(), 0);
+        assert_eq!(reap(&c, now, now).expect("again").total(), 0);
     }
 }

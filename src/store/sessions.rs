@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension as _};
 
-use crate::oauth::sha256_hex;
+use crate::secret::sha256_hex;
 
 /// The user of a live session.
 pub fn user_of(conn: &Connection, session_id: &str, now: i64) -> rusqlite::Result<Option<String>> {

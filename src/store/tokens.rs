@@ -25,6 +25,10 @@ pub struct TokenRow {
     pub label: Option<String>,
 }
 
+/// The `created_via` of operator tokens: the store's own queries single
+/// them out (`account::revoke_operator_tokens`).
+pub const VIA_OPERATOR: &str = "operator";
+
 /// The columns [`from_row`] reads, in its order.
 pub(super) const COLUMNS: &str = "jti, subject, user_id, client_id, scopes, audience, created_via, created_at, expires_at, revoked_at, parent_jti, label";
 
@@ -139,36 +143,6 @@ pub fn list(
         "SELECT {COLUMNS} FROM tokens {filter} ORDER BY created_at DESC, rowid DESC LIMIT ?2"
     ))?;
     st.query_map((now, limit), from_row)?.collect()
-}
-
-/// Where a token came from, for people: `operator token`, `CLI mint`, `app
-/// <client name>`, or `minted by token <jti> (app <client name>)`.
-pub fn origin(conn: &Connection, t: &TokenRow) -> rusqlite::Result<String> {
-    let app = |client_id: &str| -> rusqlite::Result<String> {
-        let name: Option<String> = conn
-            .query_row(
-                "SELECT client_name FROM clients WHERE client_id = ?1",
-                [client_id],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        Ok(format!("app {}", name.as_deref().unwrap_or(client_id)))
-    };
-    Ok(match t.created_via.as_str() {
-        "operator" => "operator token".to_string(),
-        "cli_mint" => "CLI mint".to_string(),
-        "oauth" => app(&t.client_id)?,
-        "delegated" => {
-            let parent = t.parent_jti.as_deref().unwrap_or("?");
-            if t.client_id == crate::tokens::operator::CLIENT_ID {
-                format!("minted by token {parent}")
-            } else {
-                format!("minted by token {parent} ({})", app(&t.client_id)?)
-            }
-        }
-        other => other.to_string(),
-    })
 }
 
 /// jtis that are revoked and whose token could still be presented: what

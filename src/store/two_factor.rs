@@ -1,7 +1,8 @@
 //! Second factors (migration v4): a user's TOTP secret and the last step
-//! accepted from it, and their backup codes (SHA-256 only).
-//! [`check_and_spend`] is the one place a typed code is judged and, if good,
-//! used up. (Pending logins, between password and code, are `sessions`'.)
+//! accepted from it, and their backup codes (SHA-256 only). Judging a typed
+//! code is `identity::two_factor`'s; the store spends a step or a backup
+//! code with one conditional `UPDATE`, so of two racing requests exactly one
+//! wins. (Pending logins, between password and code, are `sessions`'.)
 //!
 //! The TOTP secret is stored as base32 in the clear, in the 0600 `hub.db`:
 //! the same file holds the JWT signing key in the clear, so anyone able to
@@ -9,8 +10,6 @@
 //! beside it would add a way to lock every user out without raising that bar.
 
 use rusqlite::{Connection, OptionalExtension as _};
-
-use crate::identity::{backup_codes, totp};
 
 /// A user's TOTP row. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -169,55 +168,6 @@ pub fn backup_codes_left(conn: &Connection, user_id: &str) -> rusqlite::Result<u
     )
 }
 
-/// What a typed second-factor code turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// A current TOTP code, now spent.
-    Totp,
-    /// An unused backup code, now spent; this many remain.
-    Backup { left: u32 },
-    /// A correct TOTP code that was already used (or an older one).
-    Replayed,
-    /// Anything else: wrong, malformed, or a spent backup code.
-    Wrong,
-    /// The user has no TOTP switched on.
-    NotEnrolled,
-}
-
-/// Judge `input` for `user_id` at `now` and, if it is good, spend it — call
-/// inside a write transaction, so two requests with one code cannot both win.
-pub fn check_and_spend(
-    conn: &Connection,
-    user_id: &str,
-    input: &str,
-    now: i64,
-) -> rusqlite::Result<Verdict> {
-    let Some(row) = totp(conn, user_id)?.filter(TotpRow::enabled) else {
-        return Ok(Verdict::NotEnrolled);
-    };
-    if let Some(hash) = backup_codes::hash(input) {
-        return Ok(if use_backup_code(conn, user_id, &hash, now)? {
-            Verdict::Backup {
-                left: backup_codes_left(conn, user_id)?,
-            }
-        } else {
-            Verdict::Wrong
-        });
-    }
-    let Some(secret) = totp::Secret::from_base32(&row.secret) else {
-        return Err(rusqlite::Error::InvalidColumnType(
-            1,
-            "totp.secret".into(),
-            rusqlite::types::Type::Text,
-        ));
-    };
-    Ok(match totp::verify(&secret, input, now, row.last_step) {
-        totp::Check::Accepted { step } if accept_step(conn, user_id, step)? => Verdict::Totp,
-        totp::Check::Accepted { .. } | totp::Check::Replayed => Verdict::Replayed,
-        totp::Check::Wrong | totp::Check::Malformed => Verdict::Wrong,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,62 +230,5 @@ mod tests {
             .expect("delete");
         assert!(totp(&c, &u.id).expect("q").is_none());
         assert_eq!(backup_codes_left(&c, &u.id).expect("q"), 0);
-    }
-
-    #[test]
-    fn check_and_spend_table() {
-        let (_d, s) = store();
-        let c = s.conn().expect("conn");
-        let u = users::create(&c, "ada", "$argon2id$x", 1).expect("user");
-        let secret = totp::Secret::generate();
-        let now = 1_700_000_000;
-        assert_eq!(
-            check_and_spend(&c, &u.id, "123456", now).expect("q"),
-            Verdict::NotEnrolled
-        );
-        start_enrollment(&c, &u.id, &secret.to_base32(), now).expect("start");
-        assert_eq!(
-            check_and_spend(&c, &u.id, &totp::code_at(&secret, now), now).expect("q"),
-            Verdict::NotEnrolled,
-            "pending enrollment is not on"
-        );
-        let codes = backup_codes::generate();
-        let hashes: Vec<String> = codes.iter().filter_map(|c| backup_codes::hash(c)).collect();
-        // Enrolled with the previous step's code.
-        enable(&c, &u.id, totp::step_at(now) - 1, &hashes, now).expect("enable");
-        let cases: Vec<(&str, String, Verdict)> = vec![
-            ("current code", totp::code_at(&secret, now), Verdict::Totp),
-            (
-                "same code again",
-                totp::code_at(&secret, now),
-                Verdict::Replayed,
-            ),
-            (
-                "the enrolling step's code",
-                totp::code_at(&secret, now - 30),
-                Verdict::Replayed,
-            ),
-            (
-                "next step's code",
-                totp::code_at(&secret, now + 30),
-                Verdict::Totp,
-            ),
-            ("garbage", "hello".into(), Verdict::Wrong),
-            ("backup code", codes[3].clone(), Verdict::Backup { left: 9 }),
-            ("backup code again", codes[3].clone(), Verdict::Wrong),
-            (
-                "backup code typed loosely",
-                codes[4].to_uppercase().replace('-', " "),
-                Verdict::Backup { left: 8 },
-            ),
-            ("unknown backup code", "abcde-fghjk".into(), Verdict::Wrong),
-        ];
-        for (name, input, want) in cases {
-            assert_eq!(
-                check_and_spend(&c, &u.id, &input, now).expect("q"),
-                want,
-                "{name}"
-            );
-        }
     }
 }

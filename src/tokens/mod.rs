@@ -8,6 +8,7 @@ pub mod jwt;
 pub mod keys;
 pub mod mint;
 pub mod operator;
+pub mod origin;
 pub mod scopes;
 pub mod ttl;
 

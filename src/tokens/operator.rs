@@ -4,14 +4,12 @@
 //! it is renewed when under 7 days remain.
 
 use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
 use super::mint::{Mint, MintError, Minted, mint};
-use crate::error::Error;
-use crate::manifest::atomic;
+use crate::fsio;
 
 /// What the operator may do: administer the hub, the host, and grant tokens.
 pub const SCOPES: &[&str] = &["hub:admin", "parachute:host:admin", "parachute:host:auth"];
@@ -19,7 +17,7 @@ pub const SCOPES: &[&str] = &["hub:admin", "parachute:host:admin", "parachute:ho
 pub const MINT_SCOPE: &str = "hub:admin";
 pub const CLIENT_ID: &str = "parachute-hub";
 pub const AUDIENCE: &str = "operator";
-pub const CREATED_VIA: &str = "operator";
+pub const CREATED_VIA: &str = crate::store::tokens::VIA_OPERATOR;
 pub const TTL_SECS: i64 = 90 * 86_400;
 /// Renew when less than this remains.
 pub const RENEW_WITHIN_SECS: i64 = 7 * 86_400;
@@ -50,20 +48,35 @@ pub fn issue(
     )
 }
 
+/// The operator token file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct FileError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl FileError {
+    fn at(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// The token in the file, if there is a non-empty one.
-pub fn read(path: &Path) -> Result<Option<String>, Error> {
+pub fn read(path: &Path) -> Result<Option<String>, FileError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s.trim().to_string()).filter(|t| !t.is_empty())),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
+        Err(e) => Err(FileError::at(path)(e)),
     }
 }
 
 /// Replace the file atomically; it is 0600 whatever it was before.
-pub fn write(path: &Path, token: &str) -> Result<(), Error> {
-    atomic::write(path, format!("{token}\n").as_bytes(), 0o600)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io(path, e))
+pub fn write(path: &Path, token: &str) -> Result<(), FileError> {
+    fsio::write_private(path, format!("{token}\n").as_bytes()).map_err(FileError::at(path))
 }
 
 /// Whether a token expiring at `exp` is due for renewal at `now`.
@@ -74,6 +87,7 @@ pub fn needs_renewal(exp: i64, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn renewal_starts_seven_days_before_expiry() {

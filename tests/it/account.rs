@@ -369,7 +369,7 @@ fn a_user_revokes_their_own_tokens_and_grants_only() {
             [now()],
         )
         .expect("client");
-        store::grants::record(
+        parachute::oauth::consent::record(
             &conn,
             &owner.id,
             "app-two",

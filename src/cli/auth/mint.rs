@@ -13,7 +13,7 @@ use super::{Context, internal, issuers};
 use crate::cli::context::out;
 use crate::error::Error;
 use crate::store::{self, Store};
-use crate::tokens::{self, audience, jwt, keys, mint, operator, ttl};
+use crate::tokens::{audience, jwt, keys, mint, operator, ttl};
 
 pub const USAGE: &str = "parachute auth mint-token --scope <scope> [--aud <aud>] [--ttl <duration>] [--sub <sub>] [--label <text>]";
 
@@ -144,7 +144,7 @@ pub fn run(cx: &Context, args: &MintTokenArgs) -> Result<ExitCode, Error> {
     };
 
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = tokens::now();
+    let now = crate::clock::now();
     let iss = issuers(cx);
     let operator_claims = {
         let conn = store.conn()?;

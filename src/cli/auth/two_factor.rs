@@ -15,10 +15,10 @@ use clap::{Args, Subcommand};
 
 use super::{Context, date};
 use crate::cli::context::out;
+use crate::clock::Clock;
 use crate::error::Error;
 use crate::identity::{backup_codes, totp};
 use crate::store::{self, Store, two_factor, users::User};
-use crate::tokens;
 
 #[derive(Debug, Args)]
 pub struct TwoFactorArgs {
@@ -78,9 +78,12 @@ const PROMPT_TRIES: usize = 3;
 
 pub fn run(cx: &Context, args: TwoFactorArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
+    // Enrollment waits on a person typing codes, so it reads the clock at
+    // each try rather than once.
+    let clock = Clock::system();
     match args.command {
         TwoFactorCommand::Status(a) => status(&store, &a),
-        TwoFactorCommand::Enroll(a) => enroll(&store, &a),
+        TwoFactorCommand::Enroll(a) => enroll(&store, &a, &clock),
         TwoFactorCommand::Disable(a) => disable(&store, &a),
     }
 }
@@ -182,7 +185,7 @@ fn already_on(u: &User) -> Error {
     ))
 }
 
-fn enroll(store: &Store, args: &EnrollArgs) -> Result<ExitCode, Error> {
+fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, Error> {
     let u = user(store, args.username.as_deref())?;
     let existing = {
         let conn = store.conn()?;
@@ -200,7 +203,7 @@ fn enroll(store: &Store, args: &EnrollArgs) -> Result<ExitCode, Error> {
         };
         let secret = totp::Secret::from_base32(&row.secret)
             .ok_or_else(|| super::internal(store.path(), "stored TOTP secret is not base32"))?;
-        let codes = confirm(store, &u, &secret, code)?;
+        let codes = confirm(store, &u, &secret, code, clock.now())?;
         return print_enabled(&u, &codes, args.json);
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -210,7 +213,7 @@ fn enroll(store: &Store, args: &EnrollArgs) -> Result<ExitCode, Error> {
         ));
     }
     let secret = totp::Secret::generate();
-    let now = tokens::now();
+    let now = clock.now();
     let started = store.write(|tx| {
         two_factor::start_enrollment(tx, &u.id, &secret.to_base32(), now).map_err(|e| store.err(e))
     })?;
@@ -255,7 +258,7 @@ fn enroll(store: &Store, args: &EnrollArgs) -> Result<ExitCode, Error> {
         if read == 0 {
             break;
         }
-        match confirm(store, &u, &secret, line.trim()) {
+        match confirm(store, &u, &secret, line.trim(), clock.now()) {
             Ok(codes) => return print_enabled(&u, &codes, false),
             Err(Error::Usage(m)) if attempt < PROMPT_TRIES => eprintln!("✗ {m}"),
             Err(e) => return Err(e),
@@ -268,15 +271,15 @@ fn enroll(store: &Store, args: &EnrollArgs) -> Result<ExitCode, Error> {
     Err(Error::Reported)
 }
 
-/// Check `code` against the pending secret and switch 2FA on; the fresh
-/// backup codes in display form.
+/// Check `code` against the pending secret at `now` and switch 2FA on; the
+/// fresh backup codes in display form.
 fn confirm(
     store: &Store,
     u: &User,
     secret: &totp::Secret,
     code: &str,
+    now: i64,
 ) -> Result<Vec<String>, Error> {
-    let now = tokens::now();
     let step = match totp::verify(secret, code, now, None) {
         totp::Check::Accepted { step } => step,
         totp::Check::Malformed => {

@@ -21,7 +21,8 @@ use crate::hub::session::{MaybeSession, SignedIn, with_cookie};
 use crate::hub::state::HubState;
 use crate::oauth::consent::{self, Authority};
 use crate::oauth::resource::{self, Target};
-use crate::oauth::{CODE_TTL_SECS, cimd, pkce, random_token, redirect, sha256_hex};
+use crate::oauth::{CODE_TTL_SECS, cimd, pkce, redirect};
+use crate::secret::{random_token, sha256_hex};
 use crate::store::{self, clients::Client};
 use crate::tokens::scopes;
 
@@ -149,7 +150,7 @@ async fn find_client(
         .map_err(|e| ApiError::Unavailable(e.to_string()).into_response())?;
     let client = store::clients::get(&conn, client_id)
         .map_err(|e| ApiError::internal(e).into_response())?
-        .filter(|c| !c.expired(now));
+        .filter(|c| !crate::oauth::client_expired(c, now));
     client.ok_or_else(|| {
         bad_request(
             "This app is not registered with the hub (or its registration expired). Ask it to connect again.",
@@ -311,8 +312,7 @@ pub async fn show(
             .store()
             .conn()
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        store::grants::scopes(&conn, &who.user.id, &v.client.client_id)
-            .map_err(ApiError::internal)?
+        consent::granted(&conn, &who.user.id, &v.client.client_id).map_err(ApiError::internal)?
     };
     let force = prompt.split_whitespace().any(|x| x == "consent");
     if !force && consent::may_skip(&capped, &granted, v.client.approved()) {
@@ -467,8 +467,8 @@ fn issue_code(
     let db = state.store();
     db.write(|tx| {
         let sql = |e| db.err(e);
-        store::grants::record(tx, &who.user.id, &v.client.client_id, granted, now).map_err(sql)?;
-        store::codes::reap(tx, now).map_err(sql)?;
+        consent::record(tx, &who.user.id, &v.client.client_id, granted, now).map_err(sql)?;
+        store::codes::reap_expired_before(tx, crate::oauth::code_cutoff(now)).map_err(sql)?;
         store::codes::insert(tx, &row).map_err(sql)
     })
     .map_err(ApiError::internal)?;

@@ -54,10 +54,9 @@ pub async fn client(
     };
     // A pending copy past the pending TTL is about to be reaped: fetch it
     // again, as a fresh registration would be made.
-    if let Some(c) = stored
-        .as_ref()
-        .filter(|c| c.document_expires_at.is_some_and(|t| t > now) && !c.expired(now))
-    {
+    if let Some(c) = stored.as_ref().filter(|c| {
+        c.document_expires_at.is_some_and(|t| t > now) && !crate::oauth::client_expired(c, now)
+    }) {
         return Ok(Ok(c.clone()));
     }
     if let Err(l) = ratelimit::check(state, ratelimit::CIMD_FETCH, ip, now)? {

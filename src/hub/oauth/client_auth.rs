@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use super::error::OAuthError;
 use crate::hub::error::ApiError;
-use crate::oauth::{same_secret, sha256_hex};
+use crate::secret::{same_secret, sha256_hex};
 use crate::store::clients::{self, Client};
 
 fn url_decode(s: &str) -> String {
@@ -75,7 +75,7 @@ pub fn authenticate(
         }
     };
     let client = clients::get(conn, client_id).map_err(ApiError::internal)?;
-    let Some(client) = client.filter(|c| !c.expired(now)) else {
+    let Some(client) = client.filter(|c| !crate::oauth::client_expired(c, now)) else {
         return Ok(Err(OAuthError::invalid_client(format!(
             "unknown client `{client_id}`; register again"
         ))));

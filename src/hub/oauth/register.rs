@@ -16,7 +16,8 @@ use super::error::{Failure, OAuthError};
 use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::state::HubState;
-use crate::oauth::{random_token, redirect, sha256_hex};
+use crate::oauth::redirect;
+use crate::secret::{random_token, sha256_hex};
 use crate::store::{self, clients};
 use crate::tokens::audience::Expected;
 use crate::tokens::scopes;
@@ -188,7 +189,8 @@ pub async fn register(
     let db = state.store();
     db.write(|tx| {
         let sql = |e| db.err(e);
-        store::clients::reap_pending(tx, now).map_err(sql)?;
+        store::clients::reap_pending_before(tx, crate::oauth::pending_client_cutoff(now))
+            .map_err(sql)?;
         store::clients::insert(tx, &client).map_err(sql)
     })
     .map_err(ApiError::internal)?;

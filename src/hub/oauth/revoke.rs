@@ -13,7 +13,7 @@ use super::client_auth;
 use super::error::{Failure, OAuthError};
 use crate::hub::error::ApiError;
 use crate::hub::state::HubState;
-use crate::oauth::sha256_hex;
+use crate::secret::sha256_hex;
 use crate::store;
 use crate::tokens::audience::Expected;
 

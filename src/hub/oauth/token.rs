@@ -22,7 +22,8 @@ use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
 use crate::hub::state::HubState;
 use crate::oauth::refresh::{self, Decision, Presented};
-use crate::oauth::{ACCESS_TTL_SECS, REFRESH_TTL_SECS, pkce, random_token, resource, sha256_hex};
+use crate::oauth::{ACCESS_TTL_SECS, REFRESH_TTL_SECS, pkce, resource};
+use crate::secret::{random_token, sha256_hex};
 use crate::store::{self, StoreError, refresh::OAuthToken};
 use crate::tokens::{mint, scopes};
 

@@ -20,7 +20,8 @@ use crate::hub::session::{self, MaybeSession, with_cookie};
 use crate::hub::state::HubState;
 use crate::identity::lockout;
 use crate::identity::password::{self, Password};
-use crate::oauth::{random_token, safe_return_path};
+use crate::oauth::safe_return_path;
+use crate::secret::random_token;
 use crate::store;
 
 /// Where to go after login when `next` is missing or unsafe.

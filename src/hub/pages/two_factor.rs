@@ -27,7 +27,8 @@ use crate::hub::error::ApiError;
 use crate::hub::ratelimit::{self, ClientIp};
 use crate::hub::session::{self, with_cookie};
 use crate::hub::state::HubState;
-use crate::store::{self, two_factor::Verdict};
+use crate::identity::two_factor::{self, Verdict};
+use crate::store;
 
 /// Second-factor guesses per user from anywhere: 10 / 15 min (twice the
 /// per-IP bucket, so a person on two networks is not locked out first).
@@ -170,8 +171,7 @@ pub async fn submit(
             {
                 return Ok(None);
             }
-            let v =
-                store::two_factor::check_and_spend(tx, &login.user_id, &code, now).map_err(sql)?;
+            let v = two_factor::check_and_spend(tx, &login.user_id, &code, now).map_err(sql)?;
             if matches!(v, Verdict::Totp | Verdict::Backup { .. }) {
                 store::sessions::delete_pending(tx, &id).map_err(sql)?;
             }

@@ -68,7 +68,7 @@ struct Overview {
     totp: Option<TotpRow>,
     backup_left: u32,
     tokens: Vec<store::tokens::TokenRow>,
-    /// Each token's origin by jti (`store::tokens::origin`).
+    /// Each token's origin by jti (`tokens::origin::describe`).
     origins: std::collections::HashMap<String, String>,
     grants: Vec<store::grants::Grant>,
 }
@@ -78,7 +78,7 @@ fn load(state: &HubState, user_id: &str, now: i64) -> Result<Overview, ApiError>
     let tokens = store::account::live_tokens(&conn, user_id, now).map_err(ApiError::internal)?;
     let origins = tokens
         .iter()
-        .map(|t| Ok((t.jti.clone(), store::tokens::origin(&conn, t)?)))
+        .map(|t| Ok((t.jti.clone(), crate::tokens::origin::describe(&conn, t)?)))
         .collect::<rusqlite::Result<_>>()
         .map_err(ApiError::internal)?;
     Ok(Overview {
