@@ -5,13 +5,34 @@
 //! no clock: callers pass `now`, so every rule is table-tested here and the
 //! hub's handlers (`hub::oauth`) only adapt HTTP to them.
 
+/// Inside a transaction step ([`error::Step`]): the value of an
+/// `Ok`, or return the refusal as `Ok(Err(_))` (committing what was done).
+macro_rules! or_refuse {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    };
+}
+
 pub mod attenuation;
+pub mod authorize;
 pub mod cimd;
+pub mod cimd_client;
+pub mod client_auth;
 pub mod consent;
+pub mod delegate;
+pub mod error;
+pub mod grant;
 pub mod pkce;
 pub mod redirect;
 pub mod refresh;
+pub mod register;
 pub mod resource;
+pub mod revoke;
+#[cfg(test)]
+mod testkit;
 pub mod text;
 
 /// Lifetimes, in seconds.
