@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use super::activity::Activity;
-use super::{edge, oauth};
+use super::edge;
 use crate::clock::Clock;
-use crate::oauth::refresh::Recent;
+use crate::oauth::refresh::{Issued, Recent};
 use crate::paths::Paths;
 use crate::store::{self, Store};
 use crate::tokens::audience::{self, Expected, Verdict};
@@ -43,7 +43,7 @@ struct Inner {
     verified: Mutex<HashMap<String, Arc<Claims>>>,
     check: Mutex<Option<(Instant, Result<(), String>)>>,
     edge: OnceLock<edge::Edge>,
-    refreshes: Recent<oauth::token::Issued>,
+    refreshes: Recent<Issued>,
     clock: Clock,
 }
 
@@ -113,7 +113,7 @@ impl HubState {
     }
 
     /// The answers of recent refresh rotations (the reuse grace).
-    pub fn refreshes(&self) -> &Recent<oauth::token::Issued> {
+    pub fn refreshes(&self) -> &Recent<Issued> {
         &self.0.refreshes
     }
 

@@ -1,18 +1,47 @@
-//! The OAuth 2.1 authorization server's rules as plain functions: resource
-//! binding (RFC 8707, seed 001), capability attenuation and the scope shape
-//! guard, PKCE, redirect-URI matching, refresh rotation, consent, client ID
-//! metadata documents, and the lifetimes of what it issues (the store is
-//! told cutoffs, never TTLs). No clock: callers pass `now`, so every rule
-//! is table-tested here and the hub's handlers (`hub::oauth`) only adapt
-//! HTTP to them.
+//! The OAuth 2.1 authorization server's domain: what the hub's handlers
+//! (`hub::oauth`) call, one function per request, after extracting it.
+//!
+//! - Pure rules, table-tested: resource binding (RFC 8707, seed 001),
+//!   capability attenuation and the scope shape guard, PKCE, redirect-URI
+//!   matching, refresh rotation, consent, client ID metadata documents.
+//! - Operations over the store, unit-tested on a real `SQLite` store:
+//!   the token grants ([`grant`]), the authorization request ([`authorize`]),
+//!   registration ([`register`]), revocation and introspection
+//!   ([`revoke`]), minting under attenuation ([`delegate`]), client
+//!   authentication ([`client_auth`]) and document clients
+//!   ([`cimd_client`]).
+//!
+//! No HTTP and no clock: callers pass `now` (the hub reads its `Clock`),
+//! and refusals are the one [`error::OAuthError`] the hub maps to HTTP.
+
+/// Inside a transaction step ([`error::Step`]): the value of an
+/// `Ok`, or return the refusal as `Ok(Err(_))` (committing what was done).
+macro_rules! or_refuse {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    };
+}
 
 pub mod attenuation;
+pub mod authorize;
 pub mod cimd;
+pub mod cimd_client;
+pub mod client_auth;
 pub mod consent;
+pub mod delegate;
+pub mod error;
+pub mod grant;
 pub mod pkce;
 pub mod redirect;
 pub mod refresh;
+pub mod register;
 pub mod resource;
+pub mod revoke;
+#[cfg(test)]
+mod testkit;
 pub mod text;
 
 use crate::store::clients::Client;

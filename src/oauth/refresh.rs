@@ -22,6 +22,24 @@ pub const GRACE_SECS: i64 = 3;
 /// is not remembered, and a reuse of its token is refused (not revoked).
 pub const MAX_RECENT: usize = 1024;
 
+/// A freshly issued pair (remembered for the reuse grace, so `Debug` leaves
+/// the tokens out).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub access: String,
+    pub refresh: String,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The presented token's registry state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presented<'a> {

@@ -1,8 +1,7 @@
 //! Client ID Metadata Documents, the I/O side: fetch the document a URL
-//! `client_id` names and keep it as a client row, so consent, grants, codes
-//! and tokens refer to it like any registered client. The rules (which URLs,
-//! which addresses, what the document must say, how long it is kept) are
-//! `crate::oauth::cimd`.
+//! `client_id` names; `crate::oauth::cimd_client` keeps it as a client row.
+//! The rules (which URLs, which addresses, what the document must say, how
+//! long it is kept) are `crate::oauth::cimd`.
 //!
 //! SSRF: the host is resolved here, every address it resolves to must be
 //! public, and the connection is pinned to exactly those addresses
@@ -24,7 +23,8 @@ use crate::hub::error::ApiError;
 use crate::hub::ratelimit;
 use crate::hub::state::HubState;
 use crate::oauth::cimd::{self, CimdError};
-use crate::store::{self, clients};
+use crate::oauth::cimd_client;
+use crate::store::clients;
 
 /// The client a document URL names: the stored row while its document is
 /// fresh, else fetched again (rate-limited per `ip`) and stored.
@@ -38,71 +38,32 @@ pub async fn client(
         Ok(u) => u,
         Err(e) => return Ok(Err(e)),
     };
-    let (stored, trusted_hosts) = {
-        let conn = state
-            .store()
-            .conn()
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        let hosts = store::settings::get(&conn, store::settings::CIMD_TRUSTED_HOSTS)
-            .map_err(ApiError::internal)?
-            .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
-            .unwrap_or_default();
-        (
-            clients::get(&conn, client_id).map_err(ApiError::internal)?,
-            hosts,
-        )
-    };
-    // A pending copy past the pending TTL is about to be reaped: fetch it
-    // again, as a fresh registration would be made.
-    if let Some(c) = stored.as_ref().filter(|c| {
-        c.document_expires_at.is_some_and(|t| t > now) && !crate::oauth::client_expired(c, now)
-    }) {
-        return Ok(Ok(c.clone()));
+    let known = cimd_client::known(state.store(), client_id, now).map_err(ApiError::internal)?;
+    if let Some(c) = known.fresh.clone() {
+        return Ok(Ok(c));
     }
     if let Err(l) = ratelimit::check(state, ratelimit::CIMD_FETCH, ip, now)? {
         return Ok(Err(CimdError::RateLimited(
             u64::try_from(l.retry_after).unwrap_or(1),
         )));
     }
-    let doc = match fetch(&url).await {
-        Ok((body, cache_control)) => cimd::parse_document(client_id, &body)
-            .map(|d| (d, cimd::cache_secs(cache_control.as_deref()))),
-        Err(e) => Err(e),
-    };
-    let (doc, fresh_for) = match doc {
+    let (doc, fresh_for) = match document(&url, client_id).await {
         Ok(d) => d,
         Err(e) => {
             tracing::info!(client_id, error = %e, "client ID document refused");
             return Ok(Err(e));
         }
     };
-    let row = clients::Client {
-        client_id: client_id.to_string(),
-        client_secret_hash: None,
-        redirect_uris: doc.redirect_uris,
-        scopes: doc.scope,
-        client_name: Some(doc.client_name),
-        registered_at: now,
-        status: clients::PENDING.to_string(),
-        token_endpoint_auth_method: "none".into(),
-        metadata: doc.metadata,
-        document_expires_at: Some(now + fresh_for),
-    };
-    // The owner's approval gate, as for DCR, unless the owner trusts the
-    // document's host (`parachute auth trust-client-hosts`).
-    let trusted = cimd::trusted(&url, &trusted_hosts);
-    let db = state.store();
-    db.write(|tx| {
-        let sql = |e| db.err(e);
-        store::clients::upsert_document(tx, &row).map_err(sql)?;
-        if trusted {
-            store::clients::approve(tx, client_id).map_err(sql)?;
-        }
-        store::clients::get(tx, client_id).map_err(sql)
-    })
-    .map_err(ApiError::internal)?
-    .ok_or_else(|| ApiError::internal("client row vanished after its upsert"))
-    .map(Ok)
+    cimd_client::keep(state.store(), &url, client_id, doc, fresh_for, &known, now)
+        .map(Ok)
+        .map_err(ApiError::internal)
+}
+
+/// The document at `url`, checked, and how long it may be kept.
+async fn document(url: &Url, client_id: &str) -> Result<(cimd::Document, i64), CimdError> {
+    let (body, cache_control) = fetch(url).await?;
+    let doc = cimd::parse_document(client_id, &body)?;
+    Ok((doc, cimd::cache_secs(cache_control.as_deref())))
 }
 
 /// Trust settings read from the environment, for tests (see the module doc).
@@ -138,23 +99,7 @@ async fn fetch(url: &Url) -> Result<(Vec<u8>, Option<String>), CimdError> {
 }
 
 async fn fetch_uncapped(url: &Url) -> Result<(Vec<u8>, Option<String>), CimdError> {
-    let settings = settings()?;
-    let addrs = checked_addresses(url, settings.allow_loopback).await?;
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_native_certs(true)
-        .https_only(true)
-        .no_proxy()
-        .redirect(same_host_only(url))
-        .user_agent(format!("parachute-hub/{}", crate::version::VERSION));
-    if let Some(d) = url.host_str().filter(|h| literal_ip(h).is_none()) {
-        builder = builder.resolve_to_addrs(d, &addrs);
-    }
-    for ca in settings.extra_roots {
-        builder = builder.add_root_certificate(ca);
-    }
-    crate::tls::install_provider();
-    let http = builder.build().map_err(|e| CimdError::Fetch(chain(&e)))?;
+    let http = pinned_client(url).await?;
     let mut res = http
         .get(url.clone())
         .header(ACCEPT, "application/json")
@@ -183,6 +128,28 @@ async fn fetch_uncapped(url: &Url) -> Result<(Vec<u8>, Option<String>), CimdErro
         body.extend_from_slice(&chunk);
     }
     Ok((body, cache_control))
+}
+
+/// An HTTPS client for `url` only: connections pinned to its host's
+/// checked addresses, no proxy, same-host redirects.
+async fn pinned_client(url: &Url) -> Result<reqwest::Client, CimdError> {
+    let settings = settings()?;
+    let addrs = checked_addresses(url, settings.allow_loopback).await?;
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_native_certs(true)
+        .https_only(true)
+        .no_proxy()
+        .redirect(same_host_only(url))
+        .user_agent(format!("parachute-hub/{}", crate::version::VERSION));
+    if let Some(d) = url.host_str().filter(|h| literal_ip(h).is_none()) {
+        builder = builder.resolve_to_addrs(d, &addrs);
+    }
+    for ca in settings.extra_roots {
+        builder = builder.add_root_certificate(ca);
+    }
+    crate::tls::install_provider();
+    builder.build().map_err(|e| CimdError::Fetch(chain(&e)))
 }
 
 /// Every address `url`'s host stands for, each one allowed.

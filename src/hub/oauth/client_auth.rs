@@ -1,18 +1,14 @@
-//! Client authentication at the token, revocation endpoints: public clients
-//! (`none`) name themselves with `client_id`; confidential ones prove their
-//! secret with HTTP Basic (`client_secret_basic`, URL-decoded per RFC 6749
-//! §2.3.1) or in the body (`client_secret_post`). Secrets are compared as
-//! SHA-256 in constant time.
+//! The client's credentials off the request, for client authentication at
+//! the token, revocation and introspection endpoints
+//! (`crate::oauth::client_auth` judges them): HTTP Basic
+//! (`client_secret_basic`, URL-decoded per RFC 6749 §2.3.1) and the body's
+//! `client_id` / `client_secret`.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rusqlite::Connection;
 
-use super::error::OAuthError;
-use crate::hub::error::ApiError;
-use crate::secret::{same_secret, sha256_hex};
-use crate::store::clients::{self, Client};
+use crate::oauth::client_auth::Credentials;
 
 fn url_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -51,52 +47,18 @@ pub fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     Some((url_decode(id), url_decode(secret)))
 }
 
-/// Authenticate the calling client.
-pub fn authenticate(
-    conn: &Connection,
+/// The client's credentials as the request presents them: Basic, and the
+/// body's `client_id` / `client_secret`.
+pub fn credentials(
     headers: &HeaderMap,
     body_client_id: Option<&str>,
     body_secret: Option<&str>,
-    now: i64,
-) -> Result<Result<Client, OAuthError>, ApiError> {
-    let basic = basic(headers);
-    let (client_id, secret) = match (&basic, body_client_id.filter(|c| !c.is_empty())) {
-        (Some((id, _)), Some(body)) if id != body => {
-            return Ok(Err(OAuthError::invalid_client(
-                "`client_id` differs from the Basic credentials",
-            )));
-        }
-        (Some((id, s)), _) => (id.as_str(), Some(s.as_str())),
-        (None, Some(id)) => (id, body_secret.filter(|s| !s.is_empty())),
-        (None, None) => {
-            return Ok(Err(OAuthError::invalid_client(
-                "client authentication is required: send `client_id`",
-            )));
-        }
-    };
-    let client = clients::get(conn, client_id).map_err(ApiError::internal)?;
-    let Some(client) = client.filter(|c| !crate::oauth::client_expired(c, now)) else {
-        return Ok(Err(OAuthError::invalid_client(format!(
-            "unknown client `{client_id}`; register again"
-        ))));
-    };
-    if let Some(hash) = &client.client_secret_hash {
-        match secret {
-            Some(s) if same_secret(&sha256_hex(s), hash) => {}
-            _ => {
-                return Ok(Err(OAuthError::invalid_client(
-                    "client authentication failed",
-                )));
-            }
-        }
+) -> Credentials {
+    Credentials {
+        basic: basic(headers),
+        client_id: body_client_id.map(str::to_string),
+        secret: body_secret.map(str::to_string),
     }
-    if !client.approved() {
-        return Ok(Err(OAuthError::invalid_client(format!(
-            "client `{}` is waiting for approval: sign in to the hub and approve it on the consent page, or run `parachute auth approve-client {}`",
-            client.client_id, client.client_id
-        ))));
-    }
-    Ok(Ok(client))
 }
 
 #[cfg(test)]

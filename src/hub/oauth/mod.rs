@@ -1,6 +1,7 @@
 //! The OAuth 2.1 authorization server's HTTP surface. Handlers only adapt:
-//! the rules are `crate::oauth` (pure, table-tested) and the rows are
-//! `crate::store::{clients, codes, grants, refresh}`.
+//! each extracts the request, calls one operation of `crate::oauth` with
+//! `now` from the hub's clock, and maps the typed result to a response
+//! (errors in one place, [`error`]).
 //!
 //! - discovery: RFC 8414 metadata, RFC 9728 protected-resource metadata
 //!   ([`metadata`]), and `resource_metadata` on every Bearer 401 ([`challenge`]);
