@@ -95,6 +95,21 @@ pub enum Error {
     )]
     PortInUse { addr: String },
 
+    /// An edge setting of `parachute serve` does not parse.
+    #[error("{0}")]
+    Edge(#[from] crate::hub::edge::EdgeError),
+
+    /// `parachute serve` could not set up its process: `what` failed.
+    #[error("the hub cannot start: cannot {what}: {source}")]
+    ServeSetup {
+        what: &'static str,
+        source: std::io::Error,
+    },
+
+    /// The hub's server on `addr` ended without being asked to.
+    #[error("the hub on {addr} stopped unexpectedly: {detail}")]
+    ServerStopped { addr: String, detail: String },
+
     /// The command already told the user what went wrong; exit 1 quietly.
     #[error("")]
     Reported,

@@ -12,6 +12,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod refresh;
 pub mod resource;
+pub mod revocation;
 pub mod text;
 
 /// Lifetimes, in seconds.
