@@ -67,6 +67,25 @@ pub fn cap(nofile: u64) -> usize {
     usize::try_from(room).map_or(MAX_CONNECTIONS, |r| r.min(MAX_CONNECTIONS))
 }
 
+/// The router as a hyper service for one connection from `addr`.
+fn service(
+    app: Router,
+    addr: SocketAddr,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        // What `into_make_service_with_connect_info` would add: git's
+        // REMOTE_ADDR comes from it.
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
+        let app = app.clone();
+        async move { app.oneshot(req).await }
+    })
+}
+
 /// Serve `app` on `listener` until `shutdown` resolves, then stop accepting
 /// and let open connections finish their current request (the caller
 /// bounds the wait).
@@ -97,15 +116,8 @@ pub async fn serve(
             a = listener.accept() => a,
             () = &mut shutdown => break,
         };
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            // What `into_make_service_with_connect_info` would add: git's
-            // REMOTE_ADDR comes from it.
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-            let app = app.clone();
-            async move { app.oneshot(req).await }
-        });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let conn =
+            graceful.watch(http.serve_connection(TokioIo::new(stream), service(app.clone(), addr)));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %addr, "connection ended with an error");
