@@ -106,6 +106,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The hub cannot listen on `addr` (a bind error other than "in use").
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+
+    /// systemd passed the hub a descriptor that is not a listening TCP socket.
+    #[error(
+        "systemd passed fd 3, but it is not a listening TCP socket ({detail}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
+    )]
+    ActivationSocket { detail: String },
+
     /// The hub's server on `addr` ended without being asked to.
     #[error("the hub on {addr} stopped unexpectedly: {detail}")]
     ServerStopped { addr: String, detail: String },

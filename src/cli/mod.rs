@@ -182,6 +182,7 @@ pub fn report(e: &Error) -> ExitCode {
         }
         Error::Io { .. }
         | Error::ServeSetup { .. }
+        | Error::Listen { .. }
         | Error::ServerStopped { .. }
         | Error::Init(InitError::Bus(_)) => {
             let _ = writeln!(err, "✗ {e}");
