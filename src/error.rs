@@ -96,6 +96,34 @@ pub enum Error {
     )]
     PortInUse { addr: String },
 
+    /// An edge setting of `parachute serve` does not parse.
+    #[error("{0}")]
+    Edge(#[from] crate::hub::edge::EdgeError),
+
+    /// `parachute serve` could not set up its process: `what` failed.
+    #[error("the hub cannot start: cannot {what}: {source}")]
+    ServeSetup {
+        what: &'static str,
+        source: std::io::Error,
+    },
+
+    /// The hub cannot listen on `addr` (a bind error other than "in use").
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+
+    /// systemd passed the hub a descriptor that is not a listening TCP socket.
+    #[error(
+        "systemd passed fd 3, but it is not a listening TCP socket ({detail}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
+    )]
+    ActivationSocket { detail: String },
+
+    /// The hub's server on `addr` ended without being asked to.
+    #[error("the hub on {addr} stopped unexpectedly: {detail}")]
+    ServerStopped { addr: String, detail: String },
+
     /// The command already told the user what went wrong; exit 1 quietly.
     #[error("")]
     Reported,

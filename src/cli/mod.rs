@@ -180,7 +180,11 @@ pub fn report(e: &Error) -> ExitCode {
             );
             1
         }
-        Error::Io { .. } | Error::Init(InitError::Bus(_)) => {
+        Error::Io { .. }
+        | Error::ServeSetup { .. }
+        | Error::Listen { .. }
+        | Error::ServerStopped { .. }
+        | Error::Init(InitError::Bus(_)) => {
             let _ = writeln!(err, "✗ {e}");
             2
         }

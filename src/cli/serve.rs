@@ -17,12 +17,13 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::Context;
+use crate::clock::Clock;
 use crate::env_vars;
 use crate::error::Error;
 use crate::hub::state::HubState;
 use crate::hub::{self, listener, notify};
 use crate::store::Store;
-use crate::tokens::{self, Issuers, keys};
+use crate::tokens::{Issuers, keys};
 
 /// Longest wait for in-flight requests after SIGTERM.
 pub const DRAIN: Duration = Duration::from_secs(10);
@@ -52,7 +53,10 @@ pub fn main(args: &ServeArgs) -> ExitCode {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::io(std::path::Path::new("<tokio runtime>"), e))?;
+            .map_err(|source| Error::ServeSetup {
+                what: "start the async runtime",
+                source,
+            })?;
         runtime.block_on(run_on(&cx, args, socket))
     })();
     match result {
@@ -75,8 +79,8 @@ async fn run_on(
 ) -> Result<ExitCode, Error> {
     // Before anything else: a SIGTERM that arrives while starting up must
     // take the graceful path, not the default action.
-    let mut term = signal(SignalKind::terminate()).map_err(|e| signal_err(&e))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| signal_err(&e))?;
+    let mut term = signal(SignalKind::terminate()).map_err(signal_err)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(signal_err)?;
     let activated = socket.source == listener::Source::Activated;
     tracing::info!(
         addr = %socket.addr,
@@ -88,18 +92,23 @@ async fn run_on(
     notify::status("opening the store");
     cx.paths.ensure_home()?;
     let store = Store::open(&cx.paths.hub_db())?;
+    // The hub's one wall clock: every handler reads time from the state.
+    let clock = Clock::system();
     // JWKS must never be empty: a fresh store gets its first key now.
     store.write(|tx| {
-        keys::ensure_active(tx, tokens::now())
+        keys::ensure_active(tx, clock.now())
             .map(drop)
             .map_err(|e| store.other(e))
     })?;
     let issuers = Issuers::new(&cx.hub_origin, &[cx.hub_port, socket.addr.port()]);
-    let state = HubState::new(store, cx.paths.clone(), issuers)?;
+    let state = HubState::with_clock(store, cx.paths.clone(), issuers, clock)?;
     state.set_edge(hub::edge::Edge::from_env()?);
 
-    let tcp = tokio::net::TcpListener::from_std(socket.listener)
-        .map_err(|e| Error::io(std::path::Path::new(&socket.addr.to_string()), e))?;
+    let tcp =
+        tokio::net::TcpListener::from_std(socket.listener).map_err(|source| Error::ServeSetup {
+            what: "serve the listening socket",
+            source,
+        })?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(hub::serve(state.clone(), tcp, async {
         let _ = stop_rx.await;
@@ -133,7 +142,7 @@ async fn run_on(
                 Err(e) => e.to_string(),
             };
             notify::stopping(&detail);
-            return Err(Error::io(std::path::Path::new(&socket.addr.to_string()), std::io::Error::other(detail)));
+            return Err(Error::ServerStopped { addr: socket.addr.to_string(), detail });
         }
     };
     let open = state.activity().open_connections();
@@ -152,11 +161,11 @@ async fn run_on(
     Ok(ExitCode::SUCCESS)
 }
 
-fn signal_err(e: &std::io::Error) -> Error {
-    Error::io(
-        std::path::Path::new("<signal handler>"),
-        std::io::Error::other(e.to_string()),
-    )
+fn signal_err(source: std::io::Error) -> Error {
+    Error::ServeSetup {
+        what: "install the SIGTERM/SIGINT handlers",
+        source,
+    }
 }
 
 /// Resolves once there has been no open connection for `idle` (never when `None`).

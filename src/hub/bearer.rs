@@ -33,7 +33,7 @@ pub struct HubApi;
 
 impl Expect for HubApi {
     const AUDIENCE: Expected = Expected::Hub;
-    const SCOPE: &'static str = crate::hub::tokens::REGISTRY_SCOPE;
+    const SCOPE: &'static str = crate::oauth::revocation::REGISTRY_SCOPE;
 }
 
 /// The validated claims of the request's bearer token.

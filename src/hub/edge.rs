@@ -9,14 +9,9 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
 use crate::env_vars::{PARACHUTE_ALLOWED_HOSTS, PARACHUTE_TRUSTED_PROXIES};
-use crate::hub::state::HubState;
 
 /// The operator's edge settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,12 +30,6 @@ pub struct EdgeError {
     pub var: &'static str,
     pub value: String,
     pub expected: &'static str,
-}
-
-impl From<EdgeError> for crate::error::Error {
-    fn from(e: EdgeError) -> Self {
-        Self::Usage(e.to_string())
-    }
 }
 
 fn items(v: Option<&str>) -> impl Iterator<Item = &str> {
@@ -159,31 +148,6 @@ fn authority_matches(origin: &str, host: &str) -> bool {
     };
     let bare = authority.strip_suffix(default).unwrap_or(&authority);
     host == authority || host == bare || host.strip_suffix(default) == Some(bare)
-}
-
-/// Middleware: a request naming a foreign `Host` is refused with 421
-/// (Misdirected Request) before any handler sees it. A request without any
-/// `Host` (HTTP/1.0, in-process tests) cannot come from a rebinding browser
-/// and passes.
-pub async fn host_check(State(state): State<HubState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
-        .or_else(|| req.uri().authority().map(ToString::to_string));
-    match host {
-        Some(h) if !state.edge().host_allowed(&h, state.issuers().accepted()) => {
-            tracing::warn!(host = %h.escape_debug(), "request for a foreign Host refused (421)");
-            (
-                StatusCode::MISDIRECTED_REQUEST,
-                format!(
-                    "this hub does not answer for that host name; if it should, add it to `{PARACHUTE_ALLOWED_HOSTS}`\n"
-                ),
-            )
-                .into_response()
-        }
-        _ => next.run(req).await,
-    }
 }
 
 #[cfg(test)]

@@ -1,37 +1,54 @@
-//! The hub's one error type for HTTP. Bodies are `{error, error_description}`
-//! (the OAuth shape); 401s carry a `WWW-Authenticate: Bearer` challenge with
-//! a `scope` hint (the protected-resource metadata is added by
-//! `oauth::challenge`) and 403s name the missing scope (RFC 6750 §3, the MCP
-//! authorization spec); a 500 is logged with its cause and answered
-//! generically.
+//! The hub's one error type for its JSON API, and the one place it becomes
+//! a response. Bodies are `{error, error_description}` (the OAuth shape);
+//! 401s carry a `WWW-Authenticate: Bearer` challenge with a `scope` hint
+//! (the protected-resource metadata is added by `oauth::challenge`) and
+//! 403s name the missing scope (RFC 6750 §3, the MCP authorization spec); a
+//! 429 says when to retry; a 500 is logged with its cause and answered
+//! generically. Every body is `Cache-Control: no-store`.
+//!
+//! The other surfaces answer in their own dialect, each from one type of
+//! its own: OAuth endpoints (`hub::oauth`), HTML pages (`hub::pages`) and
+//! git (`hub::git::error`, plain text that git prints verbatim).
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-#[derive(Debug)]
+use crate::env_vars::PARACHUTE_ALLOWED_HOSTS;
+
+#[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No bearer token was presented; `scope` is what to ask for.
-    MissingToken {
-        scope: &'static str,
-    },
+    #[error("a bearer token is required")]
+    MissingToken { scope: &'static str },
     /// A bearer token was presented and refused; the reason is logged, not
     /// sent; `scope` is what to ask for.
-    InvalidToken {
-        reason: String,
-        scope: &'static str,
-    },
-    /// The token is valid but lacks `scope`.
+    #[error("the bearer token is invalid, expired, revoked or not for this resource")]
+    InvalidToken { reason: String, scope: &'static str },
+    /// The token is valid but lacks this scope.
+    #[error("this needs the `{0}` scope")]
     InsufficientScope(&'static str),
+    #[error("{description}")]
     BadRequest {
         error: &'static str,
         description: String,
     },
+    #[error("{0}")]
     NotFound(String),
-    /// The store cannot be used.
+    /// Too many attempts; retry after this many seconds.
+    #[error("too many attempts; try again in {0} seconds")]
+    RateLimited(i64),
+    /// The request names a `Host` that is not the hub's (DNS rebinding).
+    #[error(
+        "this hub does not answer for that host name; if it should, add it to `{PARACHUTE_ALLOWED_HOSTS}`"
+    )]
+    MisdirectedHost,
+    /// The store cannot be used; the fault is logged.
+    #[error("the hub store is unavailable")]
     Unavailable(String),
     /// Anything else; logged with its cause, answered generically.
+    #[error("internal error; see the hub's log (parachute logs hub)")]
     Internal(String),
 }
 
@@ -39,77 +56,165 @@ impl ApiError {
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Self::Internal(e.to_string())
     }
-}
 
-fn body(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut r = (
-        status,
-        Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn challenge(mut r: Response, value: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    pub fn unavailable(e: impl std::fmt::Display) -> Self {
+        Self::Unavailable(e.to_string())
     }
-    r
+
+    /// 400 `invalid_request` saying what is wrong with the request.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::BadRequest {
+            error: "invalid_request",
+            description: description.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingToken { .. } | Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body's `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            // RFC 6750 §3.1: no `error` in the challenge when no token was sent.
+            Self::MissingToken { .. } => "invalid_request",
+            Self::InvalidToken { .. } => "invalid_token",
+            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::BadRequest { error, .. } => error,
+            Self::NotFound(_) => "not_found",
+            Self::RateLimited(_) => "rate_limited",
+            Self::MisdirectedHost => "misdirected_request",
+            Self::Unavailable(_) => "db_unavailable",
+            Self::Internal(_) => "server_error",
+        }
+    }
+
+    /// The header that tells the client what to do next, if any.
+    fn hint(&self) -> Option<(HeaderName, String)> {
+        let bearer = |v: String| Some((header::WWW_AUTHENTICATE, v));
+        match self {
+            Self::MissingToken { scope } => bearer(format!("Bearer scope=\"{scope}\"")),
+            Self::InvalidToken { scope, .. } => {
+                bearer(format!("Bearer error=\"invalid_token\", scope=\"{scope}\""))
+            }
+            Self::InsufficientScope(scope) => bearer(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+            )),
+            Self::RateLimited(secs) => Some((header::RETRY_AFTER, secs.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Log what the client is not told.
+    fn log(&self) {
+        match self {
+            Self::InvalidToken { reason, .. } => tracing::debug!(reason, "bearer token refused"),
+            Self::Unavailable(fault) => tracing::error!(fault, "store unavailable"),
+            Self::Internal(cause) => tracing::error!(cause, "internal error"),
+            _ => {}
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match self {
-            // RFC 6750 §3.1: no `error` when no token was sent.
-            Self::MissingToken { scope } => challenge(
-                body(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_request",
-                    "a bearer token is required",
-                ),
-                &format!("Bearer scope=\"{scope}\""),
-            ),
-            Self::InvalidToken { reason, scope } => {
-                tracing::debug!(reason, "bearer token refused");
-                challenge(
-                    body(
-                        StatusCode::UNAUTHORIZED,
-                        "invalid_token",
-                        "the bearer token is invalid, expired, revoked or not for this resource",
-                    ),
-                    &format!("Bearer error=\"invalid_token\", scope=\"{scope}\""),
-                )
-            }
-            Self::InsufficientScope(scope) => challenge(
-                body(
-                    StatusCode::FORBIDDEN,
-                    "insufficient_scope",
-                    &format!("this needs the `{scope}` scope"),
-                ),
-                &format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
-            ),
-            Self::BadRequest { error, description } => {
-                body(StatusCode::BAD_REQUEST, error, &description)
-            }
-            Self::NotFound(d) => body(StatusCode::NOT_FOUND, "not_found", &d),
-            Self::Unavailable(d) => {
-                tracing::error!(fault = %d, "store unavailable");
-                body(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "db_unavailable",
-                    "the hub store is unavailable",
-                )
-            }
-            Self::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "internal error; see the hub's log (parachute logs hub)",
-                )
-            }
+        self.log();
+        let body = json!({"error": self.code(), "error_description": self.to_string()});
+        let mut r = (self.status(), Json(body)).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some((name, value)) = self.hint()
+            && let Ok(v) = HeaderValue::from_str(&value)
+        {
+            h.insert(name, v);
         }
+        r
+    }
+}
+
+impl From<crate::oauth::revocation::RevokeError> for ApiError {
+    fn from(e: crate::oauth::revocation::RevokeError) -> Self {
+        use crate::oauth::revocation::{REGISTRY_SCOPE, RevokeError};
+        match e {
+            RevokeError::NotAllowed => Self::InsufficientScope(REGISTRY_SCOPE),
+            RevokeError::BadJti => Self::invalid_request(e.to_string()),
+            RevokeError::Unknown(_) => Self::NotFound(e.to_string()),
+            RevokeError::Unavailable(e) => Self::unavailable(e),
+            RevokeError::Store(e) => Self::internal(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn parts(e: ApiError) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let r = e.into_response();
+        let (status, headers) = (r.status(), r.headers().clone());
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (
+            status,
+            headers,
+            serde_json::from_slice(&bytes).expect("json"),
+        )
+    }
+
+    #[tokio::test]
+    async fn every_error_is_the_one_json_shape_and_never_cached() {
+        let (status, h, body) = parts(ApiError::InsufficientScope("parachute:host:auth")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"], "insufficient_scope");
+        assert_eq!(
+            body["error_description"],
+            "this needs the `parachute:host:auth` scope"
+        );
+        assert_eq!(
+            h[header::WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\", scope=\"parachute:host:auth\""
+        );
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+
+        let (status, h, body) = parts(ApiError::RateLimited(7)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(h[header::RETRY_AFTER], "7");
+        assert_eq!(body["error"], "rate_limited");
+
+        let (status, _, body) = parts(ApiError::MisdirectedHost).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains(PARACHUTE_ALLOWED_HOSTS))
+        );
+    }
+
+    #[tokio::test]
+    async fn causes_are_logged_not_sent() {
+        let (status, _, body) = parts(ApiError::internal("disk on fire at /secret/path")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.to_string().contains("/secret/path"), "{body}");
+        let (status, h, body) = parts(ApiError::InvalidToken {
+            reason: "kid k9 unknown".into(),
+            scope: "s",
+        })
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(!body.to_string().contains("k9"), "{body}");
+        assert_eq!(
+            h[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\", scope=\"s\""
+        );
     }
 }

@@ -37,11 +37,11 @@ pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
                 "systemd passed several sockets; using the first"
             );
         }
-        let passed = fds.take_tcp_listener(0).map_err(|e| {
-            Error::Usage(format!(
-                "systemd passed fd 3, but it is not a listening TCP socket ({e}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
-            ))
-        })?;
+        let passed = fds
+            .take_tcp_listener(0)
+            .map_err(|e| Error::ActivationSocket {
+                detail: e.to_string(),
+            })?;
         if let Some(listener) = passed {
             return ready(listener, Source::Activated);
         }
@@ -56,20 +56,27 @@ pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
                 Error::PortInUse { addr }
             })
         }
-        Err(e) => Err(Error::io(std::path::Path::new(&bind.to_string()), e)),
+        Err(source) => Err(Error::Listen {
+            addr: bind.to_string(),
+            source,
+        }),
     }
 }
 
 fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::io(std::path::Path::new("<listening socket>"), e))?;
+    let addr = listener.local_addr().map_err(|source| Error::ServeSetup {
+        what: "read the listening socket's address",
+        source,
+    })?;
     if source == Source::Activated && !addr.ip().is_loopback() {
         tracing::warn!(%addr, "the hub socket is not on loopback: it is reachable from other machines");
     }
     listener
         .set_nonblocking(true)
-        .map_err(|e| Error::io(std::path::Path::new(&addr.to_string()), e))?;
+        .map_err(|source| Error::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
     Ok(Listening {
         listener,
         addr,
@@ -85,7 +92,7 @@ fn answers_as_hub(addr: SocketAddr) -> bool {
         let mut s = TcpStream::connect_timeout(&addr, timeout)?;
         s.set_read_timeout(Some(timeout))?;
         s.set_write_timeout(Some(timeout))?;
-        // The hub answers only for its own `Host` names (`edge::host_check`).
+        // The hub answers only for its own `Host` names (`host_check`).
         s.write_all(format!("GET /health HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
         let mut body = String::new();
         s.take(64 * 1024).read_to_string(&mut body)?;

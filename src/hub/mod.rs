@@ -12,6 +12,7 @@ pub mod edge;
 pub mod error;
 pub mod git;
 mod health;
+mod host_check;
 pub mod listener;
 pub mod notify;
 pub mod oauth;
@@ -73,7 +74,7 @@ pub fn router(state: HubState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            edge::host_check,
+            host_check::host_check,
         ))
         .with_state(state)
 }
@@ -89,7 +90,7 @@ pub async fn reaper(state: HubState) {
         let s = state.clone();
         let pass = tokio::task::spawn_blocking(move || {
             let store = s.store();
-            let now = crate::tokens::now();
+            let now = s.clock().now();
             let reaped = store.write(|tx| {
                 store::reap::reap(tx, now, crate::oauth::pending_client_cutoff(now))
                     .map_err(|e| store.err(e))

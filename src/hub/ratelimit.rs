@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -102,19 +102,16 @@ impl Limited {
     }
 }
 
-/// JSON 429 in the OAuth error shape.
+/// The hub API's 429 (`rate_limited`, with `Retry-After`).
+impl From<Limited> for ApiError {
+    fn from(l: Limited) -> Self {
+        ApiError::RateLimited(l.retry_after)
+    }
+}
+
 impl IntoResponse for Limited {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "error": "rate_limited",
-            "error_description": format!("too many attempts; try again in {} seconds", self.retry_after),
-        });
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            [self.header()],
-            axum::Json(body),
-        )
-            .into_response()
+        ApiError::from(self).into_response()
     }
 }
 

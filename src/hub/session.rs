@@ -77,11 +77,8 @@ impl FromRequestParts<HubState> for MaybeSession {
         let Some(id) = cookie(&parts.headers, COOKIE_NAME) else {
             return Ok(Self(None));
         };
-        let conn = state
-            .store()
-            .conn()
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        let now = crate::tokens::now();
+        let conn = state.store().conn().map_err(ApiError::unavailable)?;
+        let now = state.clock().now();
         let Some(user_id) = store::sessions::user_of(&conn, id, now).map_err(ApiError::internal)?
         else {
             return Ok(Self(None));

@@ -43,7 +43,7 @@ impl Fixture {
                         parent_jti: None,
                         label: None,
                     },
-                    tokens::now(),
+                    self.state.clock().now(),
                 )
                 .map_err(|e| store.other(e))
             })
@@ -248,4 +248,46 @@ async fn unknown_paths_are_a_json_404() {
     let (status, _, body) = f.get("/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
+}
+
+/// Issue 10: the registry endpoints answer on the hub's clock (state), not
+/// the system's: a token past its `exp` on that clock is `expired`, and the
+/// revocation list is dated by it.
+#[tokio::test]
+async fn the_token_registry_answers_on_the_hub_clock() {
+    const T: i64 = 1_900_000_000;
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = crate::clock::Clock::fixed(T);
+    let state = crate::hub::test_support::state_with_clock(dir.path(), clock.clone());
+    let f = Fixture { _dir: dir, state };
+    let early = f.mint(&["vault:work:read"], true);
+    clock.advance(1800);
+    let admin = f.mint(&["parachute:host:auth"], true);
+    clock.advance(1801);
+
+    let (status, _, body) = f.get("/api/auth/tokens", Some(&admin.token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let status_of = |jti: &str| {
+        body["tokens"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["jti"] == jti))
+            .map(|t| t["status"].clone())
+    };
+    assert_eq!(
+        status_of(early.claims.jti.as_deref().unwrap_or_default()),
+        Some("expired".into()),
+        "{body}"
+    );
+    assert_eq!(
+        status_of(admin.claims.jti.as_deref().unwrap_or_default()),
+        Some("active".into()),
+        "{body}"
+    );
+
+    let (status, _, body) = f.get("/api/revocation-list", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let at = jiff::Timestamp::from_second(T + 3601)
+        .expect("time")
+        .to_string();
+    assert_eq!(body["generated_at"], at.as_str(), "{body}");
 }

@@ -39,6 +39,7 @@ pub mod redirect;
 pub mod refresh;
 pub mod register;
 pub mod resource;
+pub mod revocation;
 pub mod revoke;
 #[cfg(test)]
 mod testkit;

@@ -31,7 +31,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::Instant as Deadline;
 
 use super::cgi::{self, MAX_HEADER_BYTES};
-use super::gate;
+use super::error::GitError;
 
 /// How long a backend gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
@@ -204,16 +204,42 @@ fn spawn(run: &Run<'_>, slot: OwnedSemaphorePermit) -> Option<(Backend, Pipes)> 
     ))
 }
 
-/// How reading the CGI header block ended.
-enum Head {
-    /// The block ends at this blank line.
-    Found(cgi::HeaderEnd),
+/// Why reading the CGI header block ended without one.
+enum NoHead {
     /// EOF, a read error, or more than [`MAX_HEADER_BYTES`] without one.
     Missing,
     /// The request body stopped first.
     Aborted(Abort),
     /// The backend's deadline passed first.
     Overdue,
+}
+
+impl NoHead {
+    /// Log it; the answer for it.
+    fn answer(self, run: &Run<'_>) -> GitError {
+        match self {
+            Self::Overdue => {
+                log_overdue(run.repo, run.subpath, run.deadline);
+                GitError::Timeout(run.deadline)
+            }
+            Self::Aborted(why) => {
+                log_abort(why, run.repo, run.limit);
+                match why {
+                    Abort::TooLarge => GitError::TooLarge(run.limit),
+                    Abort::ClientGone => GitError::ClientGone,
+                }
+            }
+            Self::Missing => {
+                let (repo, subpath) = (run.repo, run.subpath);
+                tracing::warn!(
+                    repo,
+                    subpath,
+                    "`git http-backend` emitted no CGI header block"
+                );
+                GitError::BadGateway("git http-backend emitted no CGI header block")
+            }
+        }
+    }
 }
 
 /// Read stdout into `head` until the header block ends (bounded); the
@@ -224,20 +250,20 @@ async fn read_head(
     chunk: &mut [u8],
     abort: &mut Option<oneshot::Receiver<Abort>>,
     deadline: Deadline,
-) -> Head {
+) -> Result<cgi::HeaderEnd, NoHead> {
     loop {
         tokio::select! {
-            why = aborted(abort) => return Head::Aborted(why),
-            () = tokio::time::sleep_until(deadline) => return Head::Overdue,
+            why = aborted(abort) => return Err(NoHead::Aborted(why)),
+            () = tokio::time::sleep_until(deadline) => return Err(NoHead::Overdue),
             read = stdout.read(chunk) => match read {
-                Ok(0) | Err(_) => return Head::Missing,
+                Ok(0) | Err(_) => return Err(NoHead::Missing),
                 Ok(n) => {
                     head.extend_from_slice(&chunk[..n]);
                     if let Some(end) = cgi::find_header_end(head) {
-                        return Head::Found(end);
+                        return Ok(end);
                     }
                     if head.len() > MAX_HEADER_BYTES {
-                        return Head::Missing;
+                        return Err(NoHead::Missing);
                     }
                 }
             },
@@ -246,78 +272,70 @@ async fn read_head(
 }
 
 /// Spawn the backend for `run` in `slot`, feed it `body`, and answer with
-/// its output.
-pub async fn respond(run: Run<'_>, slot: OwnedSemaphorePermit, body: Body) -> Response {
+/// its output once its CGI header block is in.
+pub async fn respond(
+    run: Run<'_>,
+    slot: OwnedSemaphorePermit,
+    body: Body,
+) -> Result<Response, GitError> {
     let started = Instant::now();
-    let Some((mut backend, pipes)) = spawn(&run, slot) else {
-        return gate::internal("git http-backend is unavailable");
-    };
+    let (backend, pipes) =
+        spawn(&run, slot).ok_or(GitError::Internal("git http-backend is unavailable"))?;
     tokio::spawn(log_stderr(pipes.stderr, run.repo.to_string()));
     let (abort_tx, abort_rx) = oneshot::channel();
     let bytes_in = Arc::new(AtomicU64::new(0));
-    let counted = Arc::clone(&bytes_in);
-    tokio::spawn(pump(body, pipes.stdin, run.limit, counted, abort_tx));
-    let mut abort = Some(abort_rx);
-    let mut stdout = pipes.stdout;
-
-    let mut head: Vec<u8> = Vec::with_capacity(4096);
-    let mut chunk = vec![0u8; CHUNK];
-    let deadline = backend.deadline;
-    let end = match read_head(&mut stdout, &mut head, &mut chunk, &mut abort, deadline).await {
-        Head::Found(end) => end,
-        Head::Overdue => {
-            drop(backend);
-            tracing::warn!(
-                repo = run.repo,
-                subpath = run.subpath,
-                deadline_secs = run.deadline.as_secs(),
-                "`git http-backend` ran past its deadline; stopped ({})",
-                crate::env_vars::PARACHUTE_GIT_DEADLINE_SECS
-            );
-            return gate::timeout(run.deadline);
-        }
-        Head::Aborted(why) => {
-            drop(backend);
-            return refused(why, &run);
-        }
-        Head::Missing => {
-            // Still writing (an endless block) or exiting: either way, done.
-            backend.stop();
-            tracing::warn!(
-                repo = run.repo,
-                subpath = run.subpath,
-                "`git http-backend` emitted no CGI header block"
-            );
-            return gate::bad_gateway("git http-backend emitted no CGI header block");
-        }
-    };
-    let (status, headers) = cgi::parse_cgi_headers(&String::from_utf8_lossy(&head[..end.idx]));
-    let leftover = Bytes::copy_from_slice(&head[end.idx + end.sep_len..]);
-    let stream = Output {
-        leftover: (!leftover.is_empty()).then_some(leftover),
-        stdout,
-        chunk,
-        abort,
+    tokio::spawn(pump(
+        body,
+        pipes.stdin,
+        run.limit,
+        Arc::clone(&bytes_in),
+        abort_tx,
+    ));
+    let mut out = Output {
+        leftover: None,
+        stdout: pipes.stdout,
+        chunk: vec![0u8; CHUNK],
+        abort: Some(abort_rx),
         backend,
         done: false,
-        log: Finish {
-            repo: run.repo.to_string(),
-            subpath: run.subpath.to_string(),
-            subject: run.subject.to_string(),
-            status,
-            limit: run.limit,
-            started,
-            bytes_in,
-            bytes_out: 0,
-        },
+        log: Finish::new(&run, started, bytes_in),
     };
-    let mut response = Response::new(Body::from_stream(futures_util::stream::unfold(
-        stream,
-        Output::next,
-    )));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+    let mut head: Vec<u8> = Vec::with_capacity(4096);
+    let end = head_end(&mut out, &mut head, &run).await?;
+    Ok(out.into_response(&head, &end))
+}
+
+/// Where the CGI header block in `head` ends, or the answer when it never
+/// does (the backend is stopped then: still writing an endless block,
+/// exiting, or overdue, it is done either way).
+async fn head_end(
+    out: &mut Output,
+    head: &mut Vec<u8>,
+    run: &Run<'_>,
+) -> Result<cgi::HeaderEnd, GitError> {
+    let deadline = out.backend.deadline;
+    read_head(
+        &mut out.stdout,
+        head,
+        &mut out.chunk,
+        &mut out.abort,
+        deadline,
+    )
+    .await
+    .map_err(|no| {
+        out.backend.stop();
+        no.answer(run)
+    })
+}
+
+fn log_overdue(repo: &str, subpath: &str, deadline: Duration) {
+    tracing::warn!(
+        repo,
+        subpath,
+        deadline_secs = deadline.as_secs(),
+        "`git http-backend` ran past its deadline; stopped ({})",
+        crate::env_vars::PARACHUTE_GIT_DEADLINE_SECS
+    );
 }
 
 fn log_abort(why: Abort, repo: &str, limit: u64) {
@@ -329,19 +347,6 @@ fn log_abort(why: Abort, repo: &str, limit: u64) {
             crate::env_vars::PARACHUTE_GIT_MAX_REQUEST_BYTES
         ),
         Abort::ClientGone => tracing::info!(repo, "git client went away"),
-    }
-}
-
-/// The answer when the body stopped before the backend said anything.
-fn refused(why: Abort, run: &Run<'_>) -> Response {
-    log_abort(why, run.repo, run.limit);
-    match why {
-        Abort::TooLarge => gate::too_large(run.limit),
-        Abort::ClientGone => {
-            let mut r = Response::new(Body::empty());
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
-        }
     }
 }
 
@@ -415,9 +420,27 @@ struct Finish {
     subject: String,
     status: StatusCode,
     limit: u64,
+    deadline: Duration,
     started: Instant,
     bytes_in: Arc<AtomicU64>,
     bytes_out: u64,
+}
+
+impl Finish {
+    fn new(run: &Run<'_>, started: Instant, bytes_in: Arc<AtomicU64>) -> Self {
+        Self {
+            repo: run.repo.to_string(),
+            subpath: run.subpath.to_string(),
+            subject: run.subject.to_string(),
+            // Until the header block says otherwise.
+            status: StatusCode::OK,
+            limit: run.limit,
+            deadline: run.deadline,
+            started,
+            bytes_in,
+            bytes_out: 0,
+        }
+    }
 }
 
 /// The response body: what followed the header block, then stdout to EOF.
@@ -433,6 +456,22 @@ struct Output {
 }
 
 impl Output {
+    /// The response: the status and headers of the CGI block that ends at
+    /// `end` in `head`, then the body (what followed the block, then stdout).
+    fn into_response(mut self, head: &[u8], end: &cgi::HeaderEnd) -> Response {
+        let (status, headers) = cgi::parse_cgi_headers(&String::from_utf8_lossy(&head[..end.idx]));
+        let leftover = Bytes::copy_from_slice(&head[end.idx + end.sep_len..]);
+        self.leftover = (!leftover.is_empty()).then_some(leftover);
+        self.log.status = status;
+        let mut response = Response::new(Body::from_stream(futures_util::stream::unfold(
+            self,
+            Self::next,
+        )));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+
     async fn next(mut self) -> Option<(io::Result<Bytes>, Self)> {
         if let Some(b) = self.leftover.take() {
             return Some((Ok(b), self));
@@ -441,42 +480,36 @@ impl Output {
             return None;
         }
         let deadline = self.backend.deadline;
-        tokio::select! {
+        let chunk = tokio::select! {
             () = tokio::time::sleep_until(deadline) => {
-                self.done = true;
-                tracing::warn!(
-                    repo = self.log.repo,
-                    subpath = self.log.subpath,
-                    "`git http-backend` ran past its deadline; stopped ({})",
-                    crate::env_vars::PARACHUTE_GIT_DEADLINE_SECS
-                );
-                self.backend.stop();
-                Some((Err(io::Error::other("git backend deadline passed")), self))
+                log_overdue(&self.log.repo, &self.log.subpath, self.log.deadline);
+                Err(io::Error::other("git backend deadline passed"))
             }
             why = aborted(&mut self.abort) => {
-                self.done = true;
                 log_abort(why, &self.log.repo, self.log.limit);
-                let err = io::Error::other(format!("git request stopped: {why:?}"));
-                // Now, rather than whenever hyper drops the body.
-                self.backend.stop();
-                Some((Err(err), self))
+                Err(io::Error::other(format!("git request stopped: {why:?}")))
             }
             read = self.stdout.read(&mut self.chunk) => match read {
                 Ok(0) => {
                     self.done = true;
                     self.finished().await;
-                    None
+                    return None;
                 }
                 Ok(n) => {
                     self.log.bytes_out += n as u64;
-                    Some((Ok(Bytes::copy_from_slice(&self.chunk[..n])), self))
+                    return Some((Ok(Bytes::copy_from_slice(&self.chunk[..n])), self));
                 }
                 Err(e) => {
                     self.done = true;
-                    Some((Err(e), self))
+                    return Some((Err(e), self));
                 }
             },
-        }
+        };
+        // Overdue or aborted: stop the backend now, rather than whenever
+        // hyper drops the body.
+        self.done = true;
+        self.backend.stop();
+        Some((chunk, self))
     }
 
     async fn finished(&mut self) {

@@ -1,27 +1,12 @@
-//! Who may do what, and the plain-text answers git understands. Git prints a
-//! text body verbatim, so these are `text/plain`, not the JSON `ApiError`
-//! shape; the status codes and challenges are the ones that make git behave:
-//!
-//! - 401 (no credential, or one the hub refuses) carries **two**
-//!   `WWW-Authenticate` challenges, `Basic realm="…"` and `Bearer
-//!   scope="surface:<name>:<verb>"`: without one git never asks its
-//!   credential helper and never retries; Bearer serves git ≥ 2.46 helpers,
-//!   Basic everything older; the hub's 401 middleware (`oauth::challenge`)
-//!   adds `resource_metadata` to the Bearer one, as on every hub 401.
-//!   A token for another audience (a vault's MCP token) is a 401 too.
-//! - 403 (a valid token without the scope) names the scope in a
-//!   `Bearer error="insufficient_scope"` challenge (RFC 6750). Not 401:
-//!   asking the same identity again yields no more authority, it would only
-//!   spin the credential helper.
+//! Who may do what with a repository: the git access rules. A request is
+//! admitted on a token that is live for git (the hub validates it on its
+//! clock) and carries the repository's scope for what the request does;
+//! everything else is a [`GitError`] that says why. Nothing here touches a
+//! file, so a probe without the right token creates nothing.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
+use super::error::GitError;
 use super::path::{Access, scope};
-use crate::tokens::Claims;
-
-/// The Basic realm in the 401 challenge.
-pub const REALM: &str = "Parachute Surface Git";
+use crate::tokens::{Claims, Reject};
 
 /// `None` when `claims` allow `access` to `name`, else the scope it lacks.
 /// Write needs `surface:<name>:write`; read takes `surface:<name>:read` or
@@ -36,99 +21,45 @@ pub fn missing_scope(claims: &Claims, name: &str, access: Access) -> Option<Stri
     (!ok).then(|| scope(name, access))
 }
 
-fn text(status: StatusCode, body: String) -> Response {
-    let mut r = (status, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-/// 401 with the Basic and Bearer challenges; `scope` is the one to ask for.
-pub fn unauthorized(reason: &str, scope: &str) -> Response {
-    let mut r = text(
-        StatusCode::UNAUTHORIZED,
-        format!("Unauthorized: {reason}\n"),
-    );
-    let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
-        h.append(header::WWW_AUTHENTICATE, v);
+/// Admit a request for `access` to `name` on the `presented` token, given
+/// what validating it for git said (`validate`, called only when there is
+/// one): its claims, or why not. A token for another audience is told so
+/// (the user picked the wrong token); other refusals are logged, not sent.
+pub fn admit(
+    presented: Option<&str>,
+    validate: impl FnOnce(&str) -> Result<Claims, Reject>,
+    name: &str,
+    access: Access,
+) -> Result<Claims, GitError> {
+    let needed = scope(name, access);
+    let refuse = |reason: String| GitError::Unauthorized {
+        reason,
+        scope: needed.clone(),
+    };
+    let token = presented.ok_or_else(|| refuse("a hub access token is required".into()))?;
+    let claims = match validate(token) {
+        Ok(c) if !c.sub.is_empty() => c,
+        Ok(_) => return Err(refuse("the token has no subject".into())),
+        Err(Reject::Audience(aud)) => {
+            return Err(refuse(format!(
+                "the token is for `{aud}`, not for git; use a token with `{needed}`"
+            )));
+        }
+        Err(reason) => {
+            tracing::debug!(repo = name, %reason, "git token refused");
+            return Err(refuse("the token is invalid, expired or revoked".into()));
+        }
+    };
+    if let Some(scope) = missing_scope(&claims, name, access) {
+        tracing::debug!(
+            repo = name,
+            subject = claims.sub,
+            scope,
+            "git scope missing"
+        );
+        return Err(GitError::Forbidden(scope));
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("Bearer scope=\"{scope}\"")) {
-        h.append(header::WWW_AUTHENTICATE, v);
-    }
-    r
-}
-
-/// 403 naming the missing scope.
-pub fn forbidden(scope: &str) -> Response {
-    let mut r = text(
-        StatusCode::FORBIDDEN,
-        format!("Forbidden: token missing required scope {scope}\n"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
-    )) {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    r
-}
-
-pub fn not_found() -> Response {
-    text(StatusCode::NOT_FOUND, "not found\n".into())
-}
-
-pub fn too_large(limit: u64) -> Response {
-    text(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "request body exceeds the hub's limit of {limit} bytes (PARACHUTE_GIT_MAX_REQUEST_BYTES)\n"
-        ),
-    )
-}
-
-/// 429: every backend slot is taken; git retries nothing by itself, so the
-/// text says what happened.
-pub fn too_many(max: usize, retry_after_secs: u64) -> Response {
-    let mut r = text(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!(
-            "the hub is already running {max} git requests (PARACHUTE_GIT_MAX_BACKENDS); try again in {retry_after_secs}s\n"
-        ),
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    r
-}
-
-/// 504: the backend ran past its deadline and was stopped.
-pub fn timeout(deadline: std::time::Duration) -> Response {
-    text(
-        StatusCode::GATEWAY_TIMEOUT,
-        format!(
-            "the git request took longer than the hub allows ({}s, PARACHUTE_GIT_DEADLINE_SECS)\n",
-            deadline.as_secs()
-        ),
-    )
-}
-
-pub fn bad_request(what: &str) -> Response {
-    text(StatusCode::BAD_REQUEST, format!("bad request: {what}\n"))
-}
-
-pub fn bad_gateway(what: &str) -> Response {
-    text(StatusCode::BAD_GATEWAY, format!("bad gateway: {what}\n"))
-}
-
-/// A 500 whose cause is already logged.
-pub fn internal(what: &str) -> Response {
-    text(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("internal error: {what}; see the hub's log (parachute logs hub)\n"),
-    )
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -198,33 +129,56 @@ mod tests {
         }
     }
 
-    #[test]
-    fn unauthorized_has_both_challenges() {
-        let r = unauthorized("a hub access token is required", "surface:foo:read");
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        let challenges: Vec<&str> = r
-            .headers()
-            .get_all(header::WWW_AUTHENTICATE)
-            .iter()
-            .map(|v| v.to_str().expect("ascii"))
-            .collect();
-        assert_eq!(
-            challenges,
-            [
-                "Basic realm=\"Parachute Surface Git\"",
-                "Bearer scope=\"surface:foo:read\""
-            ]
-        );
-        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    fn unauthorized(reason: &str, scope: &str) -> Result<Claims, GitError> {
+        Err(GitError::Unauthorized {
+            reason: reason.into(),
+            scope: scope.into(),
+        })
     }
 
     #[test]
-    fn forbidden_names_the_scope() {
-        let r = forbidden("surface:foo:write");
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    fn admit_table() {
+        use Access::{Read, Write};
+        let never = |_: &str| -> Result<Claims, Reject> { panic!("no token, no validation") };
         assert_eq!(
-            r.headers()[header::WWW_AUTHENTICATE],
-            "Bearer error=\"insufficient_scope\", scope=\"surface:foo:write\""
+            admit(None, never, "foo", Read),
+            unauthorized("a hub access token is required", "surface:foo:read")
         );
+        let valid = |scope: &'static str| move |_: &str| Ok(claims(scope));
+        assert_eq!(
+            admit(Some("t"), valid("surface:foo:write"), "foo", Write),
+            Ok(claims("surface:foo:write"))
+        );
+        assert_eq!(
+            admit(Some("t"), valid("surface:foo:read"), "foo", Write),
+            Err(GitError::Forbidden("surface:foo:write".into()))
+        );
+        let nobody = |_: &str| {
+            Ok(Claims {
+                sub: String::new(),
+                ..claims("surface:foo:read")
+            })
+        };
+        assert_eq!(
+            admit(Some("t"), nobody, "foo", Read),
+            unauthorized("the token has no subject", "surface:foo:read")
+        );
+        let vault = |_: &str| Err(Reject::Audience("vault.work".into()));
+        assert_eq!(
+            admit(Some("t"), vault, "foo", Read),
+            unauthorized(
+                "the token is for `vault.work`, not for git; use a token with `surface:foo:read`",
+                "surface:foo:read"
+            )
+        );
+        for reason in [Reject::Expired, Reject::Revoked, Reject::Signature] {
+            assert_eq!(
+                admit(Some("t"), |_: &str| Err(reason.clone()), "foo", Write),
+                unauthorized(
+                    "the token is invalid, expired or revoked",
+                    "surface:foo:write"
+                )
+            );
+        }
     }
 }

@@ -15,24 +15,28 @@
 mod backend;
 pub mod cgi;
 pub mod credentials;
+pub mod error;
 pub mod gate;
 pub mod path;
 pub mod repo;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::response::Response;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use self::error::GitError;
 use crate::env_vars;
 use crate::hub::state::HubState;
-use crate::tokens::Reject;
 use crate::tokens::audience::Expected;
 
 /// Default cap on one request body: git's own limit for a pack pushed to
@@ -150,98 +154,37 @@ async fn handle(
     slots: &Arc<Semaphore>,
     req: Request,
 ) -> Response {
+    serve(state, config, slots, req)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The request's path, access, token and scope, then its size and a
+/// backend slot, then the repository, then the backend.
+async fn serve(
+    state: &HubState,
+    config: &Config,
+    slots: &Arc<Semaphore>,
+    req: Request,
+) -> Result<Response, GitError> {
     // Split off the body: it is `Send` but not `Sync`, and the parts are
     // borrowed across awaits below.
     let (parts, body) = req.into_parts();
-    let uri = &parts.uri;
-    let Some(route) = path::parse(uri.path()) else {
-        return gate::not_found();
-    };
-    let Ok(service) = path::service(uri.query()) else {
-        return gate::bad_request("the query names `service` more than once");
-    };
+    let route = path::parse(parts.uri.path()).ok_or(GitError::NotFound)?;
+    let service = path::service(parts.uri.query())
+        .map_err(|_| GitError::BadRequest("the query names `service` more than once"))?;
     let access = path::required_access(route.subpath, service.as_deref());
-    let needed = path::scope(&route.name, access);
-    let Some(token) = credentials::extract_token(&parts.headers) else {
-        return gate::unauthorized("a hub access token is required", &needed);
-    };
-    let claims = match state.validate(&token, Expected::Git) {
-        Ok(c) if !c.sub.is_empty() => c,
-        Ok(_) => return gate::unauthorized("the token has no subject", &needed),
-        Err(Reject::Audience(aud)) => {
-            return gate::unauthorized(
-                &format!("the token is for `{aud}`, not for git; use a token with `{needed}`"),
-                &needed,
-            );
-        }
-        Err(reason) => {
-            tracing::debug!(repo = &route.name, %reason, "git token refused");
-            return gate::unauthorized("the token is invalid, expired or revoked", &needed);
-        }
-    };
-    if let Some(scope) = gate::missing_scope(&claims, &route.name, access) {
-        tracing::debug!(
-            repo = &route.name,
-            subject = claims.sub,
-            scope,
-            "git scope missing"
-        );
-        return gate::forbidden(&scope);
-    }
-
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let content_length = match header("content-length").map(str::parse::<u64>) {
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => return gate::bad_request("Content-Length is not a number"),
-        None => None,
-    };
-    if content_length.is_some_and(|n| n > config.max_request_bytes) {
-        return gate::too_large(config.max_request_bytes);
-    }
-
-    // A slot for the backend's whole life (it travels with the response
-    // body); none free means the hub is as busy as it will get.
-    let Ok(slot) = Arc::clone(slots).try_acquire_owned() else {
-        tracing::warn!(
-            repo = &route.name,
-            max = config.max_backends,
-            "git backend cap reached"
-        );
-        return gate::too_many(config.max_backends, RETRY_AFTER_SECS);
-    };
-
+    let claims = gate::admit(
+        credentials::extract_token(&parts.headers).as_deref(),
+        |token| state.validate(token, Expected::Git),
+        &route.name,
+        access,
+    )?;
+    let content_length = content_length(&parts.headers, config.max_request_bytes)?;
+    let slot = take_slot(slots, config, &route.name)?;
     let root = state.paths().git_root();
-    match repo::ensure(&root, &route.name, &config.git, &config.search_path).await {
-        Ok(true) => tracing::info!(
-            repo = &route.name,
-            subject = claims.sub,
-            path = %root.join(format!("{}.git", &route.name)).display(),
-            "provisioned git repository"
-        ),
-        Ok(false) => {}
-        Err(e) => {
-            tracing::error!(repo = &route.name, error = %e, "cannot provision git repository");
-            return gate::internal("could not provision the repository");
-        }
-    }
-
-    let env = cgi::env(&cgi::CgiRequest {
-        project_root: &root,
-        search_path: &config.search_path,
-        name: &route.name,
-        subpath: route.subpath,
-        method: parts.method.as_str(),
-        query: uri.query().unwrap_or_default(),
-        content_type: header("content-type"),
-        content_length,
-        content_encoding: header("content-encoding"),
-        git_protocol: header("git-protocol"),
-        remote_user: &claims.sub,
-        remote_addr: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string()),
-    });
+    provision(&root, config, &route.name, &claims.sub).await?;
+    let env = cgi_env(&parts, &root, config, &route, &claims.sub, content_length);
     let run = backend::Run {
         program: &config.git,
         env,
@@ -252,6 +195,92 @@ async fn handle(
         deadline: config.deadline,
     };
     backend::respond(run, slot, body).await
+}
+
+/// The CGI environment of the backend for this request.
+fn cgi_env(
+    parts: &Parts,
+    root: &Path,
+    config: &Config,
+    route: &path::GitPath<'_>,
+    subject: &str,
+    content_length: Option<u64>,
+) -> Vec<(&'static str, OsString)> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    cgi::env(&cgi::CgiRequest {
+        project_root: root,
+        search_path: &config.search_path,
+        name: &route.name,
+        subpath: route.subpath,
+        method: parts.method.as_str(),
+        query: parts.uri.query().unwrap_or_default(),
+        content_type: header("content-type"),
+        content_length,
+        content_encoding: header("content-encoding"),
+        git_protocol: header("git-protocol"),
+        remote_user: subject,
+        remote_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+    })
+}
+
+/// The declared body size, refused past `limit` before anything runs.
+fn content_length(headers: &HeaderMap, limit: u64) -> Result<Option<u64>, GitError> {
+    let declared = match headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| GitError::BadRequest("Content-Length is not a number"))?,
+        ),
+        None => None,
+    };
+    if declared.is_some_and(|n| n > limit) {
+        return Err(GitError::TooLarge(limit));
+    }
+    Ok(declared)
+}
+
+/// A slot for the backend's whole life (it travels with the response
+/// body); none free means the hub is as busy as it will get.
+fn take_slot(
+    slots: &Arc<Semaphore>,
+    config: &Config,
+    repo: &str,
+) -> Result<OwnedSemaphorePermit, GitError> {
+    Arc::clone(slots).try_acquire_owned().map_err(|_| {
+        tracing::warn!(repo, max = config.max_backends, "git backend cap reached");
+        GitError::Busy {
+            max: config.max_backends,
+            retry_after_secs: RETRY_AFTER_SECS,
+        }
+    })
+}
+
+/// Create the bare repository on first use (logged with who caused it).
+async fn provision(
+    root: &Path,
+    config: &Config,
+    repo: &str,
+    subject: &str,
+) -> Result<(), GitError> {
+    match repo::ensure(root, repo, &config.git, &config.search_path).await {
+        Ok(true) => tracing::info!(
+            repo,
+            subject,
+            path = %root.join(format!("{repo}.git")).display(),
+            "provisioned git repository"
+        ),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(repo, error = %e, "cannot provision git repository");
+            return Err(GitError::Internal("could not provision the repository"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tower::ServiceExt as _;
 
 use super::*;
 use crate::paths::Paths;
-use crate::tokens::{self, mint};
+use crate::tokens::mint;
 
 use crate::hub::test_support::ORIGIN;
 
@@ -49,7 +49,7 @@ impl Fixture {
                         parent_jti: None,
                         label: None,
                     },
-                    tokens::now(),
+                    self.state.clock().now(),
                 )
                 .map_err(|e| store.other(e))
             })
@@ -577,4 +577,25 @@ fn the_git_root_is_under_the_hub_directory() {
     };
     assert_eq!(p.git_root(), Path::new("/h/hub/git"));
     assert_eq!(p.git_repo("foo"), Path::new("/h/hub/git/foo.git"));
+}
+
+/// The git access rule on the hub's clock: a write token is admitted while
+/// it is live and refused as expired once that clock passes its `exp`.
+#[tokio::test]
+async fn a_token_past_its_expiry_on_the_hub_clock_is_401() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = crate::clock::Clock::fixed(1_900_000_000);
+    let state = crate::hub::test_support::state_with_clock(dir.path(), clock.clone());
+    let f = Fixture { dir, state };
+    let token = f.mint(&["surface:foo:write"]);
+    let uri = "/git/foo.git/info/refs?service=git-receive-pack";
+    let r = f.get(uri, Some(&bearer(&token))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    clock.advance(3600 + crate::tokens::jwt::LEEWAY_SECS + 1);
+    let r = f.get(uri, Some(&bearer(&token))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        text(r).await,
+        "Unauthorized: the token is invalid, expired or revoked\n"
+    );
 }
