@@ -240,11 +240,18 @@ fn second_factor_owed(
     Ok(PasswordStep::SecondFactor { pending_id })
 }
 
+fn pending(
+    store: &Store,
+    pending_id: &str,
+    now: i64,
+) -> Result<Option<store::sessions::PendingLogin>, StoreError> {
+    let conn = store.conn()?;
+    store::sessions::pending(&conn, pending_id, now).map_err(|e| store.err(e))
+}
+
 /// Is `pending_id` a live pending login?
 pub fn pending_is_live(store: &Store, pending_id: &str, now: i64) -> Result<bool, StoreError> {
-    let conn = store.conn()?;
-    let p = store::sessions::pending(&conn, pending_id, now).map_err(|e| store.err(e))?;
-    Ok(p.is_some())
+    Ok(pending(store, pending_id, now)?.is_some())
 }
 
 /// The second step: `typed_code` (a TOTP code or a backup code) for the
@@ -256,13 +263,7 @@ pub fn second_factor_step(
     typed_code: &str,
     now: i64,
 ) -> Result<SignedIn, LoginError> {
-    let login = {
-        let conn = store.conn()?;
-        store::sessions::pending(&conn, pending_id, now).map_err(|e| store.err(e))?
-    };
-    let Some(login) = login else {
-        return Err(Refusal::Expired.into());
-    };
+    let login = pending(store, pending_id, now)?.ok_or(Refusal::Expired)?;
     let totp_key = format!("{ip}|{}", login.user_id);
     let attempts = [
         (LOGIN_IP, ip.to_string()),
@@ -273,7 +274,8 @@ pub fn second_factor_step(
         retry_after,
     })?;
     let code: String = typed_code.chars().take(MAX_CODE_INPUT).collect();
-    match judge_and_spend(store, pending_id, &login.user_id, &code, now)? {
+    let verdict = judge_and_spend(store, pending_id, &login.user_id, &code, now)?;
+    match verdict {
         None | Some(Verdict::NotEnrolled) => Err(Refusal::Expired.into()),
         Some(Verdict::Replayed) => {
             tracing::info!(%ip, "second factor: a used code was presented again");

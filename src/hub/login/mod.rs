@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::hub::pages::PageError;
-use crate::hub::pages::kit::{PageForm, check_csrf};
+use crate::hub::pages::extract::{PageForm, check_csrf};
 use crate::hub::pages::see_other;
 use crate::hub::session::{self, with_cookie};
 use crate::hub::state::HubState;

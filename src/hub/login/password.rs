@@ -8,7 +8,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{PENDING_COOKIE, SECOND_FACTOR_PATH, finish, sanitize_next};
-use crate::hub::pages::kit::{Notice, PageForm, PageSession, check_csrf, form_page};
+use crate::hub::pages::extract::{PageForm, PageSession, check_csrf};
+use crate::hub::pages::kit::{Notice, form_page};
 use crate::hub::pages::{PageError, see_other};
 use crate::hub::ratelimit::ClientIp;
 use crate::hub::session::{self, with_cookie};

@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::{PENDING_COOKIE, clear_pending, finish};
 use crate::hub::pages::PageError;
-use crate::hub::pages::kit::{Notice, PageForm, check_csrf, form_page, page};
+use crate::hub::pages::extract::{PageForm, check_csrf};
+use crate::hub::pages::kit::{Notice, form_page, page};
 use crate::hub::ratelimit::ClientIp;
 use crate::hub::session::{self, with_cookie};
 use crate::hub::state::HubState;

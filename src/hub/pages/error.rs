@@ -5,15 +5,25 @@
 //! their form again with the message on top (sign-in) use the same
 //! `status` and `Display`.
 
+use askama::Template;
+use askama_web::WebTemplate;
 use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::kit::{ErrorPage, page};
+use super::kit::page;
 use crate::hub::csrf;
 use crate::hub::error::ApiError;
 use crate::identity::login::{LoginError, Refusal};
 use crate::store::StoreError;
+
+/// A page that only says what went wrong.
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -167,5 +177,20 @@ mod tests {
         let limited = PageError::SignIn(Refusal::TooManyCodes { retry_after: 42 }).into_response();
         assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(limited.headers()["retry-after"], "42");
+    }
+
+    #[test]
+    fn error_pages_escape_their_message() {
+        let r = ErrorPage {
+            title: "T",
+            message: "<b>&</b>".into(),
+        }
+        .render()
+        .expect("render");
+        assert!(
+            r.contains("<p class=\"error\">&lt;b&gt;&amp;&lt;/b&gt;</p>"),
+            "{r}"
+        );
+        assert!(r.contains("<title>T · Parachute</title>"));
     }
 }

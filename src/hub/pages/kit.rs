@@ -4,21 +4,15 @@
 //! (the CSRF field, a notice, a one-button form, a password field), and
 //! here the Rust half — [`page`] (a template as a response with the
 //! security headers), [`form_page`] (a page whose forms carry the CSRF
-//! token, setting its cookie when the browser lacks one), [`Notice`], the
-//! [`PageForm`] and [`PageSession`] extractors whose failures are HTML
-//! ([`PageError`]), and [`ErrorPage`].
+//! token, setting its cookie when the browser lacks one) and [`Notice`];
+//! with `pages::extract` (form, session and CSRF checks whose failures are
+//! HTML) and `pages::error` (the error page).
 
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 
-use super::PageError;
 use crate::hub::csrf;
-use crate::hub::session::{MaybeSession, SignedIn, with_cookie};
+use crate::hub::session::with_cookie;
 use crate::hub::state::HubState;
 
 /// The policy of every page: nothing loads but the inline stylesheet, forms
@@ -65,17 +59,6 @@ pub fn form_page<T: IntoResponse>(
         Some(c) => with_cookie(r, c),
         None => r,
     }
-}
-
-/// The CSRF check a form POST starts with; `title` names what is refused
-/// ("Sign-in refused").
-pub fn check_csrf(
-    state: &HubState,
-    headers: &HeaderMap,
-    submitted: &str,
-    title: &'static str,
-) -> Result<(), PageError> {
-    csrf::check(state, headers, submitted).map_err(|why| PageError::Csrf { title, why })
 }
 
 /// The escaper of every template (`askama.toml`): `& < > " '` as the named
@@ -125,43 +108,10 @@ impl Notice {
     }
 }
 
-/// A page that only says what went wrong.
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-pub struct ErrorPage<'a> {
-    pub title: &'a str,
-    pub message: String,
-}
-
-/// `axum::Form`, failing with an HTML page (same status) instead of text.
-#[derive(Debug)]
-pub struct PageForm<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
-    type Rejection = PageError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
-        let axum::Form(v) = axum::Form::<T>::from_request(req, state).await?;
-        Ok(Self(v))
-    }
-}
-
-/// The request's session, if any; a store failure is an HTML page.
-#[derive(Debug, Clone)]
-pub struct PageSession(pub Option<SignedIn>);
-
-impl FromRequestParts<HubState> for PageSession {
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &HubState) -> Result<Self, PageError> {
-        let MaybeSession(me) = MaybeSession::from_request_parts(parts, state).await?;
-        Ok(Self(me))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use askama::Template;
 
     #[derive(Template)]
     #[template(
@@ -198,20 +148,5 @@ mod tests {
             ok.ends_with("<p class=\"ok\" role=\"status\">Saved.</p>"),
             "{ok}"
         );
-    }
-
-    #[test]
-    fn error_pages_escape_their_message() {
-        let r = ErrorPage {
-            title: "T",
-            message: "<b>&</b>".into(),
-        }
-        .render()
-        .expect("render");
-        assert!(
-            r.contains("<p class=\"error\">&lt;b&gt;&amp;&lt;/b&gt;</p>"),
-            "{r}"
-        );
-        assert!(r.contains("<title>T · Parachute</title>"));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod error;
+pub mod extract;
 pub mod kit;
 
 use axum::Router;
@@ -72,7 +73,7 @@ pub fn allow_form_redirect_to(mut r: Response, redirect_uri: &str) -> Response {
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     kit::page(
         status,
-        kit::ErrorPage {
+        error::ErrorPage {
             title,
             message: message.to_string(),
         },
@@ -88,7 +89,7 @@ pub fn csrf_refusal(
     submitted: &str,
     refused: &'static str,
 ) -> Option<Response> {
-    kit::check_csrf(state, headers, submitted, refused)
+    extract::check_csrf(state, headers, submitted, refused)
         .err()
         .map(IntoResponse::into_response)
 }

@@ -22,7 +22,8 @@ mod two_factor;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::kit::{Notice, check_csrf};
+use super::extract::check_csrf;
+use super::kit::Notice;
 use super::{PageError, see_other};
 use crate::hub::ratelimit::{self, Limit};
 use crate::hub::session::SignedIn;

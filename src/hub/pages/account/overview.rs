@@ -9,7 +9,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::PageError;
-use super::super::kit::{Notice, PageSession, form_page};
+use super::super::extract::PageSession;
+use super::super::kit::{Notice, form_page};
 use super::sign_in_first;
 use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;

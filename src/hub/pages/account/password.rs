@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::kit::{PageForm, PageSession};
+use super::super::extract::{PageForm, PageSession};
 use super::super::{PageError, see_other};
 use super::{admit, password_ok, refuse};
 use crate::hub::ratelimit;

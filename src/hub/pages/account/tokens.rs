@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::kit::{PageForm, PageSession};
+use super::super::extract::{PageForm, PageSession};
 use super::super::{PageError, see_other};
 use super::{admit, refuse};
 use crate::hub::session::SignedIn;

@@ -8,7 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::kit::{Notice, PageForm, PageSession, form_page, page};
+use super::super::extract::{PageForm, PageSession};
+use super::super::kit::{Notice, form_page, page};
 use super::super::{PageError, see_other};
 use super::{admit, admit_with_password, refuse};
 use crate::hub::ratelimit::{self, Limit};
