@@ -62,7 +62,13 @@ fn a_browser_whose_sign_in_fails_gets_a_page_with_the_old_status() {
     let r = post(&s, "/account/password", &cookie, "text/plain", "x=y");
     assert_page(&r, 415, "Form not accepted");
 
-    let r = post(&s, "/login", &cookie, form, "username=owner&password=x&__csrf=forged");
+    let r = post(
+        &s,
+        "/login",
+        &cookie,
+        form,
+        "username=owner&password=x&__csrf=forged",
+    );
     assert_page(&r, 403, "Sign-in refused");
     let r = post(&s, "/logout", &cookie, form, "__csrf=forged");
     assert_page(&r, 403, "Sign-out refused");
