@@ -14,6 +14,7 @@ pub mod git;
 mod health;
 mod host_check;
 pub mod listener;
+pub mod login;
 pub mod notify;
 pub mod oauth;
 pub mod pages;
@@ -63,6 +64,7 @@ pub fn router(state: HubState) -> Router {
         .route("/api/auth/revoke-token", post(tokens::revoke))
         .merge(git::router())
         .merge(oauth::routes())
+        .merge(login::routes())
         .merge(pages::routes())
         .fallback(|| async { error::ApiError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::hub::state::HubState;
-use crate::identity::lockout;
 
 /// One bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,34 +22,7 @@ pub struct Limit {
     pub window_secs: i64,
 }
 
-/// `/login` per-IP ceiling: 60 attempts / 15 min.
-pub const LOGIN_IP: Limit = Limit {
-    bucket: "login_ip",
-    max: 60,
-    window_secs: 15 * 60,
-};
-/// `/login` floor per IP + username (key: `lockout::ip_user_key`): 5 / 15 min.
-pub const LOGIN: Limit = Limit {
-    bucket: lockout::LOGIN_BUCKET,
-    max: 5,
-    window_secs: 15 * 60,
-};
-/// `/login` per username from anywhere (key: `lockout::user_key`): 10 /
-/// 15 min, twice the per-IP floor, so the owner on their own network trips
-/// their floor first, and a rotating source cannot grind one account. It
-/// counts every try, the right password too, so a tripped bucket refuses the
-/// owner until it cools down or `parachute auth unlock` clears it.
-pub const LOGIN_USER: Limit = Limit {
-    bucket: lockout::LOGIN_USER_BUCKET,
-    max: 10,
-    window_secs: 15 * 60,
-};
-/// `/login/2fa` per IP (+ user): 5 / 15 min.
-pub const TOTP: Limit = Limit {
-    bucket: lockout::TOTP_BUCKET,
-    max: 5,
-    window_secs: 15 * 60,
-};
+// The sign-in buckets (`/login`, `/login/2fa`) are `identity::login`'s.
 /// Password change per user: 3 / 5 min.
 pub const CHANGE_PASSWORD: Limit = Limit {
     bucket: "change_password",

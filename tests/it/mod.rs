@@ -25,6 +25,7 @@ mod moved_binary;
 mod oauth;
 mod oauth_clients;
 mod packaging;
+mod pages;
 mod passwords;
 mod ports;
 mod store_integrity;

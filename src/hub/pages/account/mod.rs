@@ -22,11 +22,11 @@ mod two_factor;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::{csrf_refusal, escape, html, see_other};
-use crate::hub::csrf;
-use crate::hub::error::ApiError;
+use super::extract::check_csrf;
+use super::kit::Notice;
+use super::{PageError, see_other};
 use crate::hub::ratelimit::{self, Limit};
-use crate::hub::session::{SignedIn, with_cookie};
+use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
 use crate::identity::password::{self as pw, Password};
 
@@ -35,36 +35,9 @@ pub use password::change_password;
 pub use tokens::{revoke_grant, revoke_token, rotate_operator};
 pub use two_factor::{ENROLL_CONFIRM, confirm, disable, enroll};
 
-use overview::{Notice, overview};
+use overview::overview;
 
 pub const PATH: &str = "/account";
-
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Unavailable(e.to_string())
-}
-
-fn hidden_csrf(value: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-        csrf::FIELD,
-        escape(value)
-    )
-}
-
-/// A page with the CSRF cookie set if the browser lacks one.
-fn respond(
-    state: &HubState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    build: impl FnOnce(&str) -> String,
-) -> Response {
-    let token = csrf::token(state, headers);
-    let r = html(status, build(&token.value));
-    match token.set_cookie {
-        Some(c) => with_cookie(r, c),
-        None => r,
-    }
-}
 
 /// The overview at `status` with `msg` as an error notice: how every
 /// handler here turns a request down once the user is known.
@@ -74,8 +47,8 @@ fn refuse(
     me: &SignedIn,
     status: StatusCode,
     msg: impl Into<String>,
-) -> Result<Response, ApiError> {
-    overview(state, headers, me, status, Some(&Notice::err(msg)))
+) -> Result<Response, PageError> {
+    overview(state, headers, me, status, Some(Notice::err(msg)))
 }
 
 fn sign_in_first() -> Response {
@@ -84,26 +57,23 @@ fn sign_in_first() -> Response {
 
 /// The checks every POST here starts with: CSRF, the session, and — for
 /// password-bearing or code-guessing forms — counting the attempt against
-/// `limit`. `Ok(Err(page))` is the answer instead (403, the sign-in
-/// redirect, or the 429 overview).
+/// `limit`. `Ok(Err(page))` is the answer instead (the sign-in redirect, or
+/// the 429 overview); a CSRF failure is the 403 page.
 fn admit(
     state: &HubState,
     headers: &HeaderMap,
     me: Option<SignedIn>,
     submitted: &str,
     limit: Option<Limit>,
-) -> Result<Result<SignedIn, Response>, ApiError> {
-    if let Some(r) = csrf_refusal(state, headers, submitted, "Request refused") {
-        return Ok(Err(r));
-    }
+) -> Result<Result<SignedIn, Response>, PageError> {
+    check_csrf(state, headers, submitted, "Request refused")?;
     let Some(me) = me else {
         return Ok(Err(sign_in_first()));
     };
     let Some(which) = limit else {
         return Ok(Ok(me));
     };
-    let now = crate::tokens::now();
-    match ratelimit::check(state, which, &me.user.id, now)? {
+    match ratelimit::check(state, which, &me.user.id, state.clock().now())? {
         Ok(()) => Ok(Ok(me)),
         Err(limited) => {
             let msg = format!(
@@ -128,7 +98,7 @@ async fn admit_with_password(
     submitted: &str,
     typed: String,
     wrong: &str,
-) -> Result<Result<SignedIn, Response>, ApiError> {
+) -> Result<Result<SignedIn, Response>, PageError> {
     let me = match admit(
         state,
         headers,

@@ -9,18 +9,17 @@
 //! a fresh token goes into the file and the old one is revoked, so a leaked
 //! copy dies and the CLI keeps working.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::see_other;
+use super::super::extract::{PageForm, PageSession};
+use super::super::{PageError, see_other};
 use super::{admit, refuse};
-use crate::hub::error::ApiError;
-use crate::hub::session::MaybeSession;
+use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
-use crate::store;
+use crate::store::{self, StoreError};
 use crate::tokens::operator;
 
 #[derive(Deserialize)]
@@ -31,55 +30,57 @@ pub struct RevokeTokenForm {
     csrf: String,
 }
 
+/// What revoking `jti` for the user came to.
+enum Revoked {
+    Done,
+    /// Not one of the user's live tokens.
+    NotFound,
+    /// The user's operator token: rotated, never revoked.
+    Operator,
+}
+
+fn revoke_own(state: &HubState, me: &SignedIn, jti: &str, now: i64) -> Result<Revoked, StoreError> {
+    let store = state.store();
+    store.write(|tx| {
+        let sql = |e| store.err(e);
+        let is_operator = store::tokens::get(tx, jti).map_err(sql)?.is_some_and(|t| {
+            t.created_via == operator::CREATED_VIA && t.user_id.as_deref() == Some(&me.user.id)
+        });
+        if is_operator {
+            return Ok(Revoked::Operator);
+        }
+        let done = store::account::revoke_token(tx, &me.user.id, jti, now).map_err(sql)?;
+        Ok(if done {
+            Revoked::Done
+        } else {
+            Revoked::NotFound
+        })
+    })
+}
+
 /// `POST /account/tokens/revoke`: only the user's own live tokens.
 pub async fn revoke_token(
     State(state): State<HubState>,
-    MaybeSession(me): MaybeSession,
+    PageSession(me): PageSession,
     headers: HeaderMap,
-    Form(f): Form<RevokeTokenForm>,
-) -> Result<Response, ApiError> {
+    PageForm(f): PageForm<RevokeTokenForm>,
+) -> Result<Response, PageError> {
     let me = match admit(&state, &headers, me, &f.csrf, None)? {
         Ok(me) => me,
         Err(r) => return Ok(r),
     };
-    let now = crate::tokens::now();
-    let store = state.store();
-    let done = store
-        .write(|tx| {
-            let sql = |e| store.err(e);
-            let is_operator = store::tokens::get(tx, &f.jti)
-                .map_err(sql)?
-                .is_some_and(|t| {
-                    t.created_via == operator::CREATED_VIA
-                        && t.user_id.as_deref() == Some(&me.user.id)
-                });
-            if is_operator {
-                return Ok(None);
-            }
-            store::account::revoke_token(tx, &me.user.id, &f.jti, now)
-                .map(Some)
-                .map_err(sql)
-        })
-        .map_err(ApiError::internal)?;
-    let Some(done) = done else {
-        return refuse(
-            &state,
-            &headers,
-            &me,
+    let (status, msg) = match revoke_own(&state, &me, &f.jti, state.clock().now())? {
+        Revoked::Done => return Ok(see_other("/account?done=token")),
+        Revoked::Operator => (
             StatusCode::BAD_REQUEST,
             "The operator token is rotated, not revoked (the CLI needs one): use Rotate, or run `parachute auth rotate-operator`.",
-        );
-    };
-    if !done {
-        return refuse(
-            &state,
-            &headers,
-            &me,
+        ),
+        Revoked::NotFound => (
             StatusCode::NOT_FOUND,
             "That token is not one of your live tokens.",
-        );
-    }
-    Ok(see_other("/account?done=token"))
+        ),
+    };
+    refuse(&state, &headers, &me, status, msg)
 }
 
 #[derive(Deserialize)]
@@ -93,10 +94,10 @@ pub struct CsrfOnlyForm {
 /// revocation commits, so the CLI never holds a revoked token.
 pub async fn rotate_operator(
     State(state): State<HubState>,
-    MaybeSession(me): MaybeSession,
+    PageSession(me): PageSession,
     headers: HeaderMap,
-    Form(f): Form<CsrfOnlyForm>,
-) -> Result<Response, ApiError> {
+    PageForm(f): PageForm<CsrfOnlyForm>,
+) -> Result<Response, PageError> {
     let me = match admit(&state, &headers, me, &f.csrf, None)? {
         Ok(me) => me,
         Err(r) => return Ok(r),
@@ -110,20 +111,17 @@ pub async fn rotate_operator(
             "Only the owner holds the operator token.",
         );
     }
-    let now = crate::tokens::now();
+    let now = state.clock().now();
     let store = state.store();
     let path = state.paths().operator_token();
     let issuer = state.issuers().primary().to_string();
-    let revoked = store
-        .write(|tx| {
-            let revoked = store::account::revoke_operator_tokens(tx, &me.user.id, now)
-                .map_err(|e| store.err(e))?;
-            let minted =
-                operator::issue(tx, &issuer, &me.user.id, now).map_err(|e| store.other(e))?;
-            operator::write(&path, &minted.token).map_err(|e| store.other(e))?;
-            Ok(revoked)
-        })
-        .map_err(ApiError::internal)?;
+    let revoked = store.write(|tx| {
+        let revoked = store::account::revoke_operator_tokens(tx, &me.user.id, now)
+            .map_err(|e| store.err(e))?;
+        let minted = operator::issue(tx, &issuer, &me.user.id, now).map_err(|e| store.other(e))?;
+        operator::write(&path, &minted.token).map_err(|e| store.other(e))?;
+        Ok(revoked)
+    })?;
     tracing::info!(user_id = %me.user.id, revoked, "operator token rotated from /account");
     Ok(see_other("/account?done=operator"))
 }
@@ -139,22 +137,19 @@ pub struct RevokeGrantForm {
 /// `POST /account/grants/revoke`: withdraw consent and the app's tokens.
 pub async fn revoke_grant(
     State(state): State<HubState>,
-    MaybeSession(me): MaybeSession,
+    PageSession(me): PageSession,
     headers: HeaderMap,
-    Form(f): Form<RevokeGrantForm>,
-) -> Result<Response, ApiError> {
+    PageForm(f): PageForm<RevokeGrantForm>,
+) -> Result<Response, PageError> {
     let me = match admit(&state, &headers, me, &f.csrf, None)? {
         Ok(me) => me,
         Err(r) => return Ok(r),
     };
-    let now = crate::tokens::now();
+    let now = state.clock().now();
     let store = state.store();
-    let done = store
-        .write(|tx| {
-            store::account::revoke_grant(tx, &me.user.id, &f.client_id, now)
-                .map_err(|e| store.err(e))
-        })
-        .map_err(ApiError::internal)?;
+    let done = store.write(|tx| {
+        store::account::revoke_grant(tx, &me.user.id, &f.client_id, now).map_err(|e| store.err(e))
+    })?;
     match done {
         None => refuse(
             &state,
