@@ -92,6 +92,9 @@ impl InitSystem for Backend {
     async fn linger(&self) -> Option<bool> {
         delegate!(self, b => b.linger().await)
     }
+    async fn run_log(&self, unit: &str, id: &str, since_us: i64, lines: usize) -> Vec<String> {
+        delegate!(self, b => b.run_log(unit, id, since_us, lines).await)
+    }
     async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
         delegate!(self, b => b.probe_namespaces(directives).await)
     }

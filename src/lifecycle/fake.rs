@@ -29,6 +29,8 @@ pub struct FakeInit {
     /// Whether those fail when probed together.
     pub namespaces_conflict: bool,
     pub linger: Option<bool>,
+    /// What `run_log` answers, by unit.
+    pub logs: HashMap<String, Vec<String>>,
     pub calls: Mutex<Vec<String>>,
 }
 
@@ -225,6 +227,10 @@ impl InitSystem for FakeInit {
     }
     async fn linger(&self) -> Option<bool> {
         self.linger
+    }
+    async fn run_log(&self, unit: &str, _: &str, _: i64, lines: usize) -> Vec<String> {
+        let log = self.logs.get(unit).cloned().unwrap_or_default();
+        log[log.len().saturating_sub(lines)..].to_vec()
     }
     async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
         let keys: Vec<&str> = directives.iter().map(|n| n.key()).collect();

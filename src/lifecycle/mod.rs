@@ -11,6 +11,7 @@ pub mod hub;
 pub mod hub_store;
 pub mod inventory;
 pub mod logs;
+pub mod ops;
 pub mod port_owner;
 pub mod service;
 pub mod spec;
@@ -176,6 +177,15 @@ pub trait InitSystem {
     async fn state(&self, unit: &str) -> Result<UnitState, InitError>;
     /// `Some(true)` when lingering is on for this user, `None` when logind is unavailable.
     async fn linger(&self) -> Option<bool>;
+    /// The last `lines` log lines of one run of `unit` (the run the start
+    /// that returned `invocation_id` began, at Unix microseconds `since_us`).
+    async fn run_log(
+        &self,
+        unit: &str,
+        invocation_id: &str,
+        since_us: i64,
+        lines: usize,
+    ) -> Vec<String>;
     /// Whether these namespace-based hardening directives work together in
     /// this manager: runs a transient unit with them and reports whether it
     /// succeeded.

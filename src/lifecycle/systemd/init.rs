@@ -64,6 +64,8 @@ impl InitSystem for Systemd {
         }
     }
     async fn write_service(&self, paths: &Paths, spec: &ServiceSpec) -> Result<bool, Error> {
+        // Without a manager the probe would cache "nothing works": fail here.
+        self.user().await?;
         let hardening = units::hardening(paths, self).await;
         units::write_if_changed(paths, &spec.unit, &unit::render_service(spec, hardening))
     }
@@ -96,6 +98,15 @@ impl InitSystem for Systemd {
     }
     async fn linger(&self) -> Option<bool> {
         self.user().await.ok()?.linger().await
+    }
+    async fn run_log(
+        &self,
+        unit: &str,
+        invocation_id: &str,
+        since_us: i64,
+        lines: usize,
+    ) -> Vec<String> {
+        crate::lifecycle::logs::of_run(unit, invocation_id, since_us, lines).await
     }
     async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
         self.user().await?.probe_namespaces(directives).await
