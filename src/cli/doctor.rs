@@ -45,7 +45,7 @@ pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
         init: backend.as_ref().map_err(ToString::to_string),
         manager_version: version,
         user: std::env::var("USER").unwrap_or_else(|_| "$USER".into()),
-        now: crate::tokens::now(),
+        now: cx.clock.now(),
     };
     let mut findings = doctor::run(&env).await;
     if args.fix {

@@ -19,7 +19,7 @@ use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::{InitError, InitSystem, hub, hub_store};
 use crate::ports;
 use crate::store::{self, Store};
-use crate::tokens::{self, jwt, keys, operator};
+use crate::tokens::{jwt, keys, operator};
 
 /// How long the first `/health` through the socket may take (it starts the hub).
 const FIRST_HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -63,7 +63,7 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     // Everything below (tokens, units, the health check) uses that port.
     let cx = &cx.with_hub_port(port);
     ensure_owner(cx, &args, &store, &mut changed).await?;
-    let now = tokens::now();
+    let now = cx.clock.now();
     let made_key = store.write(|tx| {
         let had = store::keys::active(tx).map_err(|e| store.err(e))?.is_some();
         keys::ensure_active(tx, now).map_err(|e| store.other(e))?;
@@ -164,7 +164,7 @@ fn ensure_port(
                 tx,
                 store::settings::HUB_PORT,
                 &port.to_string(),
-                tokens::now(),
+                cx.clock.now(),
             )
             .map_err(|e| store.err(e))
         })?;

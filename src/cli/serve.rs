@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::hub::state::HubState;
 use crate::hub::{self, listener, notify};
 use crate::store::Store;
-use crate::tokens::{self, Issuers, keys};
+use crate::tokens::{Issuers, keys};
 
 /// Longest wait for in-flight requests after SIGTERM.
 pub const DRAIN: Duration = Duration::from_secs(10);
@@ -90,7 +90,7 @@ async fn run_on(
     let store = Store::open(&cx.paths.hub_db())?;
     // JWKS must never be empty: a fresh store gets its first key now.
     store.write(|tx| {
-        keys::ensure_active(tx, tokens::now())
+        keys::ensure_active(tx, cx.clock.now())
             .map(drop)
             .map_err(|e| store.other(e))
     })?;

@@ -2,6 +2,7 @@
 
 pub mod backup_codes;
 pub mod lockout;
+pub mod owner;
 pub mod password;
 pub mod totp;
 

@@ -83,7 +83,7 @@ impl World {
 async fn install(w: &World, init: &FakeInit, dir: &Path) -> (Verdict, Vec<Event>) {
     let mut events = Vec::new();
     let v = install::run(&w.host(init), dir, install::Options::default(), &mut |e| {
-        events.push(e)
+        events.push(e);
     })
     .await
     .expect("install");
@@ -262,7 +262,7 @@ async fn starting_the_suite_starts_target_socket_and_services_in_order() {
     take(&init);
     let mut events = Vec::new();
     let v = run::run(&w.host(&init), &w.services(), None, Verb::Start, &mut |e| {
-        events.push(e)
+        events.push(e);
     })
     .await
     .expect("start");
