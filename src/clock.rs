@@ -69,6 +69,11 @@ pub fn now() -> i64 {
     read_system().as_second()
 }
 
+/// Unix seconds as an RFC 3339 UTC time, for people.
+pub fn date(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
+}
+
 #[allow(clippy::disallowed_methods)] // the one sanctioned read
 fn read_system() -> jiff::Timestamp {
     jiff::Timestamp::now()

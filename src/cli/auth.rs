@@ -15,7 +15,10 @@ use clap::{Args, Subcommand};
 
 use super::Context;
 use super::context::out;
+pub use crate::clock::date;
 use crate::error::Error;
+use crate::identity::owner::{self, unverified_jti};
+pub use crate::identity::owner::{DEFAULT_OWNER, PasswordChange};
 use crate::identity::{lockout, password};
 use crate::store::{self, Store};
 use crate::tokens::{self, Issuers, keys, operator};
@@ -153,14 +156,7 @@ pub fn check_username(name: &str) -> Result<(), Error> {
     }
 }
 
-/// What [`set_owner_password`] did.
-pub enum PasswordChange {
-    Created(String),
-    Updated(String),
-}
-
-/// Create or update a user's password, make sure a signing key exists, and
-/// write a fresh operator token for the owner (revoking the one it replaces).
+/// Create or update a user's password (see [`owner::set_password`]).
 pub async fn set_owner_password(
     cx: &Context,
     store: &Store,
@@ -170,69 +166,12 @@ pub async fn set_owner_password(
     if let Some(u) = username {
         check_username(u)?;
     }
-    let db = store.path().to_path_buf();
-    let phc = password::hash_off_thread(pw)
-        .await
-        .map_err(|e| internal(&db, e))?;
-    let now = tokens::now();
     let iss = issuers(cx);
-    let token_path = cx.paths.operator_token();
-    let previous = operator::read(&token_path)?;
-    let (change, minted) = store.write(|tx| {
-        let sql = |e| store.err(e);
-        let users = store::users::list(tx).map_err(sql)?;
-        let target = match username {
-            Some(u) => users.iter().find(|x| x.username == u),
-            None => users.first(),
-        };
-        let change = match (target, username) {
-            (Some(user), _) => {
-                store::users::set_password(tx, &user.id, &phc, now).map_err(sql)?;
-                // As a change on /account: what was signed in with the old
-                // password (and what those tokens minted) stops working.
-                store::account::revoke_signed_in_tokens(tx, &user.id, now).map_err(sql)?;
-                PasswordChange::Updated(user.username.clone())
-            }
-            (None, name) if users.is_empty() => {
-                let name = name.unwrap_or(DEFAULT_OWNER);
-                store::users::create(tx, name, &phc, now).map_err(sql)?;
-                PasswordChange::Created(name.to_string())
-            }
-            (None, name) => {
-                return Ok(Err(Error::Usage(format!(
-                    "there is no user `{}`; users: {}. Pick one with --username <name>",
-                    name.unwrap_or_default(),
-                    users
-                        .iter()
-                        .map(|u| u.username.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))));
-            }
-        };
-        let owner = store::users::owner(tx).map_err(sql)?;
-        let owner_id = owner.map(|o| o.id).unwrap_or_default();
-        if let Some(old) = previous.as_deref().and_then(unverified_jti) {
-            store::tokens::revoke(tx, &old, now).map_err(sql)?;
-        }
-        let minted =
-            operator::issue(tx, iss.primary(), &owner_id, now).map_err(|e| store.other(e))?;
-        Ok(Ok((change, minted)))
-    })??;
-    operator::write(&token_path, &minted.token)?;
-    Ok(change)
-}
-
-/// The username `set-password` and `init` give the owner by default.
-pub const DEFAULT_OWNER: &str = "owner";
-
-/// The `jti` of a token we issued, read without verifying it: only used to
-/// revoke the token a new one replaces.
-fn unverified_jti(token: &str) -> Option<String> {
-    jsonwebtoken::dangerous::insecure_decode::<tokens::Claims>(token)
-        .ok()
-        .and_then(|d| d.claims.jti)
-        .filter(|_| token.split('.').count() == 3)
+    let to = owner::TokenFile {
+        path: &cx.paths.operator_token(),
+        issuer: iss.primary(),
+    };
+    owner::set_password(store, username, pw, &to, cx.clock.now()).await
 }
 
 async fn set_password(cx: &Context, args: SetPasswordArgs) -> Result<ExitCode, Error> {
@@ -467,9 +406,4 @@ fn revoke_token(cx: &Context, args: &RevokeArgs) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Unix seconds as an RFC 3339 UTC time, for people.
-pub fn date(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
 }

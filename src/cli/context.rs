@@ -5,11 +5,14 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::inventory::Inventory;
+use crate::lifecycle::ops::Host;
 use crate::lifecycle::spec::SpecContext;
-use crate::lifecycle::systemd::dbus::SystemdUser;
 use crate::manifest::Services;
 use crate::paths::Paths;
 use crate::ports;
@@ -26,6 +29,8 @@ pub struct Context {
     pub search_path: String,
     /// How long a started service must stay up to count as started.
     pub settle: Duration,
+    /// The wall clock every command reads time from.
+    pub clock: Clock,
 }
 
 impl Context {
@@ -49,6 +54,7 @@ impl Context {
             hub_origin,
             search_path: std::env::var("PATH").unwrap_or_default(),
             settle: Duration::from_millis(settle_ms),
+            clock: Clock::system(),
         })
     }
 
@@ -77,9 +83,32 @@ impl Context {
         }
     }
 
-    /// Connect to the user manager (errors carry the guidance to print).
-    pub async fn systemd(&self) -> Result<SystemdUser, Error> {
-        Ok(SystemdUser::connect().await?)
+    /// This machine's init system, connected (errors carry the guidance to print).
+    pub async fn init_system(&self) -> Result<Backend, Error> {
+        Ok(Backend::from_env().connect().await?)
+    }
+
+    /// What the lifecycle operations work with, over `init`.
+    pub fn host<'a, I: InitSystem>(&'a self, init: &'a I) -> Host<'a, I> {
+        Host {
+            init,
+            spec: self.spec_context(),
+            hub_port: self.hub_port,
+            clock: &self.clock,
+            settle: self.settle,
+            linger_warned: self.paths.linger_warned().exists(),
+        }
+    }
+
+    /// Whether `unit`'s file is on disk (no manager needed).
+    pub fn has_unit(&self, unit: &str) -> bool {
+        self.init_lazy().has_unit(&self.paths, unit)
+    }
+
+    /// This machine's init system, not connected yet: its unit-file
+    /// methods work without a manager, the first manager call connects.
+    pub fn init_lazy(&self) -> Backend {
+        Backend::from_env()
     }
 
     /// services.json (read leniently, never rewritten here) and the service
@@ -124,22 +153,5 @@ pub fn out_open(text: &str) -> Result<bool, Error> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(Error::io(std::path::Path::new("<stdout>"), e)),
         Ok(()) => Ok(true),
-    }
-}
-
-impl Context {
-    /// Say once (ever) that services stop at logout while lingering is off.
-    pub async fn warn_linger_once(&self, init: &SystemdUser) {
-        use crate::lifecycle::InitSystem as _;
-        let marker = self.paths.linger_warned();
-        if marker.exists() || init.linger().await != Some(false) {
-            return;
-        }
-        let user = std::env::var("USER").unwrap_or_else(|_| "$USER".into());
-        eprintln!(
-            "⚠ lingering is off for {user}: your Parachute services stop when you log out and do not start at boot.\n  \
-             Enable it with:  loginctl enable-linger {user}"
-        );
-        let _ = std::fs::write(marker, b"");
     }
 }

@@ -15,11 +15,11 @@ use super::Context;
 use super::auth::{self, PasswordChange, prompt};
 use crate::env_vars;
 use crate::error::Error;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitError, InitSystem, hub, hub_store, units};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::{InitError, InitSystem, hub, hub_store};
 use crate::ports;
 use crate::store::{self, Store};
-use crate::tokens::{self, jwt, keys, operator};
+use crate::tokens::{jwt, keys, operator};
 
 /// How long the first `/health` through the socket may take (it starts the hub).
 const FIRST_HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -63,7 +63,7 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     // Everything below (tokens, units, the health check) uses that port.
     let cx = &cx.with_hub_port(port);
     ensure_owner(cx, &args, &store, &mut changed).await?;
-    let now = tokens::now();
+    let now = cx.clock.now();
     let made_key = store.write(|tx| {
         let had = store::keys::active(tx).map_err(|e| store.err(e))?.is_some();
         keys::ensure_active(tx, now).map_err(|e| store.other(e))?;
@@ -79,7 +79,7 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     // Without a user manager (a container, a bare `su` shell) there is
     // nothing to hand the units to, but the store is complete: the hub runs
     // in the foreground. That is a finished init, so it exits 0.
-    let init = match cx.systemd().await {
+    let init = match cx.init_system().await {
         Ok(init) => init,
         Err(Error::Init(InitError::Unreachable { reason })) => {
             summary(&changed);
@@ -124,8 +124,8 @@ async fn prepare_new_store(cx: &Context) -> Result<Vec<String>, Error> {
         return Ok(Vec::new());
     }
     // No manager (or no hub unit) means no hub of ours to stop.
-    let init = if units::exists(&cx.paths, HUB_SERVICE) {
-        cx.systemd().await.ok()
+    let init = if cx.has_unit(HUB_SERVICE) {
+        cx.init_system().await.ok()
     } else {
         None
     };
@@ -164,7 +164,7 @@ fn ensure_port(
                 tx,
                 store::settings::HUB_PORT,
                 &port.to_string(),
-                tokens::now(),
+                cx.clock.now(),
             )
             .map_err(|e| store.err(e))
         })?;

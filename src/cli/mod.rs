@@ -7,6 +7,7 @@ pub mod completions;
 mod context;
 pub mod doctor;
 pub mod enable;
+mod events;
 pub mod git;
 pub mod init;
 pub mod install;

@@ -17,7 +17,6 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::Context;
-use crate::clock::Clock;
 use crate::env_vars;
 use crate::error::Error;
 use crate::hub::state::HubState;
@@ -93,7 +92,7 @@ async fn run_on(
     cx.paths.ensure_home()?;
     let store = Store::open(&cx.paths.hub_db())?;
     // The hub's one wall clock: every handler reads time from the state.
-    let clock = Clock::system();
+    let clock = cx.clock.clone();
     // JWKS must never be empty: a fresh store gets its first key now.
     store.write(|tx| {
         keys::ensure_active(tx, clock.now())

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::health::{self, Health};
 use crate::lifecycle::inventory::{Inventory, short_of};
 use crate::lifecycle::logs;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::{InitSystem, UnitState};
 use crate::manifest::Row;
 use crate::ports;
@@ -85,8 +85,9 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
             }
         })?),
     };
-    let init = cx.systemd().await?;
-    let mut rows = collect(&inventory, &init, cx.hub_port, only.as_deref()).await?;
+    let init = cx.init_system().await?;
+    let now_us = u64::try_from(cx.clock.timestamp().as_microsecond()).unwrap_or(0);
+    let mut rows = collect(&inventory, &init, cx.hub_port, only.as_deref(), now_us).await?;
     probe_all(&mut rows).await;
     let failing = rows.iter().any(|s| s.failing);
     match rows.first().filter(|_| only.is_some()) {
@@ -110,8 +111,8 @@ async fn collect(
     init: &impl InitSystem,
     hub_port: u16,
     only: Option<&str>,
+    now_us: u64,
 ) -> Result<Vec<ServiceStatus>, Error> {
-    let now_us = u64::try_from(jiff::Timestamp::now().as_microsecond()).unwrap_or(0);
     let wanted = |unit: &str| only.is_none_or(|o| o == unit);
     let mut rows = Vec::new();
     for row in inventory.services.rows.iter().filter(|r| wanted(&r.unit())) {

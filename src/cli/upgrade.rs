@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Context;
-use super::lifecycle::{label, report_outcomes};
+use super::events::say;
 use crate::error::Error;
+use crate::lifecycle::ops::{Verdict, label, run};
+use crate::lifecycle::service::HUB_SOCKET;
 use crate::lifecycle::start::Verb;
-use crate::lifecycle::systemd::unit::HUB_SOCKET;
 use crate::lifecycle::upgrade::{self, Change, HubRestart, Report, Request};
 use crate::lifecycle::{InitSystem, drift};
 
@@ -20,7 +21,7 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io(std::path::Path::new("<current executable>"), e))?;
     let services = cx.services_lenient()?;
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     eprintln!(
         "Upgrading the units to {} ({}); the hub restarts behind its socket, open requests finish first…",
         exe.display(),
@@ -34,6 +35,7 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
         services: &services,
         spec: &spec,
         settle: cx.settle,
+        clock: &cx.clock,
     };
     let report = upgrade::run(&init, &req).await?;
     let mut code = present_units(cx, &report);
@@ -45,7 +47,7 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
         .iter()
         .filter_map(|u| u.restart.clone())
         .collect();
-    if report_outcomes(cx, &init, Verb::Restart, &restarted).await? != ExitCode::SUCCESS {
+    if run::report(&cx.host(&init), Verb::Restart, &restarted, &mut say).await != Verdict::Success {
         code = ExitCode::from(1);
     }
     // This binary is what the units run now: nothing left to notice.
@@ -64,7 +66,7 @@ async fn present_hub(
         return Ok(true);
     };
     let outcome = std::slice::from_ref(&**outcome);
-    if report_outcomes(cx, init, Verb::Restart, outcome).await? != ExitCode::SUCCESS {
+    if run::report(&cx.host(init), Verb::Restart, outcome, &mut say).await != Verdict::Success {
         return Ok(false);
     }
     let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());

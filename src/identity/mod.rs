@@ -3,6 +3,7 @@
 pub mod backup_codes;
 pub mod lockout;
 pub mod login;
+pub mod owner;
 pub mod password;
 pub mod totp;
 pub mod two_factor;

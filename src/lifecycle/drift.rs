@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::fsio;
 use crate::lifecycle::InitSystem;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, exec_line};
+use crate::lifecycle::service::HUB_SERVICE;
+use crate::lifecycle::systemd::unit::exec_line;
 use crate::paths::Paths;
 
 pub use crate::version::VERSION;

@@ -10,10 +10,11 @@
 use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
 use crate::error::Error;
 use crate::lifecycle::inventory::short_of;
 use crate::lifecycle::port_owner::{self, Listener};
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::service::HUB_SERVICE;
 use crate::lifecycle::{InitSystem, JobResult, UnitState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,7 @@ const POLL: Duration = Duration::from_millis(25);
 /// Run `verb` on each target, then watch each settle (at most `settle`).
 pub async fn run(
     init: &impl InitSystem,
+    clock: &Clock,
     targets: &[Target],
     verb: Verb,
     settle: Duration,
@@ -71,7 +73,7 @@ pub async fn run(
         // hit it refuses new starts until reset, and an explicit start or
         // restart by the operator is the moment to reset it.
         init.reset_failed(&t.unit).await?;
-        let since = jiff::Timestamp::now().as_microsecond();
+        let since = clock.timestamp().as_microsecond();
         let job = match verb {
             Verb::Start => init.start(&t.unit).await?,
             Verb::Restart => init.restart(&t.unit).await?,

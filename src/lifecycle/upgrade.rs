@@ -29,10 +29,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::Error;
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, Hardening, TARGET};
-use crate::lifecycle::{InitSystem, drift, spec, units};
+use crate::lifecycle::systemd::unit::{self, Hardening};
+use crate::lifecycle::systemd::units;
+use crate::lifecycle::{InitSystem, drift, spec};
 use crate::manifest::Services;
 use crate::paths::Paths;
 
@@ -48,6 +51,7 @@ pub struct Request<'a> {
     pub spec: &'a spec::SpecContext<'a>,
     /// How long a restarted service must stay up to count as restarted.
     pub settle: Duration,
+    pub clock: &'a Clock,
 }
 
 /// A unit to write: its name and full text (or why it cannot be rendered).
@@ -161,7 +165,7 @@ pub async fn run(init: &impl InitSystem, req: &Request<'_>) -> Result<Report, Er
         init.reload().await?;
     }
     let hub = restart_hub(init, req).await?;
-    restart_changed_modules(init, &mut reports, &ports, req.settle).await?;
+    restart_changed_modules(init, &mut reports, &ports, req.clock, req.settle).await?;
     Ok(Report {
         units: reports,
         reloaded,
@@ -215,7 +219,7 @@ async fn restart_hub(init: &impl InitSystem, req: &Request<'_>) -> Result<HubRes
     let port = req.listen.port();
     let from = drift::running_version(port).await;
     let target = Target::new(HUB_SERVICE, Some(port));
-    let mut outcomes = start::run(init, &[target], Verb::Restart, req.settle).await?;
+    let mut outcomes = start::run(init, req.clock, &[target], Verb::Restart, req.settle).await?;
     let outcome = outcomes.remove(0);
     let to = if outcome.failure.is_none() {
         drift::running_version(port).await
@@ -234,6 +238,7 @@ async fn restart_changed_modules(
     init: &impl InitSystem,
     reports: &mut [UnitReport],
     ports: &[Option<u16>],
+    clock: &Clock,
     settle: Duration,
 ) -> Result<(), Error> {
     let mut targets = Vec::new();
@@ -248,7 +253,7 @@ async fn restart_changed_modules(
     if targets.is_empty() {
         return Ok(());
     }
-    for o in start::run(init, &targets, Verb::Restart, settle).await? {
+    for o in start::run(init, clock, &targets, Verb::Restart, settle).await? {
         if let Some(u) = reports.iter_mut().find(|u| u.unit == o.unit) {
             u.restart = Some(o);
         }
@@ -263,8 +268,9 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::lifecycle::service::ServiceSpec;
     use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
-    use crate::lifecycle::{InitError, JobResult, UnitState};
+    use crate::lifecycle::{InitError, JobResult, Rendered, UnitState};
     use crate::manifest::Row;
 
     /// A recording init system: every unit in `active` runs (pid 7).
@@ -291,7 +297,27 @@ mod tests {
         }
     }
 
+    /// Upgrade writes unit files itself; the file side is the real one.
     impl InitSystem for Recording {
+        fn has_unit(&self, paths: &Paths, unit: &str) -> bool {
+            units::exists(paths, unit)
+        }
+        fn ensure_group(&self, paths: &Paths) -> Result<bool, Error> {
+            units::ensure_target(paths)
+        }
+        async fn render_service(&self, _: &Paths, spec: &ServiceSpec) -> Rendered {
+            Rendered {
+                text: unit::render_service(spec, Hardening::NONE),
+                hardening_known: false,
+            }
+        }
+        async fn write_service(&self, paths: &Paths, spec: &ServiceSpec) -> Result<bool, Error> {
+            let text = unit::render_service(spec, Hardening::NONE);
+            units::write_if_changed(paths, &spec.unit, &text)
+        }
+        fn remove_unit(&self, paths: &Paths, unit: &str) -> Result<bool, Error> {
+            units::remove(paths, unit)
+        }
         async fn reload(&self) -> Result<(), InitError> {
             self.log("reload", "");
             Ok(())
@@ -330,6 +356,9 @@ mod tests {
         }
         async fn linger(&self) -> Option<bool> {
             None
+        }
+        async fn run_log(&self, _: &str, _: &str, _: i64, _: usize) -> Vec<String> {
+            Vec::new()
         }
         async fn probe_namespaces(
             &self,
@@ -378,6 +407,7 @@ mod tests {
             services,
             spec: &spec,
             settle: Duration::ZERO,
+            clock: &Clock::fixed(1_000),
         };
         run(init, &req).await.expect("upgrade")
     }
@@ -479,6 +509,7 @@ mod tests {
             services: &services,
             spec: &spec,
             settle: Duration::ZERO,
+            clock: &Clock::fixed(1_000),
         };
         let err = run(&Recording::new(&[]), &req).await.expect_err("no hub");
         assert!(err.to_string().contains("parachute init"), "{err}");

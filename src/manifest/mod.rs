@@ -3,10 +3,13 @@
 //! `<installDir>/.parachute/module.json` (what a module declares).
 
 pub mod module;
+pub mod names;
+pub mod opt_out;
 pub mod row;
 pub mod services;
 
 pub use module::ModuleManifest;
+pub use opt_out::OptOuts;
 pub use row::Row;
 pub use services::Services;
 

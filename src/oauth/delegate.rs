@@ -225,10 +225,5 @@ fn check_shapes(requested: &[String], vaults: &[String]) -> Result<(), OAuthErro
     Ok(())
 }
 
-/// An expiry as the API shows it (RFC 3339).
-pub fn expiry_date(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
-}
-
 #[cfg(test)]
 mod tests;

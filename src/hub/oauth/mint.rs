@@ -48,7 +48,7 @@ pub async fn mint_token(
     Ok(Json(json!({
         "jti": minted.claims.jti,
         "token": minted.token,
-        "expires_at": delegate::expiry_date(minted.claims.exp),
+        "expires_at": crate::clock::date(minted.claims.exp),
         "scope": minted.claims.scope,
         "audience": minted.claims.aud,
     }))

@@ -121,5 +121,5 @@ fn an_issued_child_is_recorded_as_delegated_from_its_parent() {
         .expect("row");
     assert_eq!(row.created_via, DELEGATED);
     assert_eq!(row.parent_jti.as_deref(), Some("parent-jti"));
-    assert_eq!(expiry_date(0), "1970-01-01T00:00:00Z");
+    assert_eq!(crate::clock::date(0), "1970-01-01T00:00:00Z");
 }

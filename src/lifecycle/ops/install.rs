@@ -1,0 +1,209 @@
+//! `install`: validate the module → settle its port → write its row → write
+//! its unit → reload → enable → start (or restart a changed running one) →
+//! watch it settle. A re-install of a running service restarts it only
+//! when something it runs with changed (unit text, version, paths), like
+//! `brew reinstall`.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::service::TARGET;
+use crate::lifecycle::start::{self, Target, Verb};
+use crate::manifest::{ModuleManifest, Row, Services, names, short_name};
+use crate::ports;
+
+use super::{Event, Host, Verdict, run, units};
+
+/// What `install` was asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Register and enable the unit, but do not start it now.
+    pub no_start: bool,
+    /// Take over a service registered from another directory.
+    pub force: bool,
+}
+
+/// Install the module in `dir` (an absolute, existing directory).
+pub async fn run(
+    host: &Host<'_, impl InitSystem>,
+    dir: &Path,
+    opts: Options,
+    say: &mut impl FnMut(Event),
+) -> Result<Verdict, Error> {
+    let module = ModuleManifest::load(dir)?;
+    for f in &module.unknown_fields {
+        say(Event::UnknownField {
+            manifest: ModuleManifest::path_in(dir),
+            field: f.clone(),
+        });
+    }
+    if let Some(problem) = names::refusal(&module.name, &module.manifest_name) {
+        return Err(Error::ReservedName {
+            path: dir.join(".parachute/module.json"),
+            problem,
+        });
+    }
+    let version = module.version.clone().or_else(|| package_version(dir));
+
+    // Register first: the port must be settled before the unit is rendered.
+    let reg = register(host, &module, dir, version.as_deref(), opts.force)?;
+    let row = &reg.row;
+    if let Some(a) = &reg.assigned {
+        if let Some((asked, why)) = &a.refused {
+            say(Event::PortRefused {
+                name: row.name.clone(),
+                asked: *asked,
+                why: why.to_string(),
+                port: row.port,
+            });
+        }
+        if a.overflow {
+            say(Event::PortOverflow {
+                name: row.name.clone(),
+                port: row.port,
+            });
+        }
+    }
+
+    let unit = row.unit();
+    let reload = host.init.ensure_group(host.paths())?;
+    let unit_changed = units::ensure_unit(host, row, Some(&module)).await?;
+    if reload || unit_changed {
+        host.init.reload().await?;
+    }
+    host.init
+        .enable(&[unit.clone(), TARGET.to_string()])
+        .await?;
+    say(Event::Registered {
+        name: row.name.clone(),
+        port: row.port,
+    });
+    if host.linger_off_once().await {
+        say(Event::LingerOff);
+    }
+    let running = host.init.state(&unit).await?;
+    let changed = unit_changed || reg.reinstall == Some(true);
+    let restart = running.is_active() && reg.reinstall.is_some();
+    let short = row.short().to_string();
+    if restart && !changed {
+        say(Event::Unchanged {
+            short,
+            pid: running.main_pid,
+        });
+        return Ok(Verdict::Success);
+    }
+    if opts.no_start {
+        say(if restart {
+            Event::ChangedNotApplied { short }
+        } else {
+            Event::StartWith { short }
+        });
+        return Ok(Verdict::Success);
+    }
+    let verb = if restart {
+        say(Event::Restarting { short });
+        Verb::Restart
+    } else {
+        Verb::Start
+    };
+    let target = [Target::new(unit, Some(row.port))];
+    let outcomes = start::run(host.init, host.clock, &target, verb, host.settle).await?;
+    Ok(run::report(host, verb, &outcomes, say).await)
+}
+
+/// The module's services.json row after registering.
+struct Registered {
+    row: Row,
+    /// The port assignment on a first install (`None` on a re-install,
+    /// which keeps the row's port).
+    assigned: Option<ports::Assignment>,
+    /// For a re-install, whether the row changed (`None` on a first install).
+    reinstall: Option<bool>,
+}
+
+/// Add or refresh the module's services.json row.
+fn register(
+    host: &Host<'_, impl InitSystem>,
+    module: &ModuleManifest,
+    dir: &Path,
+    version: Option<&str>,
+    force: bool,
+) -> Result<Registered, Error> {
+    let hub_port = host.hub_port;
+    Services::update(host.paths(), |services| {
+        let before = services.find(&module.manifest_name).cloned();
+        if let Some(current) = before.as_ref().and_then(|r| r.install_dir.clone())
+            && current != dir
+            && !force
+        {
+            return Err(Error::InstalledElsewhere {
+                name: module.manifest_name.clone(),
+                short: short_name(&module.manifest_name).to_string(),
+                current,
+                new: dir.to_path_buf(),
+            });
+        }
+        // Re-install keeps the port the row has (an operator may have moved it).
+        let (mut row, assigned) = if let Some(r) = &before {
+            (r.clone(), None)
+        } else {
+            let a = ports::assign(
+                &module.manifest_name,
+                Some(module.port),
+                services,
+                hub_port,
+                ports::bind_probe,
+            );
+            let row = Row::new(
+                &module.manifest_name,
+                a.port,
+                &module.paths,
+                &module.health,
+                version.unwrap_or("0.0.0-linked"),
+            );
+            (row, Some(a))
+        };
+        apply_module(&mut row, module, dir, version);
+        let changed = before.as_ref() != Some(&row);
+        let reinstall = before.is_some().then_some(changed);
+        services.upsert(row.clone());
+        Ok((
+            changed,
+            Registered {
+                row,
+                assigned,
+                reinstall,
+            },
+        ))
+    })
+}
+
+/// Bring the row in line with the module's declaration, keeping its port.
+fn apply_module(row: &mut Row, m: &ModuleManifest, dir: &Path, version: Option<&str>) {
+    let mut v = row.to_value();
+    v["paths"] = m.paths.clone().into();
+    v["health"] = m.health.clone().into();
+    if let Some(ver) = version {
+        v["version"] = ver.into();
+    }
+    let mut fresh = Row::from_value(&v).unwrap_or_else(|_| row.clone());
+    fresh.set_install_dir(dir.to_path_buf());
+    if m.display_name.is_some() {
+        fresh.set_display_name(m.display_name.as_deref());
+    }
+    if let Some(b) = m.strip_prefix {
+        fresh.set_extra("stripPrefix", b.into());
+    }
+    if let Some(b) = m.websocket {
+        fresh.set_extra("websocket", b.into());
+    }
+    *row = fresh;
+}
+
+/// `version` from the module's package.json, when it has one.
+fn package_version(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("version")?.as_str().map(str::to_string)
+}

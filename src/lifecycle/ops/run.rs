@@ -1,0 +1,132 @@
+//! `start` and `restart`: of one service, the hub, or the whole suite; each
+//! unit is watched until it settles ([`crate::lifecycle::start`]). A unit
+//! that fails is left stopped (not crash-looping behind the operator's
+//! back), its `lastStartError` recorded and this run's log lines reported.
+
+use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::start::{self, Outcome, Target, Verb};
+use crate::manifest::Services;
+
+use super::{Event, Host, Verdict, label, units};
+
+/// Lines of the log shown when a start fails.
+pub const FAILURE_LOG_LINES: usize = 20;
+
+/// What to start: `None` for the whole suite, `hub`, or a service by name.
+pub async fn run(
+    host: &Host<'_, impl InitSystem>,
+    services: &Services,
+    service: Option<&str>,
+    verb: Verb,
+    say: &mut impl FnMut(Event),
+) -> Result<Verdict, Error> {
+    let targets = match service {
+        None => units::suite(host, services, say).await?,
+        Some("hub" | "parachute-hub") => units::hub(host),
+        Some(name) => {
+            let row = services.find(name).ok_or_else(|| Error::UnknownService {
+                name: name.to_string(),
+                known: services.known(),
+            })?;
+            if units::ensure_unit(host, row, None).await? {
+                host.init.reload().await?;
+            }
+            vec![row.unit()]
+        }
+    };
+    if targets.is_empty() {
+        say(Event::NothingToStart { verb });
+        return Ok(Verdict::Success);
+    }
+    let targets: Vec<Target> = targets
+        .iter()
+        .map(|u| Target::new(u.clone(), units::port_of(host, services, u)))
+        .collect();
+    let outcomes = start::run(host.init, host.clock, &targets, verb, host.settle).await?;
+    if verb == Verb::Start && host.linger_off_once().await {
+        say(Event::LingerOff);
+    }
+    Ok(report(host, verb, &outcomes, say).await)
+}
+
+/// Report each outcome; on failure fetch this run's log lines, record
+/// `lastStartError` on the row and stop the unit so it does not flap.
+pub async fn report(
+    host: &Host<'_, impl InitSystem>,
+    verb: Verb,
+    outcomes: &[Outcome],
+    say: &mut impl FnMut(Event),
+) -> Verdict {
+    let mut verdict = Verdict::Success;
+    let at = host.clock.timestamp().to_string();
+    for o in outcomes {
+        let name = label(&o.unit);
+        let row_name = format!("parachute-{name}");
+        match &o.failure {
+            None => {
+                say(Event::Started {
+                    name,
+                    verb,
+                    pid: o.state.main_pid,
+                    port_pending: o.port_pending,
+                });
+                record(host, &row_name, None, &at, say);
+            }
+            Some(why) => {
+                verdict = Verdict::Failure;
+                // Only this run's lines: the log keeps earlier runs too.
+                let log = host
+                    .init
+                    .run_log(&o.unit, &o.invocation_id, o.since_us, FAILURE_LOG_LINES)
+                    .await;
+                say(Event::StartFailed {
+                    name,
+                    why: why.clone(),
+                    log,
+                });
+                let kind = if o.state.result.is_empty() || o.state.result == "success" {
+                    o.job.to_string()
+                } else {
+                    o.state.result.clone()
+                };
+                record(host, &row_name, Some((&kind, why)), &at, say);
+                if o.unit.ends_with(".service") {
+                    // Leave it stopped rather than crash-looping behind our back;
+                    // `lastStartError` and the log say why.
+                    let _ = host.init.stop(&o.unit).await;
+                }
+            }
+        }
+    }
+    verdict
+}
+
+/// Set or clear `lastStartError` on an existing row. The registry is a
+/// courtesy here: failing to update it must not hide the start's outcome.
+fn record(
+    host: &Host<'_, impl InitSystem>,
+    row_name: &str,
+    error: Option<(&str, &str)>,
+    at: &str,
+    say: &mut impl FnMut(Event),
+) {
+    let res = Services::update(host.paths(), |s| {
+        let Some(row) = s.find_mut(row_name) else {
+            return Ok((false, ()));
+        };
+        let changed = match error {
+            Some((kind, why)) => {
+                row.set_last_start_error(kind, why, at);
+                true
+            }
+            None => row.clear_last_start_error(),
+        };
+        Ok((changed, ()))
+    });
+    if let Err(e) = res {
+        say(Event::RecordFailed {
+            error: e.to_string(),
+        });
+    }
+}

@@ -1,0 +1,87 @@
+//! `stop`: works from the unit files alone, so a malformed services.json is
+//! reported (and left as it is), a missing one hides nothing, and units on
+//! disk without a row are stopped too.
+
+use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::inventory::Inventory;
+use crate::lifecycle::service::{HUB_SERVICE, TARGET};
+
+use super::{Event, Host, Verdict, label, short_label, units};
+
+/// Stop `service` (`None`: the whole suite; `hub`: the hub's units).
+pub async fn run(
+    host: &Host<'_, impl InitSystem>,
+    inventory: &Inventory,
+    service: Option<&str>,
+    say: &mut impl FnMut(Event),
+) -> Result<Verdict, Error> {
+    if let Some(e) = &inventory.unreadable {
+        say(Event::StopFromUnitFiles {
+            error: e.to_string(),
+        });
+    }
+    let targets = match service {
+        None => units::stop_all(host, inventory),
+        Some("hub" | "parachute-hub") => units::hub(host),
+        Some(name) => vec![
+            inventory
+                .find_unit(name)
+                .ok_or_else(|| Error::UnknownService {
+                    name: name.to_string(),
+                    known: inventory.known(),
+                })?,
+        ],
+    };
+    if targets.is_empty() {
+        say(Event::NothingToStop);
+        return Ok(Verdict::Success);
+    }
+    stop_units(host.init, &targets, service.is_none(), say).await
+}
+
+async fn stop_units(
+    init: &impl InitSystem,
+    targets: &[String],
+    whole_suite: bool,
+    say: &mut impl FnMut(Event),
+) -> Result<Verdict, Error> {
+    // Read every state first: stopping the socket or the target also stops
+    // the units bound to it, which would then look as if they never ran.
+    let mut before = Vec::with_capacity(targets.len());
+    for u in targets {
+        before.push(init.state(u).await?);
+    }
+    let mut verdict = Verdict::Success;
+    let mut come_back = Vec::new();
+    for (u, before) in targets.iter().zip(&before) {
+        if before.load_state == "not-found" {
+            say(Event::NotInstalled { label: label(u) });
+            continue;
+        }
+        let job = init.stop(u).await?;
+        if !job.is_ok() {
+            say(Event::StopFailed {
+                label: label(u),
+                job,
+            });
+            verdict = Verdict::Failure;
+        } else if before.is_active() || before.active_state == "activating" {
+            say(Event::Stopped { label: label(u) });
+            // The hub's service is enabled through its socket (`Also=`).
+            if before.unit_file_state == "enabled" && u != TARGET && u != HUB_SERVICE {
+                come_back.push(short_label(u));
+            }
+        } else {
+            say(Event::WasntRunning { label: label(u) });
+        }
+    }
+    come_back.dedup();
+    if !come_back.is_empty() {
+        say(Event::ComeBack {
+            whole_suite,
+            names: come_back,
+        });
+    }
+    Ok(verdict)
+}
