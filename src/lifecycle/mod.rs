@@ -7,6 +7,7 @@ pub mod enablement;
 pub mod hub;
 pub mod hub_store;
 pub mod inventory;
+pub mod launchd;
 pub mod logs;
 pub mod names;
 pub mod port_owner;
