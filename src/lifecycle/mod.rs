@@ -125,6 +125,9 @@ pub enum InitError {
     /// The bus connection failed mid-operation.
     #[error("D-Bus error: {0}")]
     Bus(String),
+    /// launchd (through `launchctl`) refused or failed an operation.
+    #[error("{0}")]
+    Launchd(#[from] launchd::Error),
 }
 
 /// The init system seam: systemd over D-Bus on Linux; a recording fake in tests.

@@ -11,6 +11,10 @@ pub enum Error {
     )]
     Override { path: PathBuf, problem: String },
 
+    /// A file of ours could not be read or written.
+    #[error("{}: {problem}", path.display())]
+    Io { path: PathBuf, problem: String },
+
     /// `launchctl` could not be run at all.
     #[error(
         "cannot run `launchctl` ({reason}). It ships with macOS at /bin/launchctl; check that /bin is on PATH."

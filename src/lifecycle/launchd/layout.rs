@@ -58,6 +58,11 @@ impl Layout {
         self.state_dir.join(format!("{short}.override.plist"))
     }
 
+    /// `$PARACHUTE_HOME/launchd/<short>.loaded.plist`: what was last bootstrapped.
+    pub fn loaded_copy(&self, short: &str) -> PathBuf {
+        self.state_dir.join(format!("{short}.loaded.plist"))
+    }
+
     /// `$PARACHUTE_HOME/launchd/<short>.crash-loop.json`.
     pub fn crash_record(&self, short: &str) -> PathBuf {
         self.state_dir.join(format!("{short}.crash-loop.json"))

@@ -6,6 +6,7 @@
 //!
 //! [`ServiceSpec`]: crate::lifecycle::systemd::unit::ServiceSpec
 
+pub mod agents;
 pub mod error;
 pub mod guard;
 pub mod launchctl;
@@ -14,6 +15,7 @@ pub mod overrides;
 pub mod print;
 pub mod render;
 pub mod runner;
+pub mod system;
 
 pub use error::Error;
 pub use layout::Layout;
