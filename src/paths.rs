@@ -62,7 +62,7 @@ impl Paths {
         self.home.join(short).join(".env")
     }
 
-    /// Cached result of the namespace-hardening probe (see `lifecycle::units::hardening`).
+    /// Cached result of the namespace-hardening probe (see `lifecycle::systemd::units::hardening`).
     pub fn hardening_cache(&self) -> PathBuf {
         self.home.join(".systemd-hardening.json")
     }

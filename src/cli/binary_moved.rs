@@ -19,7 +19,7 @@ pub async fn warn(cx: &Context) {
         return;
     }
     // No user manager: the unit file alone is compared.
-    let init = cx.systemd().await.ok();
+    let init = cx.init_system().await.ok();
     let found = drift::detect(&cx.paths, init.as_ref(), &exe, cx.hub_port).await;
     if drift::first_notice(&cx.paths, &found, &exe) {
         eprint!("{}", wording(&found, &exe));

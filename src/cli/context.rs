@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::spec::SpecContext;
-use crate::lifecycle::systemd::dbus::SystemdUser;
 use crate::manifest::Services;
 use crate::paths::Paths;
 use crate::ports;
@@ -77,9 +78,20 @@ impl Context {
         }
     }
 
-    /// Connect to the user manager (errors carry the guidance to print).
-    pub async fn systemd(&self) -> Result<SystemdUser, Error> {
-        Ok(SystemdUser::connect().await?)
+    /// This machine's init system, connected (errors carry the guidance to print).
+    pub async fn init_system(&self) -> Result<Backend, Error> {
+        Ok(Backend::from_env().connect().await?)
+    }
+
+    /// Whether `unit`'s file is on disk (no manager needed).
+    pub fn has_unit(&self, unit: &str) -> bool {
+        self.init_lazy().has_unit(&self.paths, unit)
+    }
+
+    /// This machine's init system, not connected yet: its unit-file
+    /// methods work without a manager, the first manager call connects.
+    pub fn init_lazy(&self) -> Backend {
+        Backend::from_env()
     }
 
     /// services.json (read leniently, never rewritten here) and the service
@@ -129,8 +141,7 @@ pub fn out_open(text: &str) -> Result<bool, Error> {
 
 impl Context {
     /// Say once (ever) that services stop at logout while lingering is off.
-    pub async fn warn_linger_once(&self, init: &SystemdUser) {
-        use crate::lifecycle::InitSystem as _;
+    pub async fn warn_linger_once(&self, init: &impl InitSystem) {
         let marker = self.paths.linger_warned();
         if marker.exists() || init.linger().await != Some(false) {
             return;

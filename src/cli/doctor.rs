@@ -12,8 +12,8 @@ use super::context::out;
 use crate::doctor::fix::{self, Outcome};
 use crate::doctor::{self, Env, Finding, Severity};
 use crate::error::Error;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::hub;
-use crate::lifecycle::systemd::dbus::SystemdUser;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -31,18 +31,18 @@ pub struct DoctorArgs {
 }
 
 pub async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode, Error> {
-    let systemd = cx.systemd().await;
-    let version = match &systemd {
-        Ok(s) => s.version().await.unwrap_or_default(),
+    let backend = cx.init_system().await;
+    let version = match &backend {
+        Ok(b) => b.manager_version().await,
         Err(_) => String::new(),
     };
-    let env: Env<'_, SystemdUser> = Env {
+    let env: Env<'_, Backend> = Env {
         paths: &cx.paths,
         spec: cx.spec_context(),
         hub_port: cx.hub_port,
         hub_origin: &cx.hub_origin,
         exe: hub::current_exe()?,
-        init: systemd.as_ref().map_err(ToString::to_string),
+        init: backend.as_ref().map_err(ToString::to_string),
         manager_version: version,
         user: std::env::var("USER").unwrap_or_else(|_| "$USER".into()),
         now: crate::tokens::now(),

@@ -34,7 +34,7 @@ fn named(cmd: &str, sel: &Selection, service: Option<&str>) -> String {
 
 pub async fn enable(cx: &Context, args: EnableArgs) -> Result<ExitCode, Error> {
     let sel = resolve(cx, args.service.as_deref())?;
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     let target_enabled = enablement::enable(&init, &sel).await?;
     eprintln!("✓ {} enabled: it starts at login.", sel.label);
     if !target_enabled && args.service.is_some() {
@@ -51,7 +51,7 @@ pub async fn enable(cx: &Context, args: EnableArgs) -> Result<ExitCode, Error> {
 
 pub async fn disable(cx: &Context, args: EnableArgs) -> Result<ExitCode, Error> {
     let sel = resolve(cx, args.service.as_deref())?;
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     let done = enablement::disable(&init, &sel).await?;
     let how = if done.stopped {
         "disabled and stopped"

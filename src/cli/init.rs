@@ -15,8 +15,8 @@ use super::Context;
 use super::auth::{self, PasswordChange, prompt};
 use crate::env_vars;
 use crate::error::Error;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitError, InitSystem, hub, hub_store, units};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::{InitError, InitSystem, hub, hub_store};
 use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{self, jwt, keys, operator};
@@ -79,7 +79,7 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     // Without a user manager (a container, a bare `su` shell) there is
     // nothing to hand the units to, but the store is complete: the hub runs
     // in the foreground. That is a finished init, so it exits 0.
-    let init = match cx.systemd().await {
+    let init = match cx.init_system().await {
         Ok(init) => init,
         Err(Error::Init(InitError::Unreachable { reason })) => {
             summary(&changed);
@@ -124,8 +124,8 @@ async fn prepare_new_store(cx: &Context) -> Result<Vec<String>, Error> {
         return Ok(Vec::new());
     }
     // No manager (or no hub unit) means no hub of ours to stop.
-    let init = if units::exists(&cx.paths, HUB_SERVICE) {
-        cx.systemd().await.ok()
+    let init = if cx.has_unit(HUB_SERVICE) {
+        cx.init_system().await.ok()
     } else {
         None
     };

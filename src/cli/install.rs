@@ -9,9 +9,10 @@ use clap::Args;
 use super::Context;
 use super::lifecycle::{ensure_unit, report_outcomes};
 use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::service::TARGET;
 use crate::lifecycle::start::{self, Target, Verb};
-use crate::lifecycle::systemd::unit::TARGET;
-use crate::lifecycle::{InitSystem, names, units};
+use crate::manifest::names;
 use crate::manifest::{ModuleManifest, Row, Services, short_name};
 use crate::ports;
 
@@ -75,9 +76,9 @@ pub async fn install(cx: &Context, args: InstallArgs) -> Result<ExitCode, Error>
         }
     }
 
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     let unit = row.unit();
-    let reload = units::ensure_target(&cx.paths)?;
+    let reload = init.ensure_group(&cx.paths)?;
     let unit_changed = ensure_unit(cx, &init, &row, Some(&module)).await?;
     if reload || unit_changed {
         init.reload().await?;
@@ -228,12 +229,12 @@ pub async fn uninstall(cx: &Context, args: UninstallArgs) -> Result<ExitCode, Er
             return Ok(ExitCode::from(1));
         }
     }
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     let unit = row.unit();
     init.stop(&unit).await?;
     init.disable(std::slice::from_ref(&unit)).await?;
     init.reset_failed(&unit).await?;
-    if units::remove(&cx.paths, &unit)? {
+    if init.remove_unit(&cx.paths, &unit)? {
         init.reload().await?;
     }
     Services::update(&cx.paths, |s| Ok((s.remove(&row.name).is_some(), ())))?;

@@ -8,9 +8,9 @@ use super::Context;
 use crate::error::Error;
 use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::logs;
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, TARGET};
-use crate::lifecycle::{InitSystem, spec, units};
+use crate::lifecycle::{InitSystem, spec};
 use crate::manifest::{ModuleManifest, Row, Services, short_name};
 
 #[derive(Debug, Args)]
@@ -37,7 +37,7 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
         .is_none_or(|s| matches!(s, "hub" | "parachute-hub"));
     // Without the hub's units the target starts nothing that serves; saying
     // "started" then would be a lie.
-    if op != Op::Stop && whole_suite_or_hub && !units::exists(&cx.paths, HUB_SOCKET) {
+    if op != Op::Stop && whole_suite_or_hub && !cx.has_unit(HUB_SOCKET) {
         return Err(Error::Usage(format!(
             "the hub is not set up yet, so there is nothing to {}. Run `parachute init` first.",
             verb_word(op)
@@ -52,7 +52,7 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
         return Err(e);
     }
     let services = inventory.services;
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     let targets = match args.service.as_deref() {
         None => suite_units(cx, &init, &services).await?,
         Some("hub" | "parachute-hub") => hub_units(cx),
@@ -118,7 +118,7 @@ async fn stop_from_inventory(
         eprintln!("Nothing to stop: no services are installed.");
         return Ok(ExitCode::SUCCESS);
     }
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     stop(&init, &targets, service.is_none()).await
 }
 
@@ -129,7 +129,7 @@ fn stop_units(cx: &Context, inventory: &Inventory) -> Vec<String> {
         .into_iter()
         .map(str::to_string)
         .chain(inventory.service_units())
-        .filter(|u| units::exists(&cx.paths, u))
+        .filter(|u| cx.has_unit(u))
         .collect()
 }
 
@@ -157,7 +157,7 @@ fn verb_word(op: Op) -> &'static str {
 fn hub_units(cx: &Context) -> Vec<String> {
     [HUB_SOCKET, HUB_SERVICE]
         .into_iter()
-        .filter(|u| units::exists(&cx.paths, u))
+        .filter(|u| cx.has_unit(u))
         .map(str::to_string)
         .collect()
 }
@@ -170,7 +170,7 @@ async fn suite_units(
     services: &Services,
 ) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
-    let mut changed = units::ensure_target(&cx.paths)?;
+    let mut changed = init.ensure_group(&cx.paths)?;
     for row in &services.rows {
         match ensure_unit(cx, init, row, None).await {
             Ok(c) => changed |= c,
@@ -179,7 +179,7 @@ async fn suite_units(
                 continue;
             }
         }
-        if units::exists(&cx.paths, &row.unit()) {
+        if cx.has_unit(&row.unit()) {
             out.push(row.unit());
         }
     }
@@ -187,10 +187,10 @@ async fn suite_units(
         init.reload().await?;
     }
     let mut all = Vec::new();
-    if units::exists(&cx.paths, TARGET) {
+    if cx.has_unit(TARGET) {
         all.push(TARGET.to_string());
     }
-    if units::exists(&cx.paths, HUB_SOCKET) {
+    if cx.has_unit(HUB_SOCKET) {
         all.push(HUB_SOCKET.to_string());
     }
     all.extend(out);
@@ -207,11 +207,8 @@ pub async fn ensure_unit(
     module: Option<&ModuleManifest>,
 ) -> Result<bool, Error> {
     match spec::for_row(row, module, &cx.spec_context())? {
-        Some(s) => {
-            let hardening = units::hardening(&cx.paths, init).await;
-            units::write_if_changed(&cx.paths, &s.unit, &unit::render_service(&s, hardening))
-        }
-        None if units::exists(&cx.paths, &row.unit()) => Ok(false),
+        Some(s) => init.write_service(&cx.paths, &s).await,
+        None if cx.has_unit(&row.unit()) => Ok(false),
         None => Err(Error::NoInstallDir {
             short: row.short().to_string(),
         }),

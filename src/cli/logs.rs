@@ -10,8 +10,7 @@ use super::context::{out, out_open};
 use crate::error::Error;
 use crate::lifecycle::InitSystem as _;
 use crate::lifecycle::logs::{self as journal, Query};
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
-use crate::lifecycle::units;
+use crate::lifecycle::service::HUB_SERVICE;
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -63,7 +62,7 @@ pub async fn run(cx: &Context, args: LogsArgs) -> Result<ExitCode, Error> {
     }
     let lines = journal::tail(&q).await?;
     if lines.is_empty() {
-        let running = match cx.systemd().await {
+        let running = match cx.init_system().await {
             Ok(init) => init.state(&unit).await.is_ok_and(|s| s.is_active()),
             Err(_) => false,
         };
@@ -92,7 +91,7 @@ async fn all(cx: &Context, args: &LogsArgs) -> Result<ExitCode, Error> {
         eprintln!("  Showing the logs of the units on disk instead.");
     }
     let units: Vec<String> = std::iter::once(HUB_SERVICE.to_string())
-        .filter(|u| units::exists(&cx.paths, u))
+        .filter(|u| cx.has_unit(u))
         .chain(inventory.service_units())
         .collect();
     if units.is_empty() {

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::health::{self, Health};
 use crate::lifecycle::inventory::{Inventory, short_of};
 use crate::lifecycle::logs;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::{InitSystem, UnitState};
 use crate::manifest::Row;
 use crate::ports;
@@ -85,7 +85,7 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
             }
         })?),
     };
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     let mut rows = collect(&inventory, &init, cx.hub_port, only.as_deref()).await?;
     probe_all(&mut rows).await;
     let failing = rows.iter().any(|s| s.failing);

@@ -7,9 +7,8 @@ use clap::Args;
 use super::Context;
 use super::context::out;
 use crate::error::Error;
+use crate::lifecycle::InitSystem as _;
 use crate::lifecycle::spec;
-use crate::lifecycle::systemd::unit::{self, Hardening};
-use crate::lifecycle::units;
 
 #[derive(Debug, Args)]
 pub struct UnitArgs {
@@ -30,13 +29,10 @@ pub async fn run(cx: &Context, args: UnitArgs) -> Result<ExitCode, Error> {
             short: row.short().to_string(),
         })?;
     // The probe needs the manager; without one, show what a cautious render gives.
-    let hardening = match cx.systemd().await {
-        Ok(init) => units::hardening(&cx.paths, &init).await,
-        Err(_) => units::cached_hardening(&cx.paths).unwrap_or_else(|| {
-            eprintln!("(no user manager reachable: namespace hardening not probed, left out)");
-            Hardening::NONE
-        }),
-    };
-    out(&unit::render_service(&spec, hardening))?;
+    let rendered = cx.init_lazy().render_service(&cx.paths, &spec).await;
+    if !rendered.hardening_known {
+        eprintln!("(no user manager reachable: namespace hardening not probed, left out)");
+    }
+    out(&rendered.text)?;
     Ok(ExitCode::SUCCESS)
 }

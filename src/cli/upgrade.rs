@@ -8,8 +8,8 @@ use clap::Args;
 use super::Context;
 use super::lifecycle::{label, report_outcomes};
 use crate::error::Error;
+use crate::lifecycle::service::HUB_SOCKET;
 use crate::lifecycle::start::Verb;
-use crate::lifecycle::systemd::unit::HUB_SOCKET;
 use crate::lifecycle::upgrade::{self, Change, HubRestart, Report, Request};
 use crate::lifecycle::{InitSystem, drift};
 
@@ -20,7 +20,7 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io(std::path::Path::new("<current executable>"), e))?;
     let services = cx.services_lenient()?;
-    let init = cx.systemd().await?;
+    let init = cx.init_system().await?;
     eprintln!(
         "Upgrading the units to {} ({}); the hub restarts behind its socket, open requests finish first…",
         exe.display(),

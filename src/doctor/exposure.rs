@@ -4,8 +4,8 @@
 
 use super::{Env, Finding};
 use crate::lifecycle::InitSystem;
+use crate::lifecycle::service::HUB_SERVICE;
 use crate::lifecycle::systemd::exposure::{self, Finding as Exposure};
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
 use crate::manifest::{Row, Services};
 
 pub fn check(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {

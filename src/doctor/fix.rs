@@ -4,8 +4,10 @@
 
 use super::{Env, Finding, Repair};
 use crate::error::Error;
-use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitSystem, hub, hub_store, spec, units};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::systemd::unit;
+use crate::lifecycle::systemd::units;
+use crate::lifecycle::{InitSystem, hub, hub_store, spec};
 use crate::manifest::Services;
 use crate::store::{self, Store};
 use crate::tokens::{self, operator};

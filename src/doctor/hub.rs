@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{Env, FIX, Finding, Repair, exec, fix_or};
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitSystem, UnitState, hub, start, units};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::systemd::units;
+use crate::lifecycle::{InitSystem, UnitState, hub, start};
 
 /// The first request may start the hub (socket activation).
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);

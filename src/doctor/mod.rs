@@ -9,8 +9,6 @@
 
 mod exec;
 mod exposure;
-#[cfg(test)]
-mod fake;
 pub mod fix;
 mod hub;
 mod manager;

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Env, Finding, Repair, fix_or};
 use crate::lifecycle::hub_store;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::units;
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::systemd::units;
 use crate::tokens::{Issuers, jwt, keys, operator};
 
 /// Warn when the operator token has less than this left (issue 9 item 2).

@@ -1,9 +1,9 @@
 //! The doctor's checks and repairs against a recording fake manager.
 
-use super::fake::FakeInit;
 use super::*;
 use crate::lifecycle::UnitState;
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::fake::FakeInit;
+use crate::lifecycle::service::HUB_SERVICE;
 
 /// An `Env` over `init` in a fresh temp dir.
 fn env<'a>(tmp: &'a tempfile::TempDir, paths: &'a Paths, init: &'a FakeInit) -> Env<'a, FakeInit> {

@@ -2,8 +2,10 @@
 //! there, not failed; and `parachute-*.service` units no row owns.
 
 use super::{Env, FIX, Finding, Repair, exec, fix_or};
-use crate::lifecycle::systemd::unit::{self, HUB_SERVICE};
-use crate::lifecycle::{InitSystem, UnitState, spec, start, units};
+use crate::lifecycle::service::HUB_SERVICE;
+use crate::lifecycle::systemd::unit;
+use crate::lifecycle::systemd::units;
+use crate::lifecycle::{InitSystem, UnitState, spec, start};
 use crate::manifest::{Row, Services};
 
 pub async fn check(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::lifecycle::InitSystem;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, exec_line};
+use crate::lifecycle::service::HUB_SERVICE;
+use crate::lifecycle::systemd::unit::exec_line;
 use crate::manifest::atomic;
 use crate::paths::Paths;
 

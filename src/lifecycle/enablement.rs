@@ -5,8 +5,9 @@
 
 use crate::error::Error;
 use crate::lifecycle::inventory::{Inventory, short_of};
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET, TARGET};
-use crate::lifecycle::{InitSystem, JobResult, units};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
+use crate::lifecycle::systemd::units;
+use crate::lifecycle::{InitSystem, JobResult};
 use crate::paths::Paths;
 
 /// What a name given to `enable`/`disable` stands for.

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::InitSystem;
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET, Hardening, TARGET};
-use crate::lifecycle::{InitSystem, units};
+use crate::lifecycle::systemd::unit::Hardening;
+use crate::lifecycle::systemd::units;
 use crate::paths::Paths;
 
 /// Where the hub socket listens: `PARACHUTE_BIND_HOST:<port>`, as `serve` binds.

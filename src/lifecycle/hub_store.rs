@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::lifecycle::InitSystem;
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::service::HUB_SERVICE;
 
 /// `hub.db-wal` and `hub.db-shm` beside `db`.
 pub fn sidecars(db: &Path) -> [PathBuf; 2] {

@@ -8,7 +8,7 @@ use std::fs;
 use std::io::ErrorKind;
 
 use crate::error::Error;
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::service::HUB_SERVICE;
 use crate::manifest::{Services, short_name, unit_name};
 use crate::paths::Paths;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 pub use crate::lifecycle::systemd::journal::{Entry, Query, follow, follow_all, tail, tail_all};
 
 use crate::lifecycle::inventory::short_of;
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::service::HUB_SERVICE;
 
 /// journald forwards lines asynchronously: how long a run's lines may take
 /// to show up after the run ended.

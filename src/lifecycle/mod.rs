@@ -2,22 +2,28 @@
 //! unit, and the CLI verbs become calls on [`InitSystem`]. There is no
 //! supervisor of our own: systemd restarts, logs and accounts for processes.
 
+pub mod backend;
 pub mod drift;
 pub mod enablement;
+#[cfg(test)]
+pub mod fake;
 pub mod hub;
 pub mod hub_store;
 pub mod inventory;
 pub mod launchd;
 pub mod logs;
-pub mod names;
 pub mod port_owner;
+pub mod service;
 pub mod spec;
 pub mod start;
 pub mod systemd;
-pub mod units;
 pub mod upgrade;
 
 use std::fmt;
+
+use crate::error::Error;
+use crate::lifecycle::service::ServiceSpec;
+use crate::paths::Paths;
 
 /// What systemd reported when a job it ran for us finished
 /// (the `result` argument of the Manager's `JobRemoved` signal).
@@ -130,12 +136,35 @@ pub enum InitError {
     Launchd(#[from] launchd::Error),
 }
 
+/// A service's unit text as a backend would write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    /// False when the hardening in it could not be probed (no manager) nor
+    /// read from an earlier probe: the cautious render, without it.
+    pub hardening_known: bool,
+}
+
 /// The init system seam: systemd over D-Bus on Linux; a recording fake in tests.
 ///
-/// Every start/stop/restart waits for systemd's job to finish and returns its
-/// result; callers read [`UnitState`] afterwards for the details.
+/// Every start/stop/restart waits for the manager's job to finish and returns
+/// its result; callers read [`UnitState`] afterwards for the details. The
+/// unit-file methods work on disk and need no manager (`stop` and the
+/// "is the hub set up" checks run before one is reached).
 #[allow(async_fn_in_trait)]
 pub trait InitSystem {
+    /// Whether `unit`'s file is on disk.
+    fn has_unit(&self, paths: &Paths, unit: &str) -> bool;
+    /// Write the group every service belongs to (systemd: `parachute.target`)
+    /// if it is missing or different; returns whether it changed.
+    fn ensure_group(&self, paths: &Paths) -> Result<bool, Error>;
+    /// Render `spec`'s unit (hardening probed, or cautious without a manager).
+    async fn render_service(&self, paths: &Paths, spec: &ServiceSpec) -> Rendered;
+    /// Render `spec`'s unit and write it when its text changed, leaving the
+    /// user's overrides (systemd drop-ins) alone; returns whether it changed.
+    async fn write_service(&self, paths: &Paths, spec: &ServiceSpec) -> Result<bool, Error>;
+    /// Remove `unit`'s file (never the user's overrides); returns whether there was one.
+    fn remove_unit(&self, paths: &Paths, unit: &str) -> Result<bool, Error>;
     /// `daemon-reload`: pick up unit files written or removed on disk.
     async fn reload(&self) -> Result<(), InitError>;
     /// Enable unit files (create their `[Install]` symlinks); does not start them.
@@ -147,7 +176,7 @@ pub trait InitSystem {
     async fn restart(&self, unit: &str) -> Result<JobResult, InitError>;
     /// Clear a failed state (and the start-limit counter) so a new start can run.
     async fn reset_failed(&self, unit: &str) -> Result<(), InitError>;
-    /// Read the unit's state. A unit systemd does not know has `load_state = "not-found"`.
+    /// Read the unit's state. A unit the manager does not know has `load_state = "not-found"`.
     async fn state(&self, unit: &str) -> Result<UnitState, InitError>;
     /// `Some(true)` when lingering is on for this user, `None` when logind is unavailable.
     async fn linger(&self) -> Option<bool>;

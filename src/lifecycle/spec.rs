@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::lifecycle::service::ServiceSpec;
 use crate::lifecycle::systemd::hardening::OptOuts;
-use crate::lifecycle::systemd::unit::ServiceSpec;
 use crate::manifest::{ModuleManifest, Row};
 use crate::paths::Paths;
 

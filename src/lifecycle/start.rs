@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::lifecycle::inventory::short_of;
 use crate::lifecycle::port_owner::{self, Listener};
-use crate::lifecycle::systemd::unit::HUB_SERVICE;
+use crate::lifecycle::service::HUB_SERVICE;
 use crate::lifecycle::{InitSystem, JobResult, UnitState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,9 +30,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::lifecycle::systemd::unit::{self, HUB_SERVICE, HUB_SOCKET, Hardening, TARGET};
-use crate::lifecycle::{InitSystem, drift, spec, units};
+use crate::lifecycle::systemd::unit::{self, Hardening};
+use crate::lifecycle::systemd::units;
+use crate::lifecycle::{InitSystem, drift, spec};
 use crate::manifest::Services;
 use crate::paths::Paths;
 
@@ -263,8 +265,9 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::lifecycle::service::ServiceSpec;
     use crate::lifecycle::systemd::hub_unit::{self, HubUnits};
-    use crate::lifecycle::{InitError, JobResult, UnitState};
+    use crate::lifecycle::{InitError, JobResult, Rendered, UnitState};
     use crate::manifest::Row;
 
     /// A recording init system: every unit in `active` runs (pid 7).
@@ -291,7 +294,27 @@ mod tests {
         }
     }
 
+    /// Upgrade writes unit files itself; the file side is the real one.
     impl InitSystem for Recording {
+        fn has_unit(&self, paths: &Paths, unit: &str) -> bool {
+            units::exists(paths, unit)
+        }
+        fn ensure_group(&self, paths: &Paths) -> Result<bool, Error> {
+            units::ensure_target(paths)
+        }
+        async fn render_service(&self, _: &Paths, spec: &ServiceSpec) -> Rendered {
+            Rendered {
+                text: unit::render_service(spec, Hardening::NONE),
+                hardening_known: false,
+            }
+        }
+        async fn write_service(&self, paths: &Paths, spec: &ServiceSpec) -> Result<bool, Error> {
+            let text = unit::render_service(spec, Hardening::NONE);
+            units::write_if_changed(paths, &spec.unit, &text)
+        }
+        fn remove_unit(&self, paths: &Paths, unit: &str) -> Result<bool, Error> {
+            units::remove(paths, unit)
+        }
         async fn reload(&self) -> Result<(), InitError> {
             self.log("reload", "");
             Ok(())

@@ -4,10 +4,13 @@
 
 pub mod atomic;
 pub mod module;
+pub mod names;
+pub mod opt_out;
 pub mod row;
 pub mod services;
 
 pub use module::ModuleManifest;
+pub use opt_out::OptOuts;
 pub use row::Row;
 pub use services::Services;
 

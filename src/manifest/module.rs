@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::lifecycle::names;
-use crate::lifecycle::systemd::hardening;
+use crate::manifest::names;
+use crate::manifest::opt_out::{self, OptOuts};
 
 /// Every field module.json may have (parachute-module(5) documents each).
 pub const FIELDS: &[&str] = &[
@@ -64,7 +64,7 @@ pub struct ModuleManifest {
     /// The module calls `sd_notify(READY=1)`, so its unit is `Type=notify`.
     pub notify: bool,
     /// Hardening directives the module's unit goes without, each with why.
-    pub hardening_opt_out: hardening::OptOuts,
+    pub hardening_opt_out: OptOuts,
     /// Top-level fields this version does not know (ignored; warn about them).
     pub unknown_fields: Vec<String>,
 }
@@ -269,7 +269,7 @@ impl ModuleManifest {
     /// Each opt-out names a directive the module's unit carries and says why
     /// on one line (it becomes a comment in the unit).
     fn check_opt_outs(&self) -> Result<(), String> {
-        let allowed = hardening::module_directives();
+        let allowed = opt_out::MODULE_DIRECTIVES;
         for (directive, reason) in &self.hardening_opt_out {
             if !allowed.contains(&directive.as_str()) {
                 return Err(format!(

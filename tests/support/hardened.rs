@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use parachute::lifecycle::systemd::dbus::SystemdUser;
 use parachute::lifecycle::systemd::hardening::{self, Hardening, Kind, OptOuts};
 use parachute::lifecycle::systemd::unit::lives_in_tmp;
-use parachute::lifecycle::units;
+use parachute::lifecycle::systemd::{Systemd, units};
 use parachute::paths::Paths;
 
 use super::systemd::{self, SystemdEnv};
@@ -57,7 +57,7 @@ fn probed(mgr: &SystemdEnv) -> Hardening {
             let init = SystemdUser::from_connection(conn, false)
                 .await
                 .expect("manager");
-            units::hardening(&paths, &init).await
+            units::hardening(&paths, &Systemd::connected(init)).await
         })
     })
 }

@@ -25,7 +25,7 @@ use self::proxy::{
     JobRemoved, LoginManagerProxy, LoginUserProxy, ManagerProxy, ServiceProxy, SocketProxy,
     UnitProxy,
 };
-use super::super::{InitError, InitSystem, JobResult, UnitState};
+use super::super::{InitError, JobResult, UnitState};
 use super::hardening::Ns;
 use crate::env_vars;
 
@@ -254,8 +254,9 @@ impl SystemdUser {
     }
 }
 
-impl InitSystem for SystemdUser {
-    async fn reload(&self) -> Result<(), InitError> {
+/// The manager calls [`super::Systemd`] makes for [`InitSystem`].
+impl SystemdUser {
+    pub async fn reload(&self) -> Result<(), InitError> {
         self.manager
             .reload()
             .await
@@ -264,7 +265,7 @@ impl InitSystem for SystemdUser {
 
     /// Like `systemctl enable`, reloads afterwards so the manager sees the new
     /// `[Install]` symlinks (e.g. a target starts pulling the unit in).
-    async fn enable(&self, units: &[String]) -> Result<(), InitError> {
+    pub async fn enable(&self, units: &[String]) -> Result<(), InitError> {
         if units.is_empty() {
             return Ok(());
         }
@@ -281,7 +282,7 @@ impl InitSystem for SystemdUser {
     }
 
     /// Like `systemctl disable`, reloads afterwards when symlinks were removed.
-    async fn disable(&self, units: &[String]) -> Result<(), InitError> {
+    pub async fn disable(&self, units: &[String]) -> Result<(), InitError> {
         if units.is_empty() {
             return Ok(());
         }
@@ -297,17 +298,17 @@ impl InitSystem for SystemdUser {
         self.reload().await
     }
 
-    async fn start(&self, unit: &str) -> Result<JobResult, InitError> {
+    pub async fn start(&self, unit: &str) -> Result<JobResult, InitError> {
         self.run_job("StartUnit", unit, self.manager.start_unit(unit, JOB_MODE))
             .await
     }
 
-    async fn stop(&self, unit: &str) -> Result<JobResult, InitError> {
+    pub async fn stop(&self, unit: &str) -> Result<JobResult, InitError> {
         self.run_job("StopUnit", unit, self.manager.stop_unit(unit, JOB_MODE))
             .await
     }
 
-    async fn restart(&self, unit: &str) -> Result<JobResult, InitError> {
+    pub async fn restart(&self, unit: &str) -> Result<JobResult, InitError> {
         self.run_job(
             "RestartUnit",
             unit,
@@ -317,7 +318,7 @@ impl InitSystem for SystemdUser {
     }
 
     /// A unit that is not loaded has nothing to reset, which is what the caller wanted.
-    async fn reset_failed(&self, unit: &str) -> Result<(), InitError> {
+    pub async fn reset_failed(&self, unit: &str) -> Result<(), InitError> {
         match self.manager.reset_failed_unit(unit).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_loaded(&e) => Ok(()),
@@ -325,7 +326,7 @@ impl InitSystem for SystemdUser {
         }
     }
 
-    async fn state(&self, unit: &str) -> Result<UnitState, InitError> {
+    pub async fn state(&self, unit: &str) -> Result<UnitState, InitError> {
         let path = self
             .manager
             .load_unit(unit)
@@ -362,7 +363,7 @@ impl InitSystem for SystemdUser {
 
     /// Asks logind on the system bus. Any failure means "unknown": containers
     /// and minimal hosts have no logind, and `status` must not stall on it.
-    async fn linger(&self) -> Option<bool> {
+    pub async fn linger(&self) -> Option<bool> {
         tokio::time::timeout(LOGIND_TIMEOUT, query_linger())
             .await
             .ok()
@@ -373,7 +374,7 @@ impl InitSystem for SystemdUser {
     /// manager cannot set them up (no unprivileged user namespaces, a
     /// read-only `/proc/sys` in a container) the unit fails with
     /// `226/NAMESPACE`; any outcome but `done` counts as "does not work".
-    async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
+    pub async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
         static PROBES: AtomicU32 = AtomicU32::new(0);
         let n = PROBES.fetch_add(1, Ordering::Relaxed);
         let unit = format!("parachute-probe-{}-{n}.service", std::process::id());

@@ -6,14 +6,13 @@
 //! - the **namespace tier** needs a mount namespace, which restricted hosts
 //!   (containers, no unprivileged user namespaces) refuse with
 //!   `226/NAMESPACE`. Each directive is probed on its own with a transient
-//!   unit ([`crate::lifecycle::units::hardening`]) and only those that work
+//!   unit ([`crate::lifecycle::systemd::units::hardening`]) and only those that work
 //!   are written; the hub gets all of them, modules `ProtectSystem=` and
 //!   `PrivateTmp=` as before.
 //!
 //! A module may opt out of a directive by name, with a reason, in its
 //! module.json (`hardeningOptOut`); the unit then says so in a comment.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -142,8 +141,7 @@ impl Hardening {
     }
 }
 
-/// Directive → reason: what a module asked to go without.
-pub type OptOuts = BTreeMap<String, String>;
+pub use crate::manifest::OptOuts;
 
 /// Directive names a module may opt out of: the ones its unit carries.
 pub fn module_directives() -> Vec<&'static str> {
@@ -223,6 +221,15 @@ fn path_word(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The manifest's opt-out vocabulary is what module units carry.
+    #[test]
+    fn the_manifest_names_exactly_the_module_directives() {
+        assert_eq!(
+            module_directives(),
+            crate::manifest::opt_out::MODULE_DIRECTIVES
+        );
+    }
 
     fn cx(kind: Kind, opt_out: &OptOuts) -> Context<'_> {
         Context {

@@ -4,5 +4,9 @@ pub mod dbus;
 pub mod exposure;
 pub mod hardening;
 pub mod hub_unit;
+mod init;
 pub mod journal;
 pub mod unit;
+pub mod units;
+
+pub use init::Systemd;

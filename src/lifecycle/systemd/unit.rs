@@ -2,18 +2,12 @@
 //! `doctor` compares the file on disk with a fresh render to spot drift.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use super::hardening::Hardening;
-use super::hardening::{self, Kind, OptOuts};
+use super::hardening::{self, Kind};
 use crate::env_vars;
-
-/// The target that groups every Parachute unit.
-pub const TARGET: &str = "parachute.target";
-/// The hub's socket unit; modules start after it so the hub can route to them.
-pub const HUB_SOCKET: &str = "parachute-hub.socket";
-/// The hub's service unit (activated by the socket).
-pub const HUB_SERVICE: &str = "parachute-hub.service";
+pub use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, ServiceSpec, TARGET};
 
 /// `parachute.target`, as shipped in `units/`.
 pub const TARGET_TEXT: &str = include_str!("../../../units/parachute.target");
@@ -23,28 +17,6 @@ pub const START_LIMIT_INTERVAL_SEC: u32 = 300;
 pub const START_LIMIT_BURST: u32 = 5;
 /// Pause before systemd restarts a crashed service.
 pub const RESTART_SEC: u32 = 2;
-
-/// Everything a module's unit depends on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceSpec {
-    /// `parachute-<short>.service`.
-    pub unit: String,
-    pub short: String,
-    /// Shown in `systemctl --user status`.
-    pub description: String,
-    /// Absolute argv; `exec_start[0]` is an absolute path.
-    pub exec_start: Vec<String>,
-    pub working_dir: PathBuf,
-    pub port: u16,
-    pub parachute_home: PathBuf,
-    pub hub_origin: String,
-    /// The user's home, for the tool directories put on `PATH`.
-    pub user_home: PathBuf,
-    /// `Type=notify` instead of `Type=exec`.
-    pub notify: bool,
-    /// Hardening directives the module's module.json opts out of, with why.
-    pub opt_out: OptOuts,
-}
 
 /// The unit text for a module.
 pub fn render_service(spec: &ServiceSpec, hardening: Hardening) -> String {
@@ -192,6 +164,7 @@ fn escape_specifiers(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::OptOuts;
 
     fn spec() -> ServiceSpec {
         ServiceSpec {

@@ -99,53 +99,23 @@ pub fn cached_hardening(paths: &Paths) -> Option<Hardening> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::{InitError, JobResult, UnitState};
-    use std::sync::Mutex;
+    use crate::lifecycle::fake::FakeInit;
 
-    /// A manager where only `works` can be set up, and only `combined_ok`
-    /// decides whether they work together; it records every probe.
-    struct ProbeOnly {
-        works: Vec<Ns>,
-        combined_ok: bool,
-        probes: Mutex<Vec<Vec<Ns>>>,
+    /// A manager where only `works` can be set up, and `conflict` decides
+    /// whether they fail together.
+    fn probe_only(works: &[Ns], conflict: bool) -> FakeInit {
+        FakeInit {
+            namespaces: works.to_vec(),
+            namespaces_conflict: conflict,
+            ..FakeInit::default()
+        }
     }
 
-    impl InitSystem for ProbeOnly {
-        async fn reload(&self) -> Result<(), InitError> {
-            unreachable!("only probes")
-        }
-        async fn enable(&self, _: &[String]) -> Result<(), InitError> {
-            unreachable!("only probes")
-        }
-        async fn disable(&self, _: &[String]) -> Result<(), InitError> {
-            unreachable!("only probes")
-        }
-        async fn start(&self, _: &str) -> Result<JobResult, InitError> {
-            unreachable!("only probes")
-        }
-        async fn stop(&self, _: &str) -> Result<JobResult, InitError> {
-            unreachable!("only probes")
-        }
-        async fn restart(&self, _: &str) -> Result<JobResult, InitError> {
-            unreachable!("only probes")
-        }
-        async fn reset_failed(&self, _: &str) -> Result<(), InitError> {
-            unreachable!("only probes")
-        }
-        async fn state(&self, _: &str) -> Result<UnitState, InitError> {
-            unreachable!("only probes")
-        }
-        async fn linger(&self) -> Option<bool> {
-            unreachable!("only probes")
-        }
-        async fn probe_namespaces(&self, d: &[Ns]) -> Result<bool, InitError> {
-            self.probes.lock().expect("lock").push(d.to_vec());
-            Ok(if d.len() == 1 {
-                self.works.contains(&d[0])
-            } else {
-                self.combined_ok
-            })
-        }
+    fn probes(init: &FakeInit) -> usize {
+        init.calls()
+            .iter()
+            .filter(|c| c.starts_with("probe "))
+            .count()
     }
 
     fn paths(tmp: &tempfile::TempDir) -> Paths {
@@ -164,28 +134,20 @@ mod tests {
         let paths = paths(&tmp);
         fs::create_dir_all(&paths.home).expect("mkdir");
         fs::write(paths.hardening_cache(), r#"{"namespaces":true}"#).expect("old cache");
-        let init = ProbeOnly {
-            works: vec![Ns::ProtectSystem, Ns::PrivateTmp, Ns::ProtectHome],
-            combined_ok: true,
-            probes: Mutex::new(Vec::new()),
-        };
+        let init = probe_only(&[Ns::ProtectSystem, Ns::PrivateTmp, Ns::ProtectHome], false);
         let h = hardening(&paths, &init).await;
-        assert_eq!(h.supported(), init.works);
-        assert_eq!(init.probes.lock().expect("lock").len(), Ns::ALL.len() + 1);
+        assert_eq!(h.supported(), init.namespaces);
+        assert_eq!(probes(&init), Ns::ALL.len() + 1);
         // Cached now: the next render asks nobody.
         assert_eq!(cached_hardening(&paths), Some(h));
         assert_eq!(hardening(&paths, &init).await, h);
-        assert_eq!(init.probes.lock().expect("lock").len(), Ns::ALL.len() + 1);
+        assert_eq!(probes(&init), Ns::ALL.len() + 1);
     }
 
     #[tokio::test]
     async fn directives_that_fail_together_are_all_left_out() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let init = ProbeOnly {
-            works: vec![Ns::ProtectSystem, Ns::PrivateDevices],
-            combined_ok: false,
-            probes: Mutex::new(Vec::new()),
-        };
+        let init = probe_only(&[Ns::ProtectSystem, Ns::PrivateDevices], true);
         assert_eq!(hardening(&paths(&tmp), &init).await, Hardening::NONE);
     }
 

@@ -1,0 +1,98 @@
+//! Which init system this machine runs services under. The CLI holds a
+//! [`Backend`] and every operation takes `&impl InitSystem`, so adding a
+//! backend is one variant here and one arm in each delegation below.
+
+use crate::error::Error;
+use crate::lifecycle::service::ServiceSpec;
+use crate::lifecycle::systemd::Systemd;
+use crate::lifecycle::systemd::hardening::Ns;
+use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
+use crate::paths::Paths;
+
+pub enum Backend {
+    /// systemd user units (Linux).
+    Systemd(Systemd),
+    // launchd LaunchAgents (macOS) go here, chosen in `from_env`.
+}
+
+impl Backend {
+    /// The backend for this machine (not connected yet: the first manager
+    /// call connects, and [`Backend::connect`] checks up front).
+    pub fn from_env() -> Self {
+        // `PARACHUTE_INIT_SYSTEM=launchd|systemd` and the platform default are chosen here.
+        Self::Systemd(Systemd::new())
+    }
+
+    /// Reach the manager now, so a command fails before it changes anything
+    /// when there is none (the error carries the guidance to print).
+    pub async fn connect(self) -> Result<Self, InitError> {
+        match &self {
+            Self::Systemd(s) => s.user().await.map(|_| ())?,
+        }
+        Ok(self)
+    }
+
+    /// The manager's version string, for `doctor` (empty when unreachable).
+    pub async fn manager_version(&self) -> String {
+        match self {
+            Self::Systemd(s) => s.manager_version().await,
+        }
+    }
+}
+
+/// Every call goes to the variant's own implementation.
+macro_rules! delegate {
+    ($self:ident, $b:ident => $call:expr) => {
+        match $self {
+            Backend::Systemd($b) => $call,
+        }
+    };
+}
+
+impl InitSystem for Backend {
+    fn has_unit(&self, paths: &Paths, unit: &str) -> bool {
+        delegate!(self, b => b.has_unit(paths, unit))
+    }
+    fn ensure_group(&self, paths: &Paths) -> Result<bool, Error> {
+        delegate!(self, b => b.ensure_group(paths))
+    }
+    async fn render_service(&self, paths: &Paths, spec: &ServiceSpec) -> Rendered {
+        delegate!(self, b => b.render_service(paths, spec).await)
+    }
+    async fn write_service(&self, paths: &Paths, spec: &ServiceSpec) -> Result<bool, Error> {
+        delegate!(self, b => b.write_service(paths, spec).await)
+    }
+    fn remove_unit(&self, paths: &Paths, unit: &str) -> Result<bool, Error> {
+        delegate!(self, b => b.remove_unit(paths, unit))
+    }
+    async fn reload(&self) -> Result<(), InitError> {
+        delegate!(self, b => b.reload().await)
+    }
+    async fn enable(&self, units: &[String]) -> Result<(), InitError> {
+        delegate!(self, b => b.enable(units).await)
+    }
+    async fn disable(&self, units: &[String]) -> Result<(), InitError> {
+        delegate!(self, b => b.disable(units).await)
+    }
+    async fn start(&self, unit: &str) -> Result<JobResult, InitError> {
+        delegate!(self, b => b.start(unit).await)
+    }
+    async fn stop(&self, unit: &str) -> Result<JobResult, InitError> {
+        delegate!(self, b => b.stop(unit).await)
+    }
+    async fn restart(&self, unit: &str) -> Result<JobResult, InitError> {
+        delegate!(self, b => b.restart(unit).await)
+    }
+    async fn reset_failed(&self, unit: &str) -> Result<(), InitError> {
+        delegate!(self, b => b.reset_failed(unit).await)
+    }
+    async fn state(&self, unit: &str) -> Result<UnitState, InitError> {
+        delegate!(self, b => b.state(unit).await)
+    }
+    async fn linger(&self) -> Option<bool> {
+        delegate!(self, b => b.linger().await)
+    }
+    async fn probe_namespaces(&self, directives: &[Ns]) -> Result<bool, InitError> {
+        delegate!(self, b => b.probe_namespaces(directives).await)
+    }
+}
