@@ -4,13 +4,14 @@
 //! `launchctl` behind a command runner. launchd has no start limit, so the
 //! crash-loop guard here stands in for systemd's `StartLimit*`.
 //!
-//! [`ServiceSpec`]: crate::lifecycle::systemd::unit::ServiceSpec
+//! [`ServiceSpec`]: crate::lifecycle::service::ServiceSpec
 
 pub mod agents;
 pub mod error;
 pub mod guard;
 pub mod launchctl;
 pub mod layout;
+pub mod logs;
 pub mod overrides;
 pub mod print;
 pub mod render;

@@ -13,8 +13,12 @@ use super::print::JobInfo;
 use super::runner::Runner;
 use crate::clock::Clock;
 use crate::lifecycle::systemd::hardening::Ns;
-use crate::lifecycle::systemd::unit::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitError, InitSystem, JobResult, UnitState};
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::service::ServiceSpec;
+use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
+use crate::paths::Paths;
+use super::render;
+use super::runner;
 
 /// launchd behind the `InitSystem` seam.
 #[derive(Debug)]
@@ -40,6 +44,42 @@ fn limit(short: &str) -> Limit {
     } else {
         guard::MODULE
     }
+}
+
+impl Launchd<runner::Launchctl> {
+    /// The real backend: `launchctl` on `PATH`, agents under `$HOME/Library`,
+    /// the real uid, and `gui/<uid>` unless there is no GUI session.
+    pub fn from_env(paths: &Paths) -> Self {
+        use crate::env_vars;
+        use std::os::unix::fs::MetadataExt as _;
+        let uid = rustix::process::getuid().as_raw();
+        let ssh = [env_vars::SSH_CONNECTION, env_vars::SSH_TTY]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+        let console = std::fs::metadata("/dev/console").ok().map(|m| m.uid());
+        let domain = Domain::choose(uid, ssh, console);
+        if matches!(domain, Domain::User(_)) {
+            say_user_domain_once(domain);
+        }
+        let user_home = std::env::var_os(env_vars::HOME)
+            .map_or_else(|| paths.home.clone(), PathBuf::from);
+        Self::new(
+            runner::Launchctl,
+            domain,
+            Layout::new(&user_home, &paths.home),
+            Clock::system(),
+        )
+    }
+}
+
+/// Once per process: agents go to the background domain without a GUI session.
+fn say_user_domain_once(domain: Domain) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!(
+            "⚠ no GUI session (SSH, or another user owns the console): using launchd's `{domain}` domain; agents started here stop when you log out"
+        );
+    });
 }
 
 impl<R: Runner> Launchd<R> {
@@ -161,6 +201,41 @@ async fn memory(pid: u32) -> Option<u64> {
 }
 
 impl<R: Runner> InitSystem for Launchd<R> {
+    fn has_unit(&self, _: &Paths, unit: &str) -> bool {
+        job(unit).is_none_or(|(label, _)| self.plist(&label).is_file())
+    }
+
+    /// launchd has no group of jobs to write.
+    fn ensure_group(&self, _: &Paths) -> Result<bool, crate::error::Error> {
+        Ok(false)
+    }
+
+    async fn render_service(&self, _: &Paths, spec: &ServiceSpec) -> Rendered {
+        let agent = render::module(spec, &self.layout);
+        let text = agents::expected(&self.layout, &agent).unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            render::render(&agent, None)
+        });
+        Rendered {
+            text,
+            hardening_known: true,
+        }
+    }
+
+    async fn write_service(&self, _: &Paths, spec: &ServiceSpec) -> Result<bool, crate::error::Error> {
+        let agent = render::module(spec, &self.layout);
+        Ok(agents::write_if_changed(&self.layout, &agent).map_err(InitError::from)?)
+    }
+
+    fn remove_unit(&self, _: &Paths, unit: &str) -> Result<bool, crate::error::Error> {
+        match job(unit) {
+            Some((label, short)) => {
+                Ok(agents::remove(&self.layout, &label, &short).map_err(InitError::from)?)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// launchd reads a plist when it is bootstrapped; nothing to reload.
     async fn reload(&self) -> Result<(), InitError> {
         Ok(())

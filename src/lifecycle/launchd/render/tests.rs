@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::lifecycle::systemd::hardening::OptOuts;
+use crate::manifest::OptOuts;
 
 fn layout() -> Layout {
     Layout::new(Path::new("/Users/ada"), Path::new("/Users/ada/.parachute"))
