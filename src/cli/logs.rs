@@ -139,7 +139,8 @@ async fn launchd_logs(
 ) -> Result<ExitCode, Error> {
     if args.since.is_some() {
         return Err(Error::Usage(
-            "launchd log files carry no timestamps, so `--since` cannot be applied; use -n <lines>".into(),
+            "launchd log files carry no timestamps, so `--since` cannot be applied; use -n <lines>"
+                .into(),
         ));
     }
     let short = launchd::system::job(unit).map_or_else(|| label.to_string(), |(_, s)| s);
@@ -149,7 +150,8 @@ async fn launchd_logs(
         shown.await.map_err(crate::lifecycle::InitError::from)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let lines = launchd::logs::tail(&path, args.lines).map_err(crate::lifecycle::InitError::from)?;
+    let lines =
+        launchd::logs::tail(&path, args.lines).map_err(crate::lifecycle::InitError::from)?;
     if lines.is_empty() {
         eprintln!("no logs yet for {label} (in {}).", path.display());
         return Ok(ExitCode::SUCCESS);

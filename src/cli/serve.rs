@@ -109,6 +109,9 @@ async fn run_on(
     tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
 
     tokio::spawn(hub::reaper(state.clone()));
+    if let crate::lifecycle::backend::Backend::Launchd(l) = cx.init_lazy() {
+        tokio::spawn(rotate_logs(l.layout.logs_dir.clone()));
+    }
     if let Some(every) = notify::watchdog_interval() {
         tokio::spawn(watchdog(state.clone(), every));
     }
@@ -157,6 +160,17 @@ fn signal_err(e: &std::io::Error) -> Error {
         std::path::Path::new("<signal handler>"),
         std::io::Error::other(e.to_string()),
     )
+}
+
+/// launchd appends to the agents' log files forever; the hub caps them.
+async fn rotate_logs(dir: std::path::PathBuf) {
+    use crate::lifecycle::launchd::logs;
+    loop {
+        for p in logs::rotate_dir(&dir, logs::ROTATE_BYTES, logs::ROTATE_KEEP) {
+            tracing::info!(log = %p.display(), "rotated");
+        }
+        tokio::time::sleep(logs::ROTATE_EVERY).await;
+    }
 }
 
 /// Resolves once there has been no open connection for `idle` (never when `None`).

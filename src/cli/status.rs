@@ -168,7 +168,9 @@ async fn detail(s: &ServiceStatus, json: bool) -> Result<(), Error> {
     };
     let lines = match launchd_log {
         // launchd has no journal: the agent's log file.
-        Some(path) => crate::lifecycle::launchd::logs::tail(&path, DETAIL_LOG_LINES).unwrap_or_default(),
+        Some(path) => {
+            crate::lifecycle::launchd::logs::tail(&path, DETAIL_LOG_LINES).unwrap_or_default()
+        }
         None => logs::tail(&logs::Query {
             unit: &s.unit,
             lines: DETAIL_LOG_LINES,

@@ -31,7 +31,11 @@ impl Mac {
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = self.p.cmd(args);
-        let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         c.env("PATH", path)
             .env("PARACHUTE_INIT_SYSTEM", "launchd")
             .env("FAKE_LAUNCHCTL_DIR", self.root.path().join("fake"))
@@ -72,9 +76,9 @@ impl Mac {
     }
 
     fn plist(&self, name: &str) -> PathBuf {
-        self.root
-            .path()
-            .join(format!("Library/LaunchAgents/computer.parachute.{name}.plist"))
+        self.root.path().join(format!(
+            "Library/LaunchAgents/computer.parachute.{name}.plist"
+        ))
     }
 }
 
@@ -98,7 +102,10 @@ fn every_verb_drives_launchctl_end_to_end() {
     assert!(said.contains("hello started"), "{said}");
     assert!(plist.is_file(), "the agent is in ~/Library/LaunchAgents");
     let calls = m.calls();
-    let enable = calls.iter().rposition(|c| *c == format!("enable {target}")).expect("enable");
+    let enable = calls
+        .iter()
+        .rposition(|c| *c == format!("enable {target}"))
+        .expect("enable");
     let bootstrap = calls
         .iter()
         .position(|c| *c == format!("bootstrap gui/{uid} {}", plist.display()))
@@ -113,7 +120,10 @@ fn every_verb_drives_launchctl_end_to_end() {
     let first_pid = s["pid"].clone();
 
     let unit = m.ok(&["unit", "hello"]);
-    assert!(unit.contains("<string>computer.parachute.hello</string>"), "{unit}");
+    assert!(
+        unit.contains("<string>computer.parachute.hello</string>"),
+        "{unit}"
+    );
     assert!(unit.contains(&format!("<string>{port}</string>")), "{unit}");
 
     // An unchanged plist restarts in place.
@@ -131,13 +141,23 @@ fn every_verb_drives_launchctl_end_to_end() {
     let before = m.calls().len();
     m.ok(&["start", "hello"]);
     let after: Vec<String> = m.calls()[before..].to_vec();
-    assert!(after.iter().any(|c| c.starts_with("bootstrap ")), "{after:?}");
+    assert!(
+        after.iter().any(|c| c.starts_with("bootstrap ")),
+        "{after:?}"
+    );
     assert_eq!(m.status("hello")["state"], "active");
 
     let logs = m.ok(&["logs", "hello", "-n", "5"]);
-    assert!(logs.contains(&format!("hello listening on {port}")), "{logs}");
+    assert!(
+        logs.contains(&format!("hello listening on {port}")),
+        "{logs}"
+    );
     let o = m.run(&["logs", "hello", "--since", "-1h"]);
-    assert!(!o.status.success() && stderr(&o).contains("--since"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("--since"),
+        "{}",
+        stderr(&o)
+    );
 
     m.ok(&["uninstall", "hello", "--yes"]);
     assert!(!plist.exists(), "the agent file is gone");
@@ -169,15 +189,27 @@ fn overrides_survive_a_reinstall_and_a_bad_one_is_refused() {
     .expect("write overrides");
     m.ok(&["install", "--no-start", dir]);
     let text = fs::read_to_string(m.plist("hello")).expect("plist");
-    assert!(text.contains("<key>Nice</key>") && text.contains("HELLO_DEBUG"), "{text}");
-    assert!(text.contains("<key>PATH</key>"), "generated keys stay: {text}");
+    assert!(
+        text.contains("<key>Nice</key>") && text.contains("HELLO_DEBUG"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<key>PATH</key>"),
+        "generated keys stay: {text}"
+    );
 
-    fs::write(&overrides, "<plist><dict><key>Label</key><string>x</string></dict></plist>")
-        .expect("bad overrides");
+    fs::write(
+        &overrides,
+        "<plist><dict><key>Label</key><string>x</string></dict></plist>",
+    )
+    .expect("bad overrides");
     let o = m.run(&["install", "--no-start", dir]);
     assert!(!o.status.success());
     let msg = stderr(&o);
-    assert!(msg.contains("hello.override.plist") && msg.contains("`Label`"), "{msg}");
+    assert!(
+        msg.contains("hello.override.plist") && msg.contains("`Label`"),
+        "{msg}"
+    );
     // Nothing clobbered: the last good plist is still there.
     assert_eq!(fs::read_to_string(m.plist("hello")).expect("plist"), text);
 }

@@ -16,6 +16,13 @@ use super::error::Error;
 const TAIL_BYTES: u64 = 4 * 1024 * 1024;
 const POLL: Duration = Duration::from_millis(200);
 
+/// A log file past this size is rotated by the hub (launchd never does).
+pub const ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+/// Rotated generations kept: `<short>.log.1` (newest) … `<short>.log.5`.
+pub const ROTATE_KEEP: u32 = 5;
+/// How often the hub looks.
+pub const ROTATE_EVERY: Duration = Duration::from_secs(60);
+
 fn io(path: &Path, e: &std::io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
@@ -83,6 +90,45 @@ pub async fn follow(
     }
 }
 
+/// Rotate every `*.log` in `dir` larger than `max`: `.1` … `.keep` shift
+/// up (the oldest is dropped), the file is copied to `.1` and truncated in
+/// place. Copy-and-truncate, not rename: launchd keeps the file open in
+/// append mode for the running job, and would go on writing into a renamed
+/// one. Returns the files rotated.
+pub fn rotate_dir(dir: &Path, max: u64, keep: u32) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut rotated = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        let big = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > max);
+        if big && path.extension().is_some_and(|e| e == "log") && rotate(&path, keep).is_ok() {
+            rotated.push(path);
+        }
+    }
+    rotated
+}
+
+fn rotate(path: &Path, keep: u32) -> std::io::Result<()> {
+    let generation = |n: u32| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(format!(".{n}"));
+        std::path::PathBuf::from(p)
+    };
+    let _ = std::fs::remove_file(generation(keep));
+    for n in (1..keep).rev() {
+        match std::fs::rename(generation(n), generation(n + 1)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    std::fs::copy(path, generation(1))?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_len(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +142,29 @@ mod tests {
         std::fs::write(&p, text).expect("write");
         assert_eq!(tail(&p, 2).expect("tail"), ["line 9", "line 10"]);
         assert_eq!(tail(&p, 50).expect("tail").len(), 10);
+    }
+
+    #[test]
+    fn large_logs_are_rotated_and_only_keep_generations_stay() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("vault.log");
+        let small = dir.path().join("hub.log");
+        std::fs::write(&small, "tiny\n").expect("write");
+        for round in 1..=4 {
+            std::fs::write(&log, format!("round {round}\n").repeat(100)).expect("write");
+            assert_eq!(rotate_dir(dir.path(), 64, 3), [log.clone()]);
+        }
+        assert_eq!(
+            std::fs::read(&log).expect("read").len(),
+            0,
+            "truncated in place"
+        );
+        let generation =
+            |n: u32| std::fs::read_to_string(dir.path().join(format!("vault.log.{n}")));
+        assert!(generation(1).expect("1").starts_with("round 4"));
+        assert!(generation(3).expect("3").starts_with("round 2"));
+        assert!(generation(4).is_err(), "only 3 kept");
+        assert_eq!(std::fs::read_to_string(&small).expect("small"), "tiny\n");
     }
 
     #[tokio::test]

@@ -11,8 +11,8 @@ use plist::{Dictionary, Value};
 
 use super::layout::{HUB_LABEL, HUB_SHORT, Layout, label};
 use crate::env_vars;
-use crate::lifecycle::systemd::hub_unit::HubUnits;
 use crate::lifecycle::service::ServiceSpec;
+use crate::lifecycle::systemd::hub_unit::HubUnits;
 
 /// Seconds launchd waits before respawning a module that exited (its own
 /// default, spelled out: an implicit throttle is the top complaint).

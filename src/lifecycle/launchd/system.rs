@@ -10,15 +10,15 @@ use super::guard::{self, Limit};
 use super::launchctl::{Domain, Launchctl};
 use super::layout::{HUB_LABEL, HUB_SHORT, Layout, label};
 use super::print::JobInfo;
-use super::runner::Runner;
-use crate::clock::Clock;
-use crate::lifecycle::systemd::hardening::Ns;
-use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::service::ServiceSpec;
-use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
-use crate::paths::Paths;
 use super::render;
 use super::runner;
+use super::runner::Runner;
+use crate::clock::Clock;
+use crate::lifecycle::service::ServiceSpec;
+use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
+use crate::lifecycle::systemd::hardening::Ns;
+use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
+use crate::paths::Paths;
 
 /// launchd behind the `InitSystem` seam.
 #[derive(Debug)]
@@ -61,8 +61,8 @@ impl Launchd<runner::Launchctl> {
         if matches!(domain, Domain::User(_)) {
             say_user_domain_once(domain);
         }
-        let user_home = std::env::var_os(env_vars::HOME)
-            .map_or_else(|| paths.home.clone(), PathBuf::from);
+        let user_home =
+            std::env::var_os(env_vars::HOME).map_or_else(|| paths.home.clone(), PathBuf::from);
         Self::new(
             runner::Launchctl,
             domain,
@@ -222,7 +222,11 @@ impl<R: Runner> InitSystem for Launchd<R> {
         }
     }
 
-    async fn write_service(&self, _: &Paths, spec: &ServiceSpec) -> Result<bool, crate::error::Error> {
+    async fn write_service(
+        &self,
+        _: &Paths,
+        spec: &ServiceSpec,
+    ) -> Result<bool, crate::error::Error> {
         let agent = render::module(spec, &self.layout);
         Ok(agents::write_if_changed(&self.layout, &agent).map_err(InitError::from)?)
     }
