@@ -138,7 +138,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("vault.log");
         assert!(tail(&p, 5).expect("no file").is_empty());
-        let text: String = (1..=10).map(|i| format!("line {i}\n")).collect();
+        let text: String = (1..=10).map(|i| ["line ", &i.to_string(), "\n"].concat()).collect();
         std::fs::write(&p, text).expect("write");
         assert_eq!(tail(&p, 2).expect("tail"), ["line 9", "line 10"]);
         assert_eq!(tail(&p, 50).expect("tail").len(), 10);
@@ -152,7 +152,7 @@ mod tests {
         std::fs::write(&small, "tiny\n").expect("write");
         for round in 1..=4 {
             std::fs::write(&log, format!("round {round}\n").repeat(100)).expect("write");
-            assert_eq!(rotate_dir(dir.path(), 64, 3), [log.clone()]);
+            assert_eq!(rotate_dir(dir.path(), 64, 3), std::slice::from_ref(&log));
         }
         assert_eq!(
             std::fs::read(&log).expect("read").len(),
