@@ -138,7 +138,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("vault.log");
         assert!(tail(&p, 5).expect("no file").is_empty());
-        let text: String = (1..=10).map(|i| ["line ", &i.to_string(), "\n"].concat()).collect();
+        let text: String = (1..=10)
+            .map(|i| ["line ", &i.to_string(), "\n"].concat())
+            .collect();
         std::fs::write(&p, text).expect("write");
         assert_eq!(tail(&p, 2).expect("tail"), ["line 9", "line 10"]);
         assert_eq!(tail(&p, 50).expect("tail").len(), 10);

@@ -144,9 +144,7 @@ impl<R: Runner> Launchd<R> {
         }
         agents::save_record(&self.layout, short, &record)?;
         describe(&mut s, &info);
-        if let Some(pid) = info.pid {
-            s.memory_current = memory(pid).await;
-        }
+        s.memory_current = memory(info.pid).await;
         Ok(s)
     }
 }
@@ -190,7 +188,8 @@ fn program(plist: &std::path::Path) -> Option<String> {
 }
 
 /// Resident memory of `pid` in bytes, from `ps` (macOS and Linux alike).
-async fn memory(pid: u32) -> Option<u64> {
+async fn memory(pid: Option<u32>) -> Option<u64> {
+    let pid = pid?;
     let out = tokio::process::Command::new("ps")
         .args(["-o", "rss=", "-p", &pid.to_string()])
         .output()
