@@ -66,3 +66,10 @@ pub const PARACHUTE_CIMD_TEST_CA: &str = "PARACHUTE_CIMD_TEST_CA";
 /// client ID metadata documents from loopback addresses. Nothing else relaxes
 /// the rule that documents come from public addresses only.
 pub const PARACHUTE_CIMD_ALLOW_LOOPBACK: &str = "PARACHUTE_CIMD_ALLOW_LOOPBACK";
+/// Which init system runs the services: `launchd` or `systemd`; unset, the
+/// platform's own (launchd on macOS, systemd elsewhere). Tests force
+/// `launchd` on Linux with a fake `launchctl` first on `PATH`.
+pub const PARACHUTE_INIT_SYSTEM: &str = "PARACHUTE_INIT_SYSTEM";
+/// Set by sshd: an SSH session has no GUI launchd domain (`user/<uid>` instead).
+pub const SSH_CONNECTION: &str = "SSH_CONNECTION";
+pub const SSH_TTY: &str = "SSH_TTY";

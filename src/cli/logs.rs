@@ -9,6 +9,8 @@ use super::Context;
 use super::context::{out, out_open};
 use crate::error::Error;
 use crate::lifecycle::InitSystem as _;
+use crate::lifecycle::backend::Backend;
+use crate::lifecycle::launchd::{self, Layout};
 use crate::lifecycle::logs::{self as journal, Query};
 use crate::lifecycle::service::HUB_SERVICE;
 
@@ -31,6 +33,11 @@ pub struct LogsArgs {
 
 pub async fn run(cx: &Context, args: LogsArgs) -> Result<ExitCode, Error> {
     let Some(service) = args.service.as_deref() else {
+        if matches!(cx.init_lazy(), Backend::Launchd(_)) {
+            return Err(Error::Usage(
+                "under launchd each service has its own log file: name one, e.g. parachute logs hub".into(),
+            ));
+        }
         return all(cx, &args).await;
     };
     let (label, unit) = if matches!(service, "hub" | "parachute-hub") {
@@ -50,6 +57,9 @@ pub async fn run(cx: &Context, args: LogsArgs) -> Result<ExitCode, Error> {
             })?;
         (journal::prefix_of(&unit).to_string(), unit)
     };
+    if let Backend::Launchd(l) = cx.init_lazy() {
+        return launchd_logs(&l.layout, &unit, &label, &args).await;
+    }
     let q = Query {
         unit: &unit,
         lines: args.lines,
@@ -117,5 +127,35 @@ async fn all(cx: &Context, args: &LogsArgs) -> Result<ExitCode, Error> {
         .map(|e| journal::prefixed(e, width))
         .collect();
     out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A service's log file under launchd (it has no journal).
+async fn launchd_logs(
+    layout: &Layout,
+    unit: &str,
+    label: &str,
+    args: &LogsArgs,
+) -> Result<ExitCode, Error> {
+    if args.since.is_some() {
+        return Err(Error::Usage(
+            "launchd log files carry no timestamps, so `--since` cannot be applied; use -n <lines>"
+                .into(),
+        ));
+    }
+    let short = launchd::system::job(unit).map_or_else(|| label.to_string(), |(_, s)| s);
+    let path = layout.log(&short);
+    if args.follow {
+        let shown = launchd::logs::follow(&path, args.lines, |t| out_open(t).unwrap_or(false));
+        shown.await.map_err(crate::lifecycle::InitError::from)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lines =
+        launchd::logs::tail(&path, args.lines).map_err(crate::lifecycle::InitError::from)?;
+    if lines.is_empty() {
+        eprintln!("no logs yet for {label} (in {}).", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(&(lines.join("\n") + "\n"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -117,6 +117,9 @@ async fn run_on(
     tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
 
     tokio::spawn(hub::reaper(state.clone()));
+    if let crate::lifecycle::backend::Backend::Launchd(l) = cx.init_lazy() {
+        tokio::spawn(rotate_logs(l.layout.logs_dir.clone()));
+    }
     if let Some(every) = notify::watchdog_interval() {
         tokio::spawn(watchdog(state.clone(), every));
     }
@@ -164,6 +167,17 @@ fn signal_err(source: std::io::Error) -> Error {
     Error::ServeSetup {
         what: "install the SIGTERM/SIGINT handlers",
         source,
+    }
+}
+
+/// launchd appends to the agents' log files forever; the hub caps them.
+async fn rotate_logs(dir: std::path::PathBuf) {
+    use crate::lifecycle::launchd::logs;
+    loop {
+        for p in logs::rotate_dir(&dir, logs::ROTATE_BYTES, logs::ROTATE_KEEP) {
+            tracing::info!(log = %p.display(), "rotated");
+        }
+        tokio::time::sleep(logs::ROTATE_EVERY).await;
     }
 }
 

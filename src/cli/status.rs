@@ -161,14 +161,26 @@ async fn probe_all(rows: &mut [ServiceStatus]) {
 
 /// `status <service>`: the details, then the journal's last lines.
 async fn detail(s: &ServiceStatus, json: bool) -> Result<(), Error> {
-    let lines = logs::tail(&logs::Query {
-        unit: &s.unit,
-        lines: DETAIL_LOG_LINES,
-        since: None,
-        invocation: None,
-    })
-    .await
-    .unwrap_or_default();
+    let launchd_log = match crate::lifecycle::backend::Backend::from_env() {
+        crate::lifecycle::backend::Backend::Launchd(l) => {
+            crate::lifecycle::launchd::system::job(&s.unit).map(|(_, short)| l.layout.log(&short))
+        }
+        crate::lifecycle::backend::Backend::Systemd(_) => None,
+    };
+    let lines = match launchd_log {
+        // launchd has no journal: the agent's log file.
+        Some(path) => {
+            crate::lifecycle::launchd::logs::tail(&path, DETAIL_LOG_LINES).unwrap_or_default()
+        }
+        None => logs::tail(&logs::Query {
+            unit: &s.unit,
+            lines: DETAIL_LOG_LINES,
+            since: None,
+            invocation: None,
+        })
+        .await
+        .unwrap_or_default(),
+    };
     if json {
         let doc = serde_json::json!({ "ok": !s.failing, "service": s, "logs": lines });
         return out(&format!("{doc:#}\n"));

@@ -13,7 +13,7 @@ use crate::error::Error;
 /// How the hub got its socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// Passed by systemd (`parachute-hub.socket`).
+    /// Passed by systemd (`parachute-hub.socket`) or launchd (`Sockets`).
     Activated,
     /// Bound by this process.
     Bound,
@@ -27,8 +27,15 @@ pub struct Listening {
     pub source: Source,
 }
 
-/// Take the socket systemd passed, or bind `bind`.
+#[cfg(target_os = "macos")]
+mod launchd;
+
+/// Take the socket systemd (or on macOS launchd) passed, or bind `bind`.
 pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
+    #[cfg(target_os = "macos")]
+    if let Some(listener) = launchd::take()? {
+        return ready(listener, Source::Activated);
+    }
     let mut fds = listenfd::ListenFd::from_env();
     if fds.len() > 0 {
         if fds.len() > 1 {

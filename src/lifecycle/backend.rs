@@ -3,6 +3,8 @@
 //! backend is one variant here and one arm in each delegation below.
 
 use crate::error::Error;
+use crate::lifecycle::launchd::runner::Launchctl;
+use crate::lifecycle::launchd::system::Launchd;
 use crate::lifecycle::service::ServiceSpec;
 use crate::lifecycle::systemd::Systemd;
 use crate::lifecycle::systemd::hardening::Ns;
@@ -12,15 +14,25 @@ use crate::paths::Paths;
 pub enum Backend {
     /// systemd user units (Linux).
     Systemd(Systemd),
-    // launchd LaunchAgents (macOS) go here, chosen in `from_env`.
+    /// launchd `LaunchAgents` (macOS, or forced with `PARACHUTE_INIT_SYSTEM=launchd`).
+    Launchd(Box<Launchd<Launchctl>>),
 }
 
 impl Backend {
     /// The backend for this machine (not connected yet: the first manager
     /// call connects, and [`Backend::connect`] checks up front).
     pub fn from_env() -> Self {
-        // `PARACHUTE_INIT_SYSTEM=launchd|systemd` and the platform default are chosen here.
-        Self::Systemd(Systemd::new())
+        let forced = std::env::var(crate::env_vars::PARACHUTE_INIT_SYSTEM).unwrap_or_default();
+        let launchd = match forced.as_str() {
+            "launchd" => true,
+            "systemd" => false,
+            _ => cfg!(target_os = "macos"),
+        };
+        match (launchd, Paths::from_env()) {
+            (true, Ok(paths)) => Self::Launchd(Box::new(Launchd::from_env(&paths))),
+            // Without a home the first command reports it; systemd needs none.
+            _ => Self::Systemd(Systemd::new()),
+        }
     }
 
     /// Reach the manager now, so a command fails before it changes anything
@@ -28,6 +40,8 @@ impl Backend {
     pub async fn connect(self) -> Result<Self, InitError> {
         match &self {
             Self::Systemd(s) => s.user().await.map(|_| ())?,
+            // launchctl is run per call; its absence is reported there.
+            Self::Launchd(_) => {}
         }
         Ok(self)
     }
@@ -36,6 +50,7 @@ impl Backend {
     pub async fn manager_version(&self) -> String {
         match self {
             Self::Systemd(s) => s.manager_version().await,
+            Self::Launchd(_) => "launchd".into(),
         }
     }
 }
@@ -45,6 +60,7 @@ macro_rules! delegate {
     ($self:ident, $b:ident => $call:expr) => {
         match $self {
             Backend::Systemd($b) => $call,
+            Backend::Launchd($b) => $call,
         }
     };
 }

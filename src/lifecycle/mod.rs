@@ -10,6 +10,7 @@ pub mod fake;
 pub mod hub;
 pub mod hub_store;
 pub mod inventory;
+pub mod launchd;
 pub mod logs;
 pub mod ops;
 pub mod port_owner;
@@ -131,6 +132,9 @@ pub enum InitError {
     /// The bus connection failed mid-operation.
     #[error("D-Bus error: {0}")]
     Bus(String),
+    /// launchd (through `launchctl`) refused or failed an operation.
+    #[error("{0}")]
+    Launchd(#[from] launchd::Error),
 }
 
 /// A service's unit text as a backend would write it.

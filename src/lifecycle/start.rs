@@ -172,8 +172,10 @@ pub fn judge(unit: &str, job: JobResult, first: &UnitState, now: &UnitState) -> 
 /// the fix; `None` when the unit's main process (or a child) holds it.
 pub fn foreign_listener(unit: &str, main_pid: u32, port: u16, l: &Listener) -> Option<String> {
     let short = short_of(unit);
+    // launchd has no cgroups: there a holder has no unit, and descent from
+    // the job's main process is what makes it the job's own.
     let ours = |h: &port_owner::Holder| {
-        h.unit.as_deref() == Some(unit)
+        (h.unit.as_deref() == Some(unit) || h.unit.is_none())
             && main_pid != 0
             && port_owner::descends_from(h.pid, main_pid)
     };

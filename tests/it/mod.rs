@@ -17,6 +17,7 @@ mod hardening;
 mod hub;
 mod hub_unit;
 mod init;
+mod launchd;
 mod lifecycle;
 mod lifecycle_trust;
 mod lifecycle_verbs;
