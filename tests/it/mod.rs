@@ -27,6 +27,7 @@ mod oauth_clients;
 mod packaging;
 mod passwords;
 mod ports;
+mod proxy;
 mod store_integrity;
 mod system_smoke;
 mod two_factor;
