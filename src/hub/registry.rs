@@ -15,8 +15,8 @@ use std::sync::{Arc, RwLock};
 use crate::manifest::row::Exposure;
 use crate::manifest::{Row, Services, hub_owned, short_name};
 
-/// What identifies one version of the file on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What identifies one version of the file on disk (all zero: no file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Stamp {
     len: u64,
     mtime: i64,
@@ -28,9 +28,8 @@ struct Stamp {
 #[derive(Debug)]
 pub struct Registry {
     path: PathBuf,
-    /// `None` until the first read; then the stamp the view was read at
-    /// (`Some(None)`: the file did not exist).
-    current: RwLock<(Option<Option<Stamp>>, Arc<View>)>,
+    /// `None` until the first read; then the stamp the view was read at.
+    current: RwLock<(Option<Stamp>, Arc<View>)>,
 }
 
 /// One read of services.json.
@@ -105,14 +104,16 @@ impl Registry {
     }
 }
 
-fn stamp_of(path: &std::path::Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    Some(Stamp {
-        len: m.len(),
-        mtime: m.mtime(),
-        mtime_nsec: m.mtime_nsec(),
-        ino: m.ino(),
-    })
+fn stamp_of(path: &std::path::Path) -> Stamp {
+    std::fs::metadata(path).map_or_else(
+        |_| Stamp::default(),
+        |m| Stamp {
+            len: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            ino: m.ino(),
+        },
+    )
 }
 
 /// Whether a row is a vault instance (`parachute-vault`, `parachute-vault-<x>`).
@@ -144,7 +145,7 @@ pub fn vault_name(row: &Row, path: &str) -> String {
 impl View {
     pub fn new(rows: Vec<Row>) -> Self {
         let mut routes: Vec<Route> = rows.iter().flat_map(routes_of).collect();
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         Self { rows, routes }
     }
 
@@ -210,20 +211,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn row(v: serde_json::Value) -> Row {
-        Row::from_value(&v).expect("row")
+    fn row(v: &serde_json::Value) -> Row {
+        Row::from_value(v).expect("row")
     }
 
     fn view() -> View {
         View::new(vec![
             row(
-                json!({"name":"parachute-vault","port":1940,"paths":["/vault/default","/vault/work/"],"health":"/health","version":"1"}),
+                &json!({"name":"parachute-vault","port":1940,"paths":["/vault/default","/vault/work/"],"health":"/health","version":"1"}),
             ),
             row(
-                json!({"name":"parachute-notes","port":1941,"paths":["/notes","/notes/admin-ui","/api/x"],"health":"/health","version":"1","stripPrefix":true,"publicExposure":"loopback"}),
+                &json!({"name":"parachute-notes","port":1941,"paths":["/notes","/notes/admin-ui","/api/x"],"health":"/health","version":"1","stripPrefix":true,"publicExposure":"loopback"}),
             ),
             row(
-                json!({"name":"parachute-api","port":1942,"paths":["/apiary","/","/oauth"],"health":"/health","version":"1","websocket":true}),
+                &json!({"name":"parachute-api","port":1942,"paths":["/apiary","/","/oauth"],"health":"/health","version":"1","websocket":true}),
             ),
         ])
     }
@@ -262,13 +263,13 @@ mod tests {
     fn installed_names_vaults_by_segment_then_suffix() {
         let v = View::new(vec![
             row(
-                json!({"name":"parachute-vault","port":1940,"paths":["/vault/default","/vault/work"],"health":"/h","version":"1"}),
+                &json!({"name":"parachute-vault","port":1940,"paths":["/vault/default","/vault/work"],"health":"/h","version":"1"}),
             ),
             row(
-                json!({"name":"parachute-vault-home","port":1943,"paths":["/somewhere"],"health":"/h","version":"1"}),
+                &json!({"name":"parachute-vault-home","port":1943,"paths":["/somewhere"],"health":"/h","version":"1"}),
             ),
             row(
-                json!({"name":"parachute-scribe","port":1944,"paths":["/scribe"],"health":"/h","version":"1"}),
+                &json!({"name":"parachute-scribe","port":1944,"paths":["/scribe"],"health":"/h","version":"1"}),
             ),
         ]);
         let i = v.installed();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use super::activity::Activity;
-use super::proxy::Upstream;
+use super::proxy::upstream::Upstream;
 use super::registry::Registry;
 use super::{edge, oauth};
 use crate::clock::Clock;

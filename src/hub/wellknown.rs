@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use crate::hub::state::HubState;
 use crate::hub::registry::{is_vault, vault_name};
+use crate::hub::state::HubState;
 use crate::manifest::{Row, hub_owned, short_name};
 use crate::store;
 use crate::tokens::keys;
@@ -105,6 +105,38 @@ fn join(origin: &str, path: &str) -> String {
     }
 }
 
+/// One `services` entry: the row at `path`, routable or not, and its state.
+fn service_entry(
+    row: &Row,
+    path: &str,
+    url: &str,
+    origin: &str,
+    states: &HashMap<String, &'static str>,
+) -> Value {
+    let info = join(
+        origin,
+        &format!("{}/.parachute/info", path.trim_end_matches('/')),
+    );
+    let mut entry = json!({
+        "name": row.name,
+        "url": url,
+        "path": path,
+        "version": row.version,
+        "infoUrl": info,
+        "routable": path.starts_with('/') && hub_owned(path).is_none(),
+        "state": states.get(&row.name).copied().unwrap_or("unknown"),
+    });
+    if let Some(d) = &row.display_name {
+        entry["displayName"] = d.clone().into();
+    }
+    for key in ["tagline", "uis"] {
+        if let Some(v) = row.get(key).filter(|v| !v.is_null()) {
+            entry[key] = v.clone();
+        }
+    }
+    entry
+}
+
 /// The discovery document for `rows`, with URLs under `origin`. A vault row
 /// yields one entry per mount path (one process serves several vaults);
 /// other services are listed at their first path.
@@ -121,27 +153,7 @@ pub fn document(rows: &[Row], origin: &str, states: &HashMap<String, &'static st
         };
         for path in paths {
             let url = join(origin, path);
-            let info = join(
-                origin,
-                &format!("{}/.parachute/info", path.trim_end_matches('/')),
-            );
-            let mut entry = json!({
-                "name": row.name,
-                "url": url,
-                "path": path,
-                "version": row.version,
-                "infoUrl": info,
-                "routable": path.starts_with('/') && hub_owned(path).is_none(),
-                "state": states.get(&row.name).copied().unwrap_or("unknown"),
-            });
-            if let Some(d) = &row.display_name {
-                entry["displayName"] = d.clone().into();
-            }
-            for key in ["tagline", "uis"] {
-                if let Some(v) = row.get(key).filter(|v| !v.is_null()) {
-                    entry[key] = v.clone();
-                }
-            }
+            let entry = service_entry(row, path, &url, origin, states);
             services.push(entry);
             if vault {
                 vaults.push(

@@ -19,7 +19,14 @@ const SERVER: &str = include_str!("../modules/proxied/server.py");
 
 /// Write the test module as `name` with `paths` (plus `extra` module.json
 /// fields) and `parachute install` it (`--no-start` when `start` is false).
-fn install(p: &Parachute, root: &Path, name: &str, paths: &[&str], extra: &Value, start: bool) -> PathBuf {
+fn install(
+    p: &Parachute,
+    root: &Path,
+    name: &str,
+    paths: &[&str],
+    extra: &Value,
+    start: bool,
+) -> PathBuf {
     let dir = root.join(name);
     fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
     let mut m = json!({
@@ -50,10 +57,18 @@ fn install(p: &Parachute, root: &Path, name: &str, paths: &[&str], extra: &Value
 fn hub(p: &Parachute, all: bool) -> Hub {
     let mut cmd = p.cmd(&["serve"]);
     cmd.env("PORT", "0");
-    for k in ["LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET", "PARACHUTE_HUB_ORIGIN"] {
+    for k in [
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "NOTIFY_SOCKET",
+        "PARACHUTE_HUB_ORIGIN",
+    ] {
         cmd.env_remove(k);
     }
-    cmd.env("PARACHUTE_BIND_HOST", if all { "0.0.0.0" } else { "127.0.0.1" });
+    cmd.env(
+        "PARACHUTE_BIND_HOST",
+        if all { "0.0.0.0" } else { "127.0.0.1" },
+    );
     Hub::spawn(cmd)
 }
 
@@ -65,7 +80,8 @@ fn local(hub: &Hub) -> SocketAddr {
 /// One request (`head` without its final blank line) on a fresh connection.
 fn send(addr: SocketAddr, head: &str) -> Response {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     s.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes())
         .expect("write");
     let mut raw = Vec::new();
@@ -89,15 +105,21 @@ fn parse(raw: &str) -> Response {
 
 fn get(addr: SocketAddr, path: &str, extra: &str) -> Response {
     let host = format!("Host: 127.0.0.1:{}", addr.port());
-    let extra = if extra.is_empty() { String::new() } else { format!("\r\n{extra}") };
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!("\r\n{extra}")
+    };
     send(addr, &format!("GET {path} HTTP/1.1\r\n{host}{extra}"))
 }
 
 /// Wait until the module answers through the hub.
 fn wait_routed(addr: SocketAddr, path: &str) {
-    wait_for(Duration::from_secs(20), &format!("{path} through the hub"), || {
-        get(addr, path, "").status == 200
-    });
+    wait_for(
+        Duration::from_secs(20),
+        &format!("{path} through the hub"),
+        || get(addr, path, "").status == 200,
+    );
 }
 
 #[test]
@@ -111,7 +133,14 @@ fn the_hub_routes_by_longest_prefix_strips_and_rewrites_headers() {
     let _a = p.uninstall_on_drop("pxouter");
     let _b = p.uninstall_on_drop("pxinner");
     install(&p, tmp.path(), "pxouter", &["/pxo"], &json!({}), true);
-    install(&p, tmp.path(), "pxinner", &["/pxo/inner"], &json!({"stripPrefix": true}), true);
+    install(
+        &p,
+        tmp.path(),
+        "pxinner",
+        &["/pxo/inner"],
+        &json!({"stripPrefix": true}),
+        true,
+    );
     let hub = hub(&p, false);
     let addr = local(&hub);
     wait_routed(addr, "/pxo/health");
@@ -145,17 +174,27 @@ fn the_hub_routes_by_longest_prefix_strips_and_rewrites_headers() {
     assert_eq!(h["cookie"], json!(["theme=dark"]));
     assert_eq!(h["x-forwarded-for"], json!(["127.0.0.1"]));
     assert_eq!(h["x-forwarded-proto"], json!(["http"]));
-    assert_eq!(h["x-forwarded-host"], json!([format!("127.0.0.1:{}", addr.port())]));
+    assert_eq!(
+        h["x-forwarded-host"],
+        json!([format!("127.0.0.1:{}", addr.port())])
+    );
     assert_eq!(
         h["forwarded"],
-        json!([format!("for=127.0.0.1;proto=http;host=\"127.0.0.1:{}\"", addr.port())])
+        json!([format!(
+            "for=127.0.0.1;proto=http;host=\"127.0.0.1:{}\"",
+            addr.port()
+        )])
     );
     assert_eq!(h["authorization"], json!(["Bearer abc"]));
     assert_eq!(h["mcp-session-id"], json!(["m-1"]));
     // The module's hop-by-hop headers and its hub-cookie Set-Cookie go.
     assert!(r.header("x-module-internal").is_none(), "{}", r.headers);
     assert!(r.header("keep-alive").is_none(), "{}", r.headers);
-    assert!(!r.headers.contains("parachute_hub_session"), "{}", r.headers);
+    assert!(
+        !r.headers.contains("parachute_hub_session"),
+        "{}",
+        r.headers
+    );
     assert!(r.headers.contains("module_pref=1"), "{}", r.headers);
 
     // A module's own 401 challenge passes intact.
@@ -163,7 +202,9 @@ fn the_hub_routes_by_longest_prefix_strips_and_rewrites_headers() {
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate"),
-        Some("Bearer resource_metadata=\"https://module.example/prm\", error=\"invalid_token\", scope=\"m:read\"")
+        Some(
+            "Bearer resource_metadata=\"https://module.example/prm\", error=\"invalid_token\", scope=\"m:read\""
+        )
     );
 
     // A foreign Host is refused before any module sees it.
@@ -189,17 +230,29 @@ fn sse_arrives_event_by_event_and_websockets_are_bridged_with_the_subprotocol() 
     let tmp = tempfile::tempdir().expect("tmp");
     let p = Parachute::new(mgr, tmp.path());
     let _a = p.uninstall_on_drop("pxstream");
-    install(&p, tmp.path(), "pxstream", &["/pxs"], &json!({"websocket": true}), true);
+    install(
+        &p,
+        tmp.path(),
+        "pxstream",
+        &["/pxs"],
+        &json!({"websocket": true}),
+        true,
+    );
     let hub = hub(&p, false);
     let addr = local(&hub);
     wait_routed(addr, "/pxs/health");
 
     // The module sends one event, waits 3 s, sends another and closes.
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let started = Instant::now();
-    write!(s, "GET /pxs/sse HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: text/event-stream\r\n\r\n", addr.port())
-        .expect("write");
+    write!(
+        s,
+        "GET /pxs/sse HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: text/event-stream\r\n\r\n",
+        addr.port()
+    )
+    .expect("write");
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
     while !seen.contains("data: first") {
@@ -208,7 +261,10 @@ fn sse_arrives_event_by_event_and_websockets_are_bridged_with_the_subprotocol() 
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     let first = started.elapsed();
-    assert!(first < Duration::from_secs(2), "first event after {first:?}");
+    assert!(
+        first < Duration::from_secs(2),
+        "first event after {first:?}"
+    );
     assert!(!seen.contains("data: last"), "{seen}");
     let head = seen.to_ascii_lowercase();
     assert!(head.contains("content-type: text/event-stream"), "{seen}");
@@ -217,7 +273,8 @@ fn sse_arrives_event_by_event_and_websockets_are_bridged_with_the_subprotocol() 
 
     // WebSocket: the subprotocol the module chose, then an echo.
     let mut ws = TcpStream::connect(addr).expect("connect");
-    ws.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    ws.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     write!(
         ws,
         "GET /pxs/ws HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -235,9 +292,16 @@ fn sse_arrives_event_by_event_and_websockets_are_bridged_with_the_subprotocol() 
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("sec-websocket-protocol: echo.v2"), "{head}");
-    assert!(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    assert!(
+        head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
     let mask = [1u8, 2, 3, 4];
-    let payload: Vec<u8> = b"hello".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
+    let payload: Vec<u8> = b"hello"
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b ^ mask[i % 4])
+        .collect();
     let mut frame = vec![0x81, 0x80 | 5];
     frame.extend_from_slice(&mask);
     frame.extend_from_slice(&payload);
@@ -275,7 +339,8 @@ fn a_gibibyte_streams_up_and_down_through_the_hub_with_flat_memory() {
     let before = peak_rss_kib(hub.pid());
 
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(120))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("timeout");
     write!(
         s,
         "POST /pxb/upload HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/octet-stream\r\nContent-Length: {GIB}\r\nConnection: close\r\n\r\n",
@@ -293,7 +358,8 @@ fn a_gibibyte_streams_up_and_down_through_the_hub_with_flat_memory() {
     assert_eq!(r.json()["bytes"], GIB);
 
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(120))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("timeout");
     write!(
         s,
         "GET /pxb/download?bytes={GIB} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
@@ -309,7 +375,10 @@ fn a_gibibyte_streams_up_and_down_through_the_hub_with_flat_memory() {
         }
         total += n as u64;
     }
-    assert!(total > GIB && total < GIB + 4096, "headers + 1 GiB, got {total}");
+    assert!(
+        total > GIB && total < GIB + 4096,
+        "headers + 1 GiB, got {total}"
+    );
     let after = peak_rss_kib(hub.pid());
     assert!(
         after < before + 64 * 1024,
@@ -335,7 +404,8 @@ fn loopback_only_rows_and_a_stopped_module_answer_as_the_issue_says() {
     install(&p, tmp.path(), "pxdown", &["/pxd"], &json!({}), false);
     // Modules write their own exposure into their row.
     let sj = p.home().join("services.json");
-    let mut doc: Value = serde_json::from_str(&fs::read_to_string(&sj).expect("read")).expect("json");
+    let mut doc: Value =
+        serde_json::from_str(&fs::read_to_string(&sj).expect("read")).expect("json");
     for row in doc["services"].as_array_mut().expect("rows") {
         if row["name"] == "parachute-pxlocal" {
             row["publicExposure"] = "loopback".into();
@@ -348,20 +418,44 @@ fn loopback_only_rows_and_a_stopped_module_answer_as_the_issue_says() {
     let remote = SocketAddr::from((lan, hub.addr.port()));
     let r = get(remote, "/pxl/echo", "");
     assert_eq!(r.status, 404, "a non-loopback peer does not see it: {r:?}");
-    assert_eq!(get(remote, "/health", "").status, 200, "the hub itself answers it");
+    assert_eq!(
+        get(remote, "/health", "").status,
+        200,
+        "the hub itself answers it"
+    );
 
     // A module that is not running: 502, naming it and the fixes.
     let r = get(addr, "/pxd/anything", "Accept: application/json");
     assert_eq!(r.status, 502, "{r:?}");
     assert_eq!(r.header("retry-after"), Some("5"));
     let j = r.json();
-    assert!(j["error"].as_str().is_some_and(|e| e.contains("`parachute-pxdown` is not answering")), "{j}");
-    assert_eq!(j["fix"], json!(["parachute start pxdown", "parachute logs pxdown"]));
+    assert!(
+        j["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("`parachute-pxdown` is not answering")),
+        "{j}"
+    );
+    assert_eq!(
+        j["fix"],
+        json!(["parachute start pxdown", "parachute logs pxdown"])
+    );
     let r = get(addr, "/pxd/", "Accept: text/html,application/xhtml+xml");
     assert_eq!(r.status, 502);
-    assert!(r.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{r:?}");
-    assert!(r.body.contains("<code>parachute start pxdown</code>"), "{}", r.body);
-    assert!(r.body.contains("<code>parachute logs pxdown</code>"), "{}", r.body);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{r:?}"
+    );
+    assert!(
+        r.body.contains("<code>parachute start pxdown</code>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<code>parachute logs pxdown</code>"),
+        "{}",
+        r.body
+    );
     let d = get(addr, "/.well-known/parachute.json", "").json();
     let down = d["services"]
         .as_array()
@@ -379,7 +473,14 @@ fn a_vault_modules_bare_401_names_its_metadata_and_scope_through_the_hub() {
     let tmp = tempfile::tempdir().expect("tmp");
     let p = Parachute::new(mgr, tmp.path());
     let _a = p.uninstall_on_drop("vault-pxv");
-    install(&p, tmp.path(), "vault-pxv", &["/vault/pxv"], &json!({}), true);
+    install(
+        &p,
+        tmp.path(),
+        "vault-pxv",
+        &["/vault/pxv"],
+        &json!({}),
+        true,
+    );
     let hub = hub(&p, false);
     let addr = local(&hub);
     wait_routed(addr, "/vault/pxv/health");
@@ -393,8 +494,18 @@ fn a_vault_modules_bare_401_names_its_metadata_and_scope_through_the_hub() {
         "{challenge}"
     );
     // The metadata it names is the hub's, for this vault.
-    let prm = get(addr, "/.well-known/oauth-protected-resource/vault/pxv/mcp", "").json();
-    assert!(prm["resource"].as_str().is_some_and(|r| r.ends_with("/vault/pxv/mcp")), "{prm}");
+    let prm = get(
+        addr,
+        "/.well-known/oauth-protected-resource/vault/pxv/mcp",
+        "",
+    )
+    .json();
+    assert!(
+        prm["resource"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/vault/pxv/mcp")),
+        "{prm}"
+    );
 }
 
 #[test]
@@ -415,7 +526,10 @@ fn install_refuses_a_module_that_claims_a_hub_prefix() {
         "{}",
         stderr(&o)
     );
-    assert!(!tmp.path().join("home/services.json").exists(), "nothing registered");
+    assert!(
+        !tmp.path().join("home/services.json").exists(),
+        "nothing registered"
+    );
 }
 
 /// This machine's first non-loopback IPv4 address.

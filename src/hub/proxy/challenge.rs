@@ -79,7 +79,10 @@ mod tests {
         );
         let full = "Bearer resource_metadata=\"http://m/prm\", scope=\"vault:work:write\"";
         assert_eq!(complete_one(full, prm, "vault:work:read"), full);
-        assert_eq!(complete_one("Basic realm=\"x\"", prm, "s"), "Basic realm=\"x\"");
+        assert_eq!(
+            complete_one("Basic realm=\"x\"", prm, "s"),
+            "Basic realm=\"x\""
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! module, and a module cannot set them. Everything else — `Authorization`,
 //! `Mcp-*`, `WWW-Authenticate` — passes untouched.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -60,29 +61,13 @@ pub struct Origin<'a> {
 
 /// Set `X-Forwarded-For/-Proto/-Host` and `Forwarded` for the module.
 pub fn set_forwarded(h: &mut HeaderMap, o: &Origin<'_>) {
-    let kept = |h: &HeaderMap, name: &str| -> Option<String> {
-        if !o.trusted {
-            return None;
-        }
-        let all: Vec<&str> = h
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!all.is_empty()).then(|| all.join(", "))
-    };
+    let kept = |h: &HeaderMap, name: &str| o.trusted.then(|| joined(h, name)).flatten();
     let peer = o.peer.to_string();
-    let xff = kept(h, X_FORWARDED_FOR).map_or_else(|| peer.clone(), |prev| format!("{prev}, {peer}"));
+    let xff =
+        kept(h, X_FORWARDED_FOR).map_or_else(|| peer.clone(), |prev| format!("{prev}, {peer}"));
     let proto = kept(h, X_FORWARDED_PROTO).unwrap_or_else(|| "http".into());
     let host = kept(h, X_FORWARDED_HOST).or_else(|| o.host.map(str::to_string));
-    let node = match o.peer {
-        IpAddr::V4(_) => peer,
-        IpAddr::V6(_) => format!("\"[{peer}]\""),
-    };
-    let mut ours = format!("for={node};proto={}", proto.split(',').next().unwrap_or("http").trim());
-    if let Some(host) = o.host {
-        ours.push_str(&format!(";host=\"{}\"", host.replace(['"', '\\'], "")));
-    }
+    let ours = forwarded_element(o, proto.split(',').next().unwrap_or("http").trim());
     let fwd = kept(h, "forwarded").map_or_else(|| ours.clone(), |prev| format!("{prev}, {ours}"));
     for (name, value) in [
         (X_FORWARDED_FOR, Some(xff)),
@@ -95,6 +80,29 @@ pub fn set_forwarded(h: &mut HeaderMap, o: &Origin<'_>) {
             h.insert(HeaderName::from_static(name), v);
         }
     }
+}
+
+/// Every value of `name`, joined as one list.
+fn joined(h: &HeaderMap, name: &str) -> Option<String> {
+    let all: Vec<&str> = h
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join(", "))
+}
+
+/// The hub's RFC 7239 element: `for=` (IPv6 quoted and bracketed),
+/// `proto=`, and the quoted `host=`.
+fn forwarded_element(o: &Origin<'_>, proto: &str) -> String {
+    let mut out = match o.peer {
+        IpAddr::V4(ip) => format!("for={ip};proto={proto}"),
+        IpAddr::V6(ip) => format!("for=\"[{ip}]\";proto={proto}"),
+    };
+    if let Some(host) = o.host {
+        let _ = write!(out, ";host=\"{}\"", host.replace(['"', '\\'], ""));
+    }
+    out
 }
 
 /// Drop the hub's own cookies from `Cookie`, keeping the module's.
@@ -256,7 +264,10 @@ mod tests {
 
     #[test]
     fn an_upgrade_is_recognized_only_with_connection_upgrade() {
-        let h = map(&[("connection", "keep-alive, Upgrade"), ("upgrade", "websocket")]);
+        let h = map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ]);
         assert_eq!(upgrade_of(&h), Some(HeaderValue::from_static("websocket")));
         assert_eq!(upgrade_of(&map(&[("upgrade", "websocket")])), None);
     }

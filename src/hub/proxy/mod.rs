@@ -23,7 +23,7 @@
 mod challenge;
 mod headers;
 mod unreachable;
-mod upstream;
+pub mod upstream;
 mod websocket;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -133,17 +133,16 @@ fn answer(
     let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
     let protocol = res.headers().get(header::UPGRADE).cloned();
     if switching {
-        match (client_upgrade, protocol.is_some()) {
-            (Some(client), true) => {
-                let module = hyper::upgrade::on(&mut res);
-                websocket::bridge(client, module, route.service.clone());
-            }
-            _ => {
-                tracing::warn!(service = %route.service, "module switched protocols unasked");
-                return (StatusCode::BAD_GATEWAY, "the module switched protocols unasked\n")
-                    .into_response();
-            }
-        }
+        let Some(client) = client_upgrade.filter(|_| protocol.is_some()) else {
+            tracing::warn!(service = %route.service, "module switched protocols unasked");
+            return (
+                StatusCode::BAD_GATEWAY,
+                "the module switched protocols unasked\n",
+            )
+                .into_response();
+        };
+        let module = hyper::upgrade::on(&mut res);
+        websocket::bridge(client, module, route.service.clone());
     }
     let (mut parts, body) = res.into_parts();
     let h = &mut parts.headers;

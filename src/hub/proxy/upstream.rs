@@ -65,8 +65,8 @@ impl Upstream {
     /// Send `req`; an idempotent request with no body is retried once on a
     /// fresh connection when the first attempt failed after connecting.
     pub async fn send(&self, req: Request<Body>) -> Result<Response<Incoming>, SendError> {
-        let replay = (idempotent(req.method()) && req.body().is_end_stream())
-            .then(|| replay_parts(&req));
+        let replay =
+            (idempotent(req.method()) && req.body().is_end_stream()).then(|| replay_parts(&req));
         match self.client.request(req).await {
             Ok(r) => Ok(r),
             Err(e) if e.is_connect() => Err(SendError::Connect(chain(&e))),
@@ -109,8 +109,7 @@ fn replay_parts(req: &Request<Body>) -> request::Parts {
         h.clone_from(req.headers());
     }
     b.body(())
-        .map(|r| r.into_parts().0)
-        .unwrap_or_else(|_| Request::new(()).into_parts().0)
+        .map_or_else(|_| Request::new(()).into_parts().0, |r| r.into_parts().0)
 }
 
 /// An error and its causes on one line.
