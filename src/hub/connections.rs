@@ -17,9 +17,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener as _;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
@@ -78,13 +76,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(max_connections));
-    let graceful = GracefulShutdown::new();
-    // HTTP/1 only, as before; the auto builder is what lets a connection
-    // be both watched for graceful shutdown and upgraded (the proxy
-    // bridges WebSocket upgrades to modules).
-    let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
-    http.http1()
-        .timer(TokioTimer::new())
+    // Tells open connections to finish their request and close; the
+    // shutdown then waits until every connection slot is back.
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     tokio::pin!(shutdown);
     loop {
@@ -110,19 +106,31 @@ pub async fn serve(
             let app = app.clone();
             async move { app.oneshot(req).await }
         });
-        let conn = graceful.watch(
-            http.serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned(),
-        );
+        // With upgrades: the proxy bridges WebSocket upgrades to modules
+        // (an upgraded connection gives its slot back once it is handed off).
+        let conn = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, %addr, "connection ended with an error");
             }
             drop(slot);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stop.send(());
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
     Ok(())
 }
 
