@@ -152,7 +152,11 @@ async fn serve_connection(
             app.clone().oneshot(req)
         })
     };
-    let http_conn = http.serve_connection(TokioIo::new(conn.stream), service);
+    // With upgrades: the proxy bridges WebSocket upgrades to modules (an
+    // upgraded connection gives its slot back once it is handed off).
+    let http_conn = http
+        .serve_connection(TokioIo::new(conn.stream), service)
+        .with_upgrades();
     tokio::pin!(http_conn);
     let result = tokio::select! {
         r = http_conn.as_mut() => r,

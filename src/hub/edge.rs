@@ -79,7 +79,8 @@ impl Edge {
         })
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Is `ip` a proxy the operator configured (its forwarding headers count)?
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|n| n.contains(&ip))
     }
 

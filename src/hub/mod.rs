@@ -18,7 +18,9 @@ pub mod login;
 pub mod notify;
 pub mod oauth;
 pub mod pages;
+pub mod proxy;
 pub mod ratelimit;
+pub mod registry;
 pub mod session;
 pub mod state;
 mod tokens;
@@ -66,7 +68,8 @@ pub fn router(state: HubState) -> Router {
         .merge(oauth::routes())
         .merge(login::routes())
         .merge(pages::routes())
-        .fallback(|| async { error::ApiError::NotFound("no such endpoint".into()) })
+        // Everything else is a module's (issue 11), or the JSON 404.
+        .fallback(proxy::forward)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             oauth::challenge,

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::activity::Activity;
 use super::edge;
+use super::proxy::upstream::Upstream;
+use super::registry::Registry;
 use crate::clock::Clock;
 use crate::oauth::refresh::{Issued, Recent};
 use crate::paths::Paths;
@@ -45,6 +47,8 @@ struct Inner {
     edge: OnceLock<edge::Edge>,
     refreshes: Recent<Issued>,
     clock: Clock,
+    registry: Registry,
+    upstream: Upstream,
 }
 
 impl HubState {
@@ -65,8 +69,11 @@ impl HubState {
             let conn = store.conn()?;
             keys::verifiers(&conn, clock.now()).map_err(|e| store.other(e))?
         };
+        let registry = Registry::new(paths.services_json());
         Ok(Self(Arc::new(Inner {
             store,
+            registry,
+            upstream: Upstream::new(),
             paths,
             issuers,
             activity: Arc::new(Activity::default()),
@@ -84,6 +91,16 @@ impl HubState {
     /// The wall clock every handler reads `now` from.
     pub fn clock(&self) -> &Clock {
         &self.0.clock
+    }
+
+    /// services.json, cached and reloaded when it changes.
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// The proxy's pooled connections to the modules.
+    pub fn upstream(&self) -> &Upstream {
+        &self.0.upstream
     }
 
     pub fn store(&self) -> &Store {

@@ -1,6 +1,9 @@
 //! Discovery documents: `/.well-known/jwks.json` (the published signing
 //! keys) and `/.well-known/parachute.json` (the installed services, from
-//! services.json). Both are public and readable cross-origin.
+//! the hub's registry, with whether each is routable and up). Both are public and readable cross-origin.
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -9,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
+use crate::hub::registry::{is_vault, vault_name};
 use crate::hub::state::HubState;
-use crate::manifest::{Row, Services, short_name};
+use crate::manifest::{Row, hub_owned, short_name};
 use crate::store;
 use crate::tokens::keys;
 
@@ -56,49 +60,40 @@ pub async fn jwks(State(s): State<HubState>) -> Result<Response, ApiError> {
         .store()
         .conn()
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let published = store::keys::published(&conn, crate::tokens::now())
+    let published = store::keys::published(&conn, s.clock().now())
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(cors(Json(keys::jwks(&published)).into_response()))
 }
 
-/// `{vaults:[…], services:[…], <short>:[…]}` from services.json, read per
-/// request (modules register while the hub runs). Rows that do not parse
-/// are left out, as everywhere services.json is read.
+/// `{vaults:[…], services:[…], <short>:[…]}` from the registry (modules
+/// register while the hub runs; the registry follows the file). Each
+/// service says whether the hub routes to it and whether it is up now.
 pub async fn discovery(State(s): State<HubState>) -> Response {
-    let rows = match Services::load_lenient(&s.paths().services_json()) {
-        Ok((services, warnings)) => {
-            for w in warnings {
-                tracing::debug!(warning = %w, "services.json");
-            }
-            services.rows
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "services.json unreadable; discovery lists nothing");
-            Vec::new()
-        }
-    };
-    let mut r = cors(Json(document(&rows, s.issuers().primary())).into_response());
+    let view = s.registry().view();
+    let states = probe_all(&view.rows).await;
+    let mut r = cors(Json(document(&view.rows, s.issuers().primary(), &states)).into_response());
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-/// Whether a row is a vault instance (`parachute-vault`, `parachute-vault-<x>`).
-fn is_vault(row: &Row) -> bool {
-    row.name == "parachute-vault" || row.name.starts_with("parachute-vault-")
-}
+/// How long discovery waits for a module's port to accept a connection.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// A vault instance's name: the `/vault/<name>` path segment, else the
-/// manifest suffix, else `default`.
-fn vault_name(row: &Row, path: &str) -> String {
-    if let Some(rest) = path.strip_prefix("/vault/")
-        && let Some(seg) = rest.split('/').next().filter(|s| !s.is_empty())
-    {
-        return seg.to_string();
-    }
-    row.name
-        .strip_prefix("parachute-vault-")
-        .map_or_else(|| "default".to_string(), str::to_string)
+/// `running` or `stopped` per service name: whether its loopback port
+/// accepts a connection now (all probed at once, each bounded).
+async fn probe_all(rows: &[Row]) -> HashMap<String, &'static str> {
+    let probes = rows.iter().map(|row| async move {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], row.port));
+        let up = tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(addr))
+            .await
+            .is_ok_and(|c| c.is_ok());
+        (row.name.clone(), if up { "running" } else { "stopped" })
+    });
+    futures_util::future::join_all(probes)
+        .await
+        .into_iter()
+        .collect()
 }
 
 fn join(origin: &str, path: &str) -> String {
@@ -110,10 +105,42 @@ fn join(origin: &str, path: &str) -> String {
     }
 }
 
+/// One `services` entry: the row at `path`, routable or not, and its state.
+fn service_entry(
+    row: &Row,
+    path: &str,
+    url: &str,
+    origin: &str,
+    states: &HashMap<String, &'static str>,
+) -> Value {
+    let info = join(
+        origin,
+        &format!("{}/.parachute/info", path.trim_end_matches('/')),
+    );
+    let mut entry = json!({
+        "name": row.name,
+        "url": url,
+        "path": path,
+        "version": row.version,
+        "infoUrl": info,
+        "routable": path.starts_with('/') && hub_owned(path).is_none(),
+        "state": states.get(&row.name).copied().unwrap_or("unknown"),
+    });
+    if let Some(d) = &row.display_name {
+        entry["displayName"] = d.clone().into();
+    }
+    for key in ["tagline", "uis"] {
+        if let Some(v) = row.get(key).filter(|v| !v.is_null()) {
+            entry[key] = v.clone();
+        }
+    }
+    entry
+}
+
 /// The discovery document for `rows`, with URLs under `origin`. A vault row
 /// yields one entry per mount path (one process serves several vaults);
 /// other services are listed at their first path.
-pub fn document(rows: &[Row], origin: &str) -> Value {
+pub fn document(rows: &[Row], origin: &str, states: &HashMap<String, &'static str>) -> Value {
     let mut services = Vec::new();
     let mut vaults = Vec::new();
     let mut by_short: Map<String, Value> = Map::new();
@@ -126,25 +153,7 @@ pub fn document(rows: &[Row], origin: &str) -> Value {
         };
         for path in paths {
             let url = join(origin, path);
-            let info = join(
-                origin,
-                &format!("{}/.parachute/info", path.trim_end_matches('/')),
-            );
-            let mut entry = json!({
-                "name": row.name,
-                "url": url,
-                "path": path,
-                "version": row.version,
-                "infoUrl": info,
-            });
-            if let Some(d) = &row.display_name {
-                entry["displayName"] = d.clone().into();
-            }
-            for key in ["tagline", "uis"] {
-                if let Some(v) = row.get(key).filter(|v| !v.is_null()) {
-                    entry[key] = v.clone();
-                }
-            }
+            let entry = service_entry(row, path, &url, origin, states);
             services.push(entry);
             if vault {
                 vaults.push(
@@ -184,7 +193,8 @@ mod tests {
             notes,
             row("parachute-vault-home", &["/somewhere"]),
         ];
-        let doc = document(&rows, "http://127.0.0.1:1939/");
+        let states = HashMap::from([("parachute-notes".to_string(), "running")]);
+        let doc = document(&rows, "http://127.0.0.1:1939/", &states);
         let vaults = doc["vaults"].as_array().expect("vaults");
         let names: Vec<&str> = vaults
             .iter()
@@ -197,6 +207,9 @@ mod tests {
         assert_eq!(services[2]["name"], "parachute-notes");
         assert_eq!(services[2]["path"], "/notes");
         assert_eq!(services[2]["displayName"], "Notes");
+        assert_eq!(services[2]["state"], "running");
+        assert_eq!(services[2]["routable"], true);
+        assert_eq!(services[0]["state"], "unknown");
         assert_eq!(
             services[2]["infoUrl"],
             "http://127.0.0.1:1939/notes/.parachute/info"
@@ -214,7 +227,7 @@ mod tests {
     #[test]
     fn nothing_installed_is_an_empty_document() {
         assert_eq!(
-            document(&[], "http://h"),
+            document(&[], "http://h", &HashMap::new()),
             json!({"vaults": [], "services": []})
         );
     }

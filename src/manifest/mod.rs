@@ -20,6 +20,33 @@ pub fn short_name(manifest_name: &str) -> &str {
         .unwrap_or(manifest_name)
 }
 
+/// The path prefixes the hub answers itself; no module may claim one (or a
+/// path under one), and the proxy never routes them. `/` is the hub's own
+/// page, so it is owned exactly, not as a prefix of everything.
+pub const HUB_PREFIXES: &[&str] = &[
+    "/.well-known",
+    "/oauth",
+    "/login",
+    "/account",
+    "/admin",
+    "/api",
+    "/git",
+    "/health",
+];
+
+/// The hub-owned prefix `path` falls under (on segment boundaries: `/api`
+/// owns `/api/x`, not `/apiary`), if any.
+pub fn hub_owned(path: &str) -> Option<&'static str> {
+    let p = path.trim_end_matches('/');
+    if p.is_empty() {
+        return Some("/");
+    }
+    HUB_PREFIXES
+        .iter()
+        .copied()
+        .find(|h| p == *h || p.strip_prefix(h).is_some_and(|r| r.starts_with('/')))
+}
+
 /// The systemd unit a service runs as: `parachute-<short>.service`.
 pub fn unit_name(manifest_name: &str) -> String {
     format!("parachute-{}.service", short_name(manifest_name))

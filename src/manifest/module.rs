@@ -211,6 +211,7 @@ impl ModuleManifest {
             );
         }
         self.check_sizes()?;
+        self.check_paths()?;
         self.check_scopes()?;
         self.check_opt_outs()
     }
@@ -245,6 +246,19 @@ impl ModuleManifest {
                 return Err(format!(
                     "`{field}` has a value of {} bytes; at most {MAX_STRING} are allowed",
                     s.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// No path is one the hub answers itself (issue 11: never shadowed).
+    fn check_paths(&self) -> Result<(), String> {
+        for p in &self.paths {
+            if let Some(owned) = super::hub_owned(p) {
+                return Err(format!(
+                    "`paths` entry \"{p}\" is under `{owned}`, which the hub answers itself; choose another prefix, e.g. \"/{}\"",
+                    self.name
                 ));
             }
         }
@@ -372,6 +386,22 @@ mod tests {
         json!({"name":"my-svc","manifestName":"parachute-my-svc","port":7001,
                "paths":["/my-svc"],"health":"/my-svc/health",
                "startCmd":["bin/my-svc","serve"],"scopes":{"defines":["my-svc:read"]}})
+    }
+
+    #[test]
+    fn a_path_under_a_hub_prefix_is_refused() {
+        for (path, owned) in [("/api", "/api"), ("/oauth/x", "/oauth"), ("/", "/")] {
+            let mut v = good();
+            v["paths"] = json!(["/my-svc", path]);
+            let e = ModuleManifest::from_value(&v).expect_err(path);
+            assert!(
+                e.contains(&format!("\"{path}\" is under `{owned}`")),
+                "{path}: {e}"
+            );
+        }
+        let mut v = good();
+        v["paths"] = json!(["/apiary", "/vault/work"]);
+        ModuleManifest::from_value(&v).expect("`/apiary` is not under `/api`");
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod packaging;
 mod pages;
 mod passwords;
 mod ports;
+mod proxy;
 mod store_integrity;
 mod system_smoke;
 mod two_factor;

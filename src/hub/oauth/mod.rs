@@ -31,7 +31,6 @@ use axum::routing::{get, post};
 
 use super::wellknown::{preflight, preflight_for};
 use crate::hub::state::HubState;
-use crate::manifest::Services;
 
 /// The routes of the authorization server.
 pub fn routes() -> Router<HubState> {
@@ -128,51 +127,9 @@ fn needs_metadata(v: &HeaderValue) -> bool {
     })
 }
 
-/// What services.json says is installed: vault instance names and the short
-/// names of the other modules. Read per request (modules register while
-/// the hub runs); an unreadable file means nothing is installed.
-#[derive(Debug, Default, Clone)]
-pub struct Installed {
-    pub vaults: Vec<String>,
-    pub modules: Vec<String>,
-}
+pub use crate::hub::registry::Installed;
 
+/// What services.json says is installed, from the hub's cached registry.
 pub fn installed(state: &HubState) -> Installed {
-    let rows = match Services::load_lenient(&state.paths().services_json()) {
-        Ok((s, _)) => s.rows,
-        Err(e) => {
-            tracing::warn!(error = %e, "services.json unreadable");
-            Vec::new()
-        }
-    };
-    let mut out = Installed::default();
-    for row in rows {
-        let is_vault = row.name == "parachute-vault" || row.name.starts_with("parachute-vault-");
-        if !is_vault {
-            out.modules
-                .push(crate::manifest::short_name(&row.name).to_string());
-            continue;
-        }
-        let mut named = false;
-        for p in &row.paths {
-            if let Some(seg) = p
-                .strip_prefix("/vault/")
-                .and_then(|r| r.split('/').next())
-                .filter(|s| !s.is_empty())
-            {
-                out.vaults.push(seg.to_string());
-                named = true;
-            }
-        }
-        if !named {
-            out.vaults.push(
-                row.name
-                    .strip_prefix("parachute-vault-")
-                    .unwrap_or("default")
-                    .to_string(),
-            );
-        }
-    }
-    out.modules.push("vault".into());
-    out
+    state.registry().view().installed()
 }

@@ -1,0 +1,201 @@
+//! The reverse proxy that puts every module under the hub's origin
+//! (issue 11): the router's fallback, so the hub's own routes always win;
+//! then the longest services.json prefix ([`crate::hub::registry`]) picks
+//! the module on `127.0.0.1:<port>`.
+//!
+//! Built as a small layer on hyper-util's pooled client rather than on a
+//! proxy crate: hyper and hyper-util are already the hub's server, so the
+//! client adds no dependency, bodies stream as hyper frames both ways (no
+//! buffering; SSE events are written as they come), WebSocket upgrades are
+//! hyper's own `OnUpgrade` on both sides, and the policy this hub needs —
+//! hub-owned prefixes, loopback-only rows, its own forwarding headers and
+//! cookie rules, the vault challenge, one retry of a replayable request —
+//! is ours to state in a few functions rather than to configure around a
+//! crate's defaults (axum-reverse-proxy 2.x, the candidate, routes by a
+//! fixed prefix per proxy and would still need all of it).
+//!
+//! - [`headers`]: what changes in headers, both ways;
+//! - [`upstream`]: the pool and the retry;
+//! - [`websocket`]: splicing upgraded connections;
+//! - [`challenge`]: a vault's 401 names its metadata;
+//! - [`unreachable`]: the answer when a module is down.
+
+mod challenge;
+mod headers;
+mod unreachable;
+pub mod upstream;
+mod websocket;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use hyper::upgrade::OnUpgrade;
+
+pub use self::upstream::Upstream;
+use crate::hub::error::ApiError;
+use crate::hub::registry::Route;
+use crate::hub::state::HubState;
+
+/// The router's fallback: forward to the module whose prefix matches, or
+/// the hub's JSON 404.
+pub async fn forward(State(state): State<HubState>, mut req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let view = state.registry().view();
+    let route = match view.route(req.uri().path()) {
+        // A loopback-only row does not exist for anyone else.
+        Some(r) if !r.loopback_only || peer.is_some_and(|p| p.is_loopback()) => r.clone(),
+        _ => return ApiError::NotFound("no such endpoint".into()).into_response(),
+    };
+    drop(view);
+    let Some(uri) = target(&route, req.uri()) else {
+        return ApiError::NotFound("no such endpoint".into()).into_response();
+    };
+    let upgrade = prepare(&state, &route, peer, &mut req);
+    let client_upgrade = upgrade
+        .then(|| req.extensions_mut().remove::<OnUpgrade>())
+        .flatten();
+    *req.uri_mut() = uri;
+    let accept = req.headers().clone();
+    match state.upstream().send(req).await {
+        Ok(res) => answer(&state, &route, res, client_upgrade),
+        Err(e) => {
+            tracing::warn!(service = %route.service, port = route.port, error = %e, "module unreachable");
+            let why = match e {
+                upstream::SendError::Connect(_) => "nothing accepts connections there",
+                upstream::SendError::Failed(_) => "the connection broke before it answered",
+            };
+            unreachable::response(&accept, &route.service, route.port, why)
+        }
+    }
+}
+
+/// The module's URI for a request: the prefix removed under
+/// `stripPrefix`, the query string verbatim.
+fn target(route: &Route, uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    let path = if route.strip {
+        match &path[route.prefix.len()..] {
+            "" => "/",
+            rest => rest,
+        }
+    } else {
+        path
+    };
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("http://127.0.0.1:{}{path}{query}", route.port)
+        .parse()
+        .ok()
+}
+
+/// Rewrite the request's headers for the module; returns whether it is a
+/// WebSocket upgrade the route bridges.
+fn prepare(state: &HubState, route: &Route, peer: Option<IpAddr>, req: &mut Request) -> bool {
+    let upgrade = route
+        .websocket
+        .then(|| headers::upgrade_of(req.headers()))
+        .flatten();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let h = req.headers_mut();
+    headers::strip_hop_by_hop(h);
+    headers::strip_hub_cookies(h);
+    let origin = headers::Origin {
+        peer: peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        trusted: peer.is_some_and(|p| state.edge().trusts(p)),
+        host: host.as_deref(),
+    };
+    headers::set_forwarded(h, &origin);
+    match upgrade {
+        Some(protocol) => {
+            headers::restore_upgrade(h, protocol);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The module's response, as the client gets it.
+fn answer(
+    state: &HubState,
+    route: &Route,
+    mut res: hyper::Response<hyper::body::Incoming>,
+    client_upgrade: Option<OnUpgrade>,
+) -> Response {
+    let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let protocol = res.headers().get(header::UPGRADE).cloned();
+    if switching {
+        let Some(client) = client_upgrade.filter(|_| protocol.is_some()) else {
+            tracing::warn!(service = %route.service, "module switched protocols unasked");
+            return (
+                StatusCode::BAD_GATEWAY,
+                "the module switched protocols unasked\n",
+            )
+                .into_response();
+        };
+        let module = hyper::upgrade::on(&mut res);
+        websocket::bridge(client, module, route.service.clone());
+    }
+    let (mut parts, body) = res.into_parts();
+    let h = &mut parts.headers;
+    headers::strip_hop_by_hop(h);
+    headers::strip_hub_set_cookies(h);
+    if let (true, Some(p)) = (switching, protocol) {
+        headers::restore_upgrade(h, p);
+    }
+    let sse = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    if sse {
+        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    let mut res = Response::from_parts(parts, Body::new(body));
+    if let Some(vault) = &route.vault {
+        challenge::complete(&mut res, state.issuers().primary(), vault);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(prefix: &str, strip: bool) -> Route {
+        Route {
+            prefix: prefix.into(),
+            service: "parachute-x".into(),
+            port: 4000,
+            strip,
+            websocket: false,
+            loopback_only: false,
+            vault: None,
+        }
+    }
+
+    #[test]
+    fn the_prefix_is_stripped_only_when_asked_and_the_query_passes_verbatim() {
+        let uri: Uri = "/notes/a/b?x=1&y=%2F+z".parse().expect("uri");
+        assert_eq!(
+            target(&route("/notes", false), &uri).map(|u| u.to_string()),
+            Some("http://127.0.0.1:4000/notes/a/b?x=1&y=%2F+z".into())
+        );
+        assert_eq!(
+            target(&route("/notes", true), &uri).map(|u| u.to_string()),
+            Some("http://127.0.0.1:4000/a/b?x=1&y=%2F+z".into())
+        );
+        let bare: Uri = "/notes".parse().expect("uri");
+        assert_eq!(
+            target(&route("/notes", true), &bare).map(|u| u.to_string()),
+            Some("http://127.0.0.1:4000/".into())
+        );
+    }
+}
