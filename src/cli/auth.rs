@@ -255,7 +255,7 @@ fn list_users(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 
 fn rotate_key(cx: &Context) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     // Generate outside the write lock; it is the slow part.
     let fresh = keys::generate(now).map_err(|e| internal(store.path(), e))?;
     let before = {
@@ -290,7 +290,7 @@ fn rotate_key(cx: &Context) -> Result<ExitCode, Error> {
 
 fn rotate_operator(cx: &Context) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let iss = issuers(cx);
     let path = cx.paths.operator_token();
     let previous = operator::read(&path)?;
@@ -323,7 +323,7 @@ fn rotate_operator(cx: &Context) -> Result<ExitCode, Error> {
 fn list_tokens(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
     let conn = store.conn()?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let rows = store::tokens::list(&conn, false, now, None).map_err(|e| store.err(e))?;
     let status = |t: &store::tokens::TokenRow| {
         if t.revoked_at.is_some() {
@@ -392,7 +392,7 @@ fn list_tokens(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 fn revoke_token(cx: &Context, args: &RevokeArgs) -> Result<ExitCode, Error> {
     use store::tokens::Revoked;
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let outcome =
         store.write(|tx| store::tokens::revoke(tx, &args.jti, now).map_err(|e| store.err(e)))?;
     match outcome {

@@ -210,7 +210,7 @@ async fn a_rotation_by_another_process_is_picked_up() {
     let f = fixture();
     let before = f.mint(operator::SCOPES, true);
     let store = f.state.store();
-    let fresh = keys::generate(tokens::now()).expect("gen");
+    let fresh = keys::generate(crate::clock::now()).expect("gen");
     store
         .write(|tx| keys::rotate(tx, &fresh).map_err(|e| store.other(e)))
         .expect("rotate");

@@ -14,8 +14,3 @@ pub mod ttl;
 
 pub use issuer::Issuers;
 pub use jwt::{Claims, Reject};
-
-/// The current time in Unix seconds (the system clock; see [`crate::clock`]).
-pub fn now() -> i64 {
-    crate::clock::now()
-}

@@ -284,7 +284,7 @@ fn a_store_from_a_newer_parachute_is_refused_untouched() {
 #[test]
 fn an_operator_token_close_to_expiry_is_renewed_on_use() {
     use parachute::store::Store;
-    use parachute::tokens::{self, mint, operator};
+    use parachute::tokens::{mint, operator};
     let h = Home::with_owner();
     let owner = h.owner_id();
     // An operator token with 2 days left, as if issued 88 days ago.
@@ -306,7 +306,7 @@ fn an_operator_token_close_to_expiry_is_renewed_on_use() {
                     parent_jti: None,
                     label: None,
                 },
-                tokens::now(),
+                parachute::clock::now(),
             )
             .map_err(|e| store.other(e))
         })

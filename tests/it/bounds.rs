@@ -115,7 +115,7 @@ fn oversized_registrations_are_refused_naming_the_field() {
 fn expired_rows_are_reaped_and_the_revocation_list_keeps_only_live_jtis() {
     let mut s = Server::start();
     let store = Store::open(&s.home.home().join("hub.db")).expect("store");
-    let now = parachute::tokens::now();
+    let now = parachute::clock::now();
     let owner = s.home.owner_id();
     store
         .conn()

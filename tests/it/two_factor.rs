@@ -191,7 +191,7 @@ impl Web {
 }
 
 pub fn now() -> i64 {
-    parachute::tokens::now()
+    parachute::clock::now()
 }
 
 /// Turn on TOTP for `username` through the real CLI (`enroll --json`, then

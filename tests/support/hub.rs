@@ -147,10 +147,10 @@ impl Home {
         token: &str,
     ) -> Result<parachute::tokens::Claims, parachute::tokens::Reject> {
         use parachute::store::{self, Store};
-        use parachute::tokens::{self, Issuers, jwt, keys};
+        use parachute::tokens::{Issuers, jwt, keys};
         let s = Store::open(&self.home().join("hub.db")).expect("store");
         let conn = s.conn().expect("conn");
-        let now = tokens::now();
+        let now = parachute::clock::now();
         let v = keys::verifiers(&conn, now).expect("keys");
         let iss = Issuers::new("http://127.0.0.1:1939", &[1939]);
         jwt::validate(

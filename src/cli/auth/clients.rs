@@ -26,7 +26,7 @@ fn unknown(id: &str) -> Error {
 
 pub fn pending(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let conn = store.conn()?;
     let rows: Vec<_> = store::clients::list(&conn, Some(store::clients::PENDING))
         .map_err(|e| store.err(e))?
@@ -63,7 +63,7 @@ pub fn pending(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 /// registrations are left out, as the hub reaps them).
 pub fn list_clients(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let conn = store.conn()?;
     let rows: Vec<_> = store::clients::list(&conn, None)
         .map_err(|e| store.err(e))?
@@ -98,7 +98,7 @@ pub fn list_clients(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 
 pub fn approve(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let found = store.write(|tx| {
         let c = store::clients::get(tx, &args.client_id).map_err(|e| store.err(e))?;
         match c.filter(|c| !crate::oauth::client_expired(c, now)) {
@@ -135,7 +135,7 @@ pub struct TrustHostsArgs {
 pub fn trust_hosts(cx: &Context, args: &TrustHostsArgs) -> Result<ExitCode, Error> {
     use store::settings::{self, CIMD_TRUSTED_HOSTS};
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let hosts = store
         .write(|tx| {
             let current: Vec<String> = settings::get(tx, CIMD_TRUSTED_HOSTS)
@@ -165,7 +165,7 @@ pub fn trust_hosts(cx: &Context, args: &TrustHostsArgs) -> Result<ExitCode, Erro
 
 pub fn revoke_client(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let revoked = store.write(|tx| {
         let sql = |e| store.err(e);
         if store::clients::get(tx, &args.client_id)
@@ -218,7 +218,7 @@ pub fn list_grants(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 
 pub fn revoke_grant(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let (grants, revoked) = store.write(|tx| {
         let sql = |e| store.err(e);
         let g = store::grants::delete_for_client(tx, &args.client_id).map_err(sql)?;

@@ -144,7 +144,7 @@ pub fn run(cx: &Context, args: &MintTokenArgs) -> Result<ExitCode, Error> {
     };
 
     let store = Store::open_existing(&cx.paths.hub_db())?;
-    let now = crate::clock::now();
+    let now = cx.clock.now();
     let iss = issuers(cx);
     let operator_claims = {
         let conn = store.conn()?;
