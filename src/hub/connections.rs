@@ -143,15 +143,7 @@ async fn serve_connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let asked = Arc::new(Notify::new());
-    let service = {
-        let (asked, addr) = (Arc::clone(&asked), conn.addr);
-        hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            asked.notify_one();
-            // As `into_make_service_with_connect_info` would: git's REMOTE_ADDR.
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-            app.clone().oneshot(req)
-        })
-    };
+    let service = service(app, conn.addr, Arc::clone(&asked));
     // With upgrades: the proxy bridges WebSocket upgrades to modules (an
     // upgraded connection gives its slot back once it is handed off).
     let http_conn = http
@@ -179,6 +171,26 @@ async fn serve_connection(
         tracing::debug!(error = %e, addr = %conn.addr, "connection ended with an error");
     }
     drop(conn.slot);
+}
+
+/// The router as this connection's hyper service; `asked` is told of each
+/// request as it arrives.
+fn service(
+    app: Router,
+    addr: SocketAddr,
+    asked: Arc<Notify>,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        asked.notify_one();
+        // As `into_make_service_with_connect_info` would: git's REMOTE_ADDR.
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
+        app.clone().oneshot(req)
+    })
 }
 
 /// Resolves once the hub is stopping (the `Ref` `wait_for` yields is not
