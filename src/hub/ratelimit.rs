@@ -14,13 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use crate::hub::state::HubState;
 
-/// One bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub bucket: &'static str,
-    pub max: u32,
-    pub window_secs: i64,
-}
+pub use crate::store::ratelimit::Limit;
 
 // The sign-in buckets (`/login`, `/login/2fa`) are `identity::login`'s.
 /// Password change per user: 3 / 5 min.

@@ -27,23 +27,17 @@ use crate::identity::two_factor::{Verdict, check_and_spend};
 use crate::secret::random_token;
 use crate::store::{self, Store, StoreError};
 
-/// One sliding-window bucket of attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bucket {
-    pub name: &'static str,
-    pub max: u32,
-    pub window_secs: i64,
-}
+pub use crate::store::ratelimit::Limit;
 
 /// Password guesses per IP: 60 / 15 min.
-pub const LOGIN_IP: Bucket = Bucket {
-    name: "login_ip",
+pub const LOGIN_IP: Limit = Limit {
+    bucket: "login_ip",
     max: 60,
     window_secs: 15 * 60,
 };
 /// Password guesses per IP + username (key: `lockout::ip_user_key`): 5 / 15 min.
-pub const LOGIN: Bucket = Bucket {
-    name: lockout::LOGIN_BUCKET,
+pub const LOGIN: Limit = Limit {
+    bucket: lockout::LOGIN_BUCKET,
     max: 5,
     window_secs: 15 * 60,
 };
@@ -52,21 +46,21 @@ pub const LOGIN: Bucket = Bucket {
 /// trips their floor first and a rotating source cannot grind one account.
 /// It counts every try, the right password too, so a tripped bucket refuses
 /// the owner until it cools down or `parachute auth unlock` clears it.
-pub const LOGIN_USER: Bucket = Bucket {
-    name: lockout::LOGIN_USER_BUCKET,
+pub const LOGIN_USER: Limit = Limit {
+    bucket: lockout::LOGIN_USER_BUCKET,
     max: 10,
     window_secs: 15 * 60,
 };
 /// Second-factor guesses per IP + user (key: `<ip>|<user id>`): 5 / 15 min.
-pub const TOTP: Bucket = Bucket {
-    name: lockout::TOTP_BUCKET,
+pub const TOTP: Limit = Limit {
+    bucket: lockout::TOTP_BUCKET,
     max: 5,
     window_secs: 15 * 60,
 };
 /// Second-factor guesses per user from anywhere: 10 / 15 min (twice the
 /// per-IP bucket, so a person on two networks is not locked out first).
-pub const TOTP_USER: Bucket = Bucket {
-    name: lockout::TOTP_USER_BUCKET,
+pub const TOTP_USER: Limit = Limit {
+    bucket: lockout::TOTP_USER_BUCKET,
     max: 10,
     window_secs: 15 * 60,
 };
@@ -143,26 +137,21 @@ pub struct SignedIn {
 }
 
 /// Record one attempt in `bucket` for `key`; `Err(seconds)` when full.
-fn count(
-    store: &Store,
-    bucket: Bucket,
-    key: &str,
-    now: i64,
-) -> Result<Result<(), i64>, StoreError> {
+fn count(store: &Store, bucket: Limit, key: &str, now: i64) -> Result<Result<(), i64>, StoreError> {
     store.write(|tx| {
-        store::ratelimit::hit(tx, bucket.name, key, bucket.max, bucket.window_secs, now)
+        store::ratelimit::hit(tx, bucket.bucket, key, bucket.max, bucket.window_secs, now)
             .map_err(|e| store.err(e))
     })
 }
 
-fn forget(store: &Store, bucket: Bucket, key: &str) -> Result<(), StoreError> {
-    store.write(|tx| store::ratelimit::clear(tx, bucket.name, key).map_err(|e| store.err(e)))
+fn forget(store: &Store, bucket: Limit, key: &str) -> Result<(), StoreError> {
+    store.write(|tx| store::ratelimit::clear(tx, bucket.bucket, key).map_err(|e| store.err(e)))
 }
 
 /// Count `attempts` in order; the first full bucket refuses with `refusal`.
 fn count_all(
     store: &Store,
-    attempts: [(Bucket, String); 3],
+    attempts: [(Limit, String); 3],
     now: i64,
     refusal: fn(i64) -> Refusal,
 ) -> Result<(), LoginError> {

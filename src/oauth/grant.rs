@@ -152,6 +152,15 @@ fn check_code(row: &Code, req: &TokenRequest, now: i64) -> Result<(), OAuthError
     Ok(())
 }
 
+/// A token request may name the resource its grant is bound to, or none;
+/// naming another is `invalid_target` (RFC 8707), said as `why`.
+fn same_resource(bound: Option<&str>, asked: Option<&str>, why: &str) -> Result<(), OAuthError> {
+    match (bound, asked) {
+        (Some(bound), Some(asked)) if bound != asked => Err(OAuthError::invalid_target(why)),
+        _ => Ok(()),
+    }
+}
+
 /// The first row of a new family: the code's scopes under its resource (a
 /// resource-bound token carries that resource's scopes only, RFC 8707).
 fn first_row(
@@ -161,13 +170,11 @@ fn first_row(
     now: i64,
 ) -> Result<OAuthToken, OAuthError> {
     let asked = req.resource();
-    if let (Some(bound), Some(asked)) = (row.resource.as_deref(), asked)
-        && bound != asked
-    {
-        return Err(OAuthError::invalid_target(
-            "`resource` differs from the one authorized",
-        ));
-    }
+    same_resource(
+        row.resource.as_deref(),
+        asked,
+        "`resource` differs from the one authorized",
+    )?;
     let res = row.resource.as_deref().or(asked);
     let target = res.and_then(|r| resource::resolve(r, issuers.accepted()));
     let granted = resource::scopes_for(&scopes::parse(&row.scopes), target.as_ref());
@@ -281,13 +288,11 @@ fn narrowed(
     now: i64,
 ) -> Result<OAuthToken, OAuthError> {
     let asked = req.resource();
-    if let (Some(bound), Some(asked)) = (base.resource.as_deref(), asked)
-        && bound != asked
-    {
-        return Err(OAuthError::invalid_target(
-            "`resource` is outside this grant",
-        ));
-    }
+    same_resource(
+        base.resource.as_deref(),
+        asked,
+        "`resource` is outside this grant",
+    )?;
     let res = base.resource.clone().or_else(|| asked.map(str::to_string));
     let target = res
         .as_deref()

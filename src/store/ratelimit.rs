@@ -4,6 +4,15 @@
 
 use rusqlite::Connection;
 
+/// One sliding-window bucket: at most `max` attempts per key within
+/// `window_secs` (the identity and hub layers name theirs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub bucket: &'static str,
+    pub max: u32,
+    pub window_secs: i64,
+}
+
 /// No window is longer than this; older hits of any key are swept.
 const LONGEST_WINDOW_SECS: i64 = 86_400;
 
