@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::lifecycle::InitSystem;
 use crate::lifecycle::backend::Backend;
 use crate::lifecycle::inventory::Inventory;
-use crate::lifecycle::ops::Host;
+use crate::lifecycle::ops::{Host, Machine};
 use crate::lifecycle::spec::SpecContext;
 use crate::manifest::Services;
 use crate::paths::Paths;
@@ -86,6 +86,19 @@ impl Context {
     /// This machine's init system, connected (errors carry the guidance to print).
     pub async fn init_system(&self) -> Result<Backend, Error> {
         Ok(Backend::from_env().connect().await?)
+    }
+
+    /// The owned parts of a [`Host`] over this machine's init system (not
+    /// connected yet), for the hub to keep.
+    pub fn machine(&self) -> Machine<Backend> {
+        Machine {
+            init: Backend::for_paths(&self.paths),
+            user_home: self.user_home.clone(),
+            hub_origin: self.hub_origin.clone(),
+            search_path: self.search_path.clone(),
+            hub_port: self.hub_port,
+            settle: self.settle,
+        }
     }
 
     /// What the lifecycle operations work with, over `init`.

@@ -102,6 +102,7 @@ async fn run_on(
     let issuers = Issuers::new(&cx.hub_origin, &[cx.hub_port, socket.addr.port()]);
     let state = HubState::with_clock(store, cx.paths.clone(), issuers, clock)?;
     state.set_edge(hub::edge::Edge::from_env()?);
+    state.set_machine(cx.machine());
 
     let tcp =
         tokio::net::TcpListener::from_std(socket.listener).map_err(|source| Error::ServeSetup {

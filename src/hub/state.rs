@@ -11,6 +11,8 @@ use super::edge;
 use super::proxy::upstream::Upstream;
 use super::registry::Registry;
 use crate::clock::Clock;
+use crate::lifecycle::backend::Backend;
+use crate::lifecycle::ops::{Host, Machine};
 use crate::oauth::refresh::{Issued, Recent};
 use crate::paths::Paths;
 use crate::store::{self, Store};
@@ -45,6 +47,7 @@ struct Inner {
     verified: Mutex<HashMap<String, Arc<Claims>>>,
     check: Mutex<Option<(Instant, Result<(), String>)>>,
     edge: OnceLock<edge::Edge>,
+    machine: OnceLock<Machine<Backend>>,
     refreshes: Recent<Issued>,
     clock: Clock,
     registry: Registry,
@@ -83,6 +86,7 @@ impl HubState {
             verified: Mutex::new(HashMap::new()),
             check: Mutex::new(None),
             edge: OnceLock::new(),
+            machine: OnceLock::new(),
             refreshes: Recent::default(),
             clock,
         })))
@@ -127,6 +131,19 @@ impl HubState {
             .edge
             .get()
             .unwrap_or_else(|| NONE.get_or_init(edge::Edge::default))
+    }
+
+    /// Give the hub this machine's init system (once, before serving), so
+    /// it can run lifecycle operations: start on demand, the admin pages.
+    pub fn set_machine(&self, machine: Machine<Backend>) {
+        let _ = self.0.machine.set(machine);
+    }
+
+    /// A [`Host`] for one lifecycle operation; `None` when the hub was
+    /// given no init system (unit tests of handlers).
+    pub fn host(&self) -> Option<Host<'_, Backend>> {
+        let m = self.0.machine.get()?;
+        Some(m.host(&self.0.paths, &self.0.clock))
     }
 
     /// The answers of recent refresh rotations (the reuse grace).

@@ -18,20 +18,44 @@ pub enum Backend {
     Launchd(Box<Launchd<Launchctl>>),
 }
 
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Systemd(_) => "Backend::Systemd",
+            Self::Launchd(_) => "Backend::Launchd",
+        })
+    }
+}
+
 impl Backend {
     /// The backend for this machine (not connected yet: the first manager
     /// call connects, and [`Backend::connect`] checks up front).
     pub fn from_env() -> Self {
-        let forced = std::env::var(crate::env_vars::PARACHUTE_INIT_SYSTEM).unwrap_or_default();
-        let launchd = match forced.as_str() {
+        match Paths::from_env() {
+            Ok(paths) => Self::for_paths(&paths),
+            // Without a home the first command reports it; systemd needs none.
+            Err(_) => Self::Systemd(Systemd::new()),
+        }
+    }
+
+    /// The backend for this machine, with the suite's home at `paths` (the
+    /// hub knows its paths; `PARACHUTE_INIT_SYSTEM` still chooses).
+    pub fn for_paths(paths: &Paths) -> Self {
+        if Self::wants_launchd() {
+            Self::Launchd(Box::new(Launchd::from_env(paths)))
+        } else {
+            Self::Systemd(Systemd::new())
+        }
+    }
+
+    fn wants_launchd() -> bool {
+        match std::env::var(crate::env_vars::PARACHUTE_INIT_SYSTEM)
+            .unwrap_or_default()
+            .as_str()
+        {
             "launchd" => true,
             "systemd" => false,
             _ => cfg!(target_os = "macos"),
-        };
-        match (launchd, Paths::from_env()) {
-            (true, Ok(paths)) => Self::Launchd(Box::new(Launchd::from_env(&paths))),
-            // Without a home the first command reports it; systemd needs none.
-            _ => Self::Systemd(Systemd::new()),
         }
     }
 

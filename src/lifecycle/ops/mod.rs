@@ -13,6 +13,7 @@ mod tests;
 pub mod uninstall;
 mod units;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use events::Event;
@@ -55,6 +56,47 @@ impl<I: InitSystem> Host<'_, I> {
         }
         let _ = std::fs::write(self.paths().linger_warned(), b"");
         true
+    }
+}
+
+/// The owned parts of a [`Host`], for a caller that lives longer than one
+/// command: the hub keeps one to start modules on demand and to run the
+/// admin pages' buttons through the same operations as the CLI.
+pub struct Machine<I: InitSystem> {
+    pub init: I,
+    pub user_home: PathBuf,
+    pub hub_origin: String,
+    pub search_path: String,
+    pub hub_port: u16,
+    pub settle: Duration,
+}
+
+impl<I: InitSystem> Machine<I> {
+    /// A [`Host`] over this machine, for one operation.
+    pub fn host<'a>(&'a self, paths: &'a Paths, clock: &'a Clock) -> Host<'a, I> {
+        Host {
+            init: &self.init,
+            spec: SpecContext {
+                paths,
+                user_home: &self.user_home,
+                hub_origin: &self.hub_origin,
+                search_path: &self.search_path,
+            },
+            hub_port: self.hub_port,
+            clock,
+            settle: self.settle,
+            // The hub has no terminal to warn on.
+            linger_warned: true,
+        }
+    }
+}
+
+impl<I: InitSystem> std::fmt::Debug for Machine<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("hub_origin", &self.hub_origin)
+            .field("hub_port", &self.hub_port)
+            .finish_non_exhaustive()
     }
 }
 
