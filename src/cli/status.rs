@@ -6,21 +6,16 @@
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
-use serde::Serialize;
 
 use super::Context;
 use super::context::out;
 use crate::error::Error;
-use crate::health::{self, Health};
-use crate::lifecycle::inventory::{Inventory, short_of};
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::logs;
-use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitSystem, UnitState};
-use crate::manifest::Row;
-use crate::ports;
+use crate::lifecycle::service::HUB_SERVICE;
+use crate::lifecycle::status::{self, ServiceStatus, collect, probe_all};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -32,39 +27,8 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Journal lines `status <service>` shows.
 const DETAIL_LOG_LINES: usize = 10;
-
-/// One service as `status` reports it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceStatus {
-    pub name: String,
-    pub unit: String,
-    pub port: u16,
-    pub version: String,
-    /// systemd's `ActiveState`, `not-installed` when there is no unit.
-    pub state: String,
-    /// systemd's `UnitFileState`: `enabled` starts at login, `disabled`
-    /// does not (the hub's is its socket's); empty without a unit.
-    pub enabled: String,
-    pub sub_state: String,
-    pub pid: Option<u32>,
-    pub uptime_seconds: Option<u64>,
-    pub restarts: u32,
-    pub memory_bytes: Option<u64>,
-    pub health: Option<Health>,
-    pub url: String,
-    /// Continuation notes (port drift, last start error, unit failure).
-    pub notes: Vec<String>,
-    /// Counts against the exit status: failed unit, or running but unhealthy.
-    pub failing: bool,
-    /// The path to probe; `None` when there is nothing to probe it on (a
-    /// unit with no services.json row has no known port).
-    #[serde(skip)]
-    pub health_path: Option<String>,
-}
 
 pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
     let inventory = cx.inventory()?;
@@ -91,7 +55,7 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
     probe_all(&mut rows).await;
     let failing = rows.iter().any(|s| s.failing);
     match rows.first().filter(|_| only.is_some()) {
-        Some(one) => detail(one, args.json).await?,
+        Some(one) => detail(one, &init, args.json).await?,
         None if args.json => {
             let doc = serde_json::json!({ "ok": !failing, "services": rows });
             out(&format!("{doc:#}\n"))?;
@@ -105,220 +69,14 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
     })
 }
 
-/// The status of every service (or only of the unit `only`), hub last.
-async fn collect(
-    inventory: &Inventory,
-    init: &impl InitSystem,
-    hub_port: u16,
-    only: Option<&str>,
-    now_us: u64,
-) -> Result<Vec<ServiceStatus>, Error> {
-    let wanted = |unit: &str| only.is_none_or(|o| o == unit);
-    let mut rows = Vec::new();
-    for row in inventory.services.rows.iter().filter(|r| wanted(&r.unit())) {
-        let state = init.state(&row.unit()).await?;
-        rows.push(base_status(row, &state, now_us));
-    }
-    for unit in inventory.unregistered.iter().filter(|u| wanted(u)) {
-        let state = init.state(unit).await?;
-        rows.push(unregistered_status(
-            unit,
-            &state,
-            now_us,
-            inventory.unreadable.is_some(),
-        ));
-    }
-    if wanted(HUB_SERVICE) {
-        rows.push(hub_status(init, hub_port, now_us).await?);
-    }
-    Ok(rows)
-}
-
-/// Probe every running service at once; a stopped one is not probed.
-async fn probe_all(rows: &mut [ServiceStatus]) {
-    let client = health::client();
-    let probes = rows.iter().map(|s| {
-        let client = &client;
-        let want = matches!(s.state.as_str(), "active" | "activating" | "reloading")
-            || (s.unit == HUB_SERVICE && s.sub_state == "listening");
-        async move {
-            match &s.health_path {
-                Some(path) if want => {
-                    Some(health::probe(client, s.port, path, PROBE_TIMEOUT).await)
-                }
-                _ => None,
-            }
-        }
-    });
-    let results = futures_util::future::join_all(probes).await;
-    for (s, h) in rows.iter_mut().zip(results) {
-        if h.as_ref().is_some_and(|h| !h.ok) && s.state == "active" {
-            s.failing = true;
-        }
-        s.health = h;
-    }
-}
-
-/// `status <service>`: the details, then the journal's last lines.
-async fn detail(s: &ServiceStatus, json: bool) -> Result<(), Error> {
-    let launchd_log = match crate::lifecycle::backend::Backend::from_env() {
-        crate::lifecycle::backend::Backend::Launchd(l) => {
-            crate::lifecycle::launchd::system::job(&s.unit).map(|(_, short)| l.layout.log(&short))
-        }
-        crate::lifecycle::backend::Backend::Systemd(_) => None,
-    };
-    let lines = match launchd_log {
-        // launchd has no journal: the agent's log file.
-        Some(path) => {
-            crate::lifecycle::launchd::logs::tail(&path, DETAIL_LOG_LINES).unwrap_or_default()
-        }
-        None => logs::tail(&logs::Query {
-            unit: &s.unit,
-            lines: DETAIL_LOG_LINES,
-            since: None,
-            invocation: None,
-        })
-        .await
-        .unwrap_or_default(),
-    };
+/// `status <service>`: the details, then the last log lines.
+async fn detail(s: &ServiceStatus, init: &Backend, json: bool) -> Result<(), Error> {
+    let lines = status::recent_lines(init, &s.unit, DETAIL_LOG_LINES).await;
     if json {
         let doc = serde_json::json!({ "ok": !s.failing, "service": s, "logs": lines });
         return out(&format!("{doc:#}\n"));
     }
     out(&detail_text(s, &lines))
-}
-
-/// A unit on disk that services.json does not list: shown from systemd's
-/// view alone (no port, no health path to probe).
-fn unregistered_status(
-    unit: &str,
-    state: &UnitState,
-    now_us: u64,
-    registry_unreadable: bool,
-) -> ServiceStatus {
-    let name = format!("parachute-{}", short_of(unit));
-    let mut s = from_unit(&name, unit, 0, "-", state, now_us);
-    s.url = String::new();
-    s.notes.push(if registry_unreadable {
-        "! not read from services.json (it could not be read); state from the unit only".into()
-    } else {
-        format!(
-            "! no services.json row for {unit}; re-register it with `parachute install <path-to-module>`, or see `parachute doctor`"
-        )
-    });
-    s
-}
-
-fn base_status(row: &Row, state: &UnitState, now_us: u64) -> ServiceStatus {
-    let mut notes = Vec::new();
-    if let Some(c) = ports::canonical(&row.name).filter(|c| *c != row.port) {
-        notes.push(format!("! canonical port is {c}"));
-    }
-    if let Some(e) = row.last_start_error() {
-        let desc = e
-            .get("error_description")
-            .and_then(|v| v.as_str())
-            .unwrap_or("unknown error");
-        let at = e.get("at").and_then(|v| v.as_str()).unwrap_or("");
-        notes.push(format!("! failed to start: {desc} ({at})"));
-    }
-    let path = row.paths.first().map_or("", String::as_str);
-    let health_path = Some(row.health.clone());
-    let mut s = from_unit(
-        &row.name,
-        &row.unit(),
-        row.port,
-        &row.version,
-        state,
-        now_us,
-    );
-    s.url = format!("http://127.0.0.1:{}{path}", row.port);
-    s.health_path = health_path;
-    s.notes.extend(notes);
-    s
-}
-
-fn from_unit(
-    name: &str,
-    unit: &str,
-    port: u16,
-    version: &str,
-    state: &UnitState,
-    now_us: u64,
-) -> ServiceStatus {
-    let installed = state.load_state != "not-found";
-    let active = state.is_active();
-    let mut notes = Vec::new();
-    if state.is_failed() {
-        let exit = crate::lifecycle::start::describe_exit(state);
-        notes.push(format!("! unit failed{exit}"));
-    }
-    ServiceStatus {
-        name: name.to_string(),
-        unit: unit.to_string(),
-        port,
-        version: version.to_string(),
-        state: if installed {
-            state.active_state.clone()
-        } else {
-            "not-installed".into()
-        },
-        sub_state: state.sub_state.clone(),
-        enabled: if installed {
-            state.unit_file_state.clone()
-        } else {
-            String::new()
-        },
-        pid: (state.main_pid != 0).then_some(state.main_pid),
-        uptime_seconds: (active && state.active_enter_timestamp_us > 0)
-            .then(|| now_us.saturating_sub(state.active_enter_timestamp_us) / 1_000_000),
-        restarts: state.n_restarts,
-        memory_bytes: if active { state.memory_current } else { None },
-        health: None,
-        url: format!("http://127.0.0.1:{port}"),
-        notes,
-        failing: state.is_failed(),
-        health_path: None,
-    }
-}
-
-/// The hub row: its service unit, or its socket when the service is idle.
-async fn hub_status(
-    init: &impl InitSystem,
-    hub_port: u16,
-    now_us: u64,
-) -> Result<ServiceStatus, Error> {
-    let svc = init.state(HUB_SERVICE).await?;
-    let sock = init.state(HUB_SOCKET).await?;
-    let mut s = from_unit(
-        "parachute-hub",
-        HUB_SERVICE,
-        hub_port,
-        crate::version::VERSION,
-        &svc,
-        now_us,
-    );
-    s.health_path = Some("/health".into());
-    // The hub starts at login through its socket (its service has `Also=`).
-    if sock.load_state != "not-found" {
-        s.enabled.clone_from(&sock.unit_file_state);
-    }
-    if !svc.is_active() && sock.is_active() {
-        // Socket-activated and idle: listening, started on the next connection.
-        s.state = "active".into();
-        s.sub_state = "listening".into();
-    }
-    if sock.is_failed() {
-        s.failing = true;
-        s.notes.push(format!(
-            "! {HUB_SOCKET} failed: {} — run: parachute restart hub",
-            sock.result
-        ));
-    }
-    if svc.load_state == "not-found" && sock.load_state == "not-found" {
-        s.notes.push("→ not set up yet: parachute init".into());
-    }
-    Ok(s)
 }
 
 fn table(rows: &[ServiceStatus]) -> String {
@@ -485,6 +243,9 @@ fn human_bytes(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::UnitState;
+    use crate::lifecycle::status::base_status;
+    use crate::manifest::Row;
 
     #[test]
     fn durations_and_sizes_read_like_a_person_writes_them() {
@@ -494,21 +255,6 @@ mod tests {
         assert_eq!(human_duration(90_000), "1d 1h");
         assert_eq!(human_bytes(512), "512B");
         assert_eq!(human_bytes(12_900_000), "12.3M");
-    }
-
-    #[test]
-    fn a_failed_unit_fails_status_and_says_why() {
-        let st = UnitState {
-            load_state: "loaded".into(),
-            active_state: "failed".into(),
-            result: "exit-code".into(),
-            exec_main_status: 2,
-            ..UnitState::default()
-        };
-        let s = from_unit("parachute-x", "parachute-x.service", 1950, "1", &st, 0);
-        assert!(s.failing);
-        assert_eq!(s.notes, vec!["! unit failed: exit-code (status 2)"]);
-        assert_eq!(s.pid, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod port_owner;
 pub mod service;
 pub mod spec;
 pub mod start;
+pub mod status;
 pub mod systemd;
 pub mod upgrade;
 
