@@ -13,6 +13,7 @@ use super::super::kit::{Notice, page};
 use super::super::{PageError, see_other};
 use super::format::{age, bytes, duration, when};
 use super::{DoneQuery, Gate, PATH, owner};
+use crate::error::Error;
 use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
 use crate::lifecycle::inventory::Inventory;
@@ -78,22 +79,19 @@ impl From<&ServiceStatus> for ServiceItem {
     }
 }
 
-/// The status of every service (or only of `unit`), probed.
-pub async fn statuses(
-    state: &HubState,
-    unit: Option<&str>,
-) -> Result<Vec<ServiceStatus>, PageError> {
-    let host = state
-        .host()
-        .ok_or_else(|| PageError::internal("the hub has no init system"))?;
-    let inventory = Inventory::load(state.paths()).map_err(PageError::internal)?;
+/// The status of every service (or only of `unit`), probed; the error
+/// says why the init system could not tell.
+pub async fn statuses(state: &HubState, unit: Option<&str>) -> Result<Vec<ServiceStatus>, Error> {
+    let host = state.host().ok_or_else(|| Error::Usage(NO_INIT.into()))?;
+    let inventory = Inventory::load(state.paths())?;
     let now_us = u64::try_from(state.clock().timestamp().as_microsecond()).unwrap_or(0);
-    let mut rows = collect(&inventory, host.init, host.hub_port, unit, now_us)
-        .await
-        .map_err(PageError::internal)?;
+    let mut rows = collect(&inventory, host.init, host.hub_port, unit, now_us).await?;
     probe_all(&mut rows).await;
     Ok(rows)
 }
+
+/// Why a page cannot show or run services in a hub without an init system.
+pub const NO_INIT: &str = "this hub runs without an init system";
 
 /// The hub's own facts.
 struct HubFacts {
@@ -138,6 +136,8 @@ struct Page {
     notice: Option<Notice>,
     hub: HubFacts,
     services: Vec<ServiceItem>,
+    /// Why there are no services to show, when the init system failed.
+    services_error: Option<String>,
 }
 
 /// `GET /`: the admin home for the owner, `/account` for another user,
@@ -161,17 +161,20 @@ pub async fn show(
         Gate::Answer(r) => return Ok(r),
     };
     let hub = hub_facts(&state, &me)?;
-    let services = statuses(&state, None)
-        .await?
-        .iter()
-        .map(ServiceItem::from)
-        .collect();
+    let (services, services_error) = match statuses(&state, None).await {
+        Ok(rows) => (rows.iter().map(ServiceItem::from).collect(), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "service status for /admin");
+            (Vec::new(), Some(e.to_string()))
+        }
+    };
     Ok(page(
         StatusCode::OK,
         Page {
             notice: q.notice(),
             hub,
             services,
+            services_error,
         },
     ))
 }

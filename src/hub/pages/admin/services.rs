@@ -17,7 +17,7 @@ use axum::response::Response;
 use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
 use super::super::{PageError, error_page, see_other};
-use super::home::{ServiceItem, statuses};
+use super::home::{NO_INIT, ServiceItem, statuses};
 use super::{CsrfForm, DoneQuery, Gate, admit, owner};
 use crate::hub::state::HubState;
 use crate::lifecycle::enablement;
@@ -76,6 +76,15 @@ fn not_found(svc: &str) -> Response {
     error_page(StatusCode::NOT_FOUND, "No such service", &msg)
 }
 
+fn unavailable(why: &str) -> Response {
+    let msg = format!("The init system could not be asked: {why}. See `parachute doctor`.");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Services unavailable",
+        &msg,
+    )
+}
+
 /// `templates/admin/service.html`.
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/service.html")]
@@ -104,13 +113,14 @@ pub async fn show(
     let Some(unit) = resolve(&inventory, &svc) else {
         return Ok(not_found(&svc));
     };
-    let rows = statuses(&state, Some(&unit)).await?;
+    let (rows, host) = match (statuses(&state, Some(&unit)).await, state.host()) {
+        (Ok(rows), Some(host)) => (rows, host),
+        (Err(e), _) => return Ok(unavailable(&e.to_string())),
+        (_, None) => return Ok(unavailable(NO_INIT)),
+    };
     let Some(s) = rows.first().map(ServiceItem::from) else {
         return Ok(not_found(&svc));
     };
-    let host = state
-        .host()
-        .ok_or_else(|| PageError::internal("the hub has no init system"))?;
     let file = unit_text(host.init, state.paths(), &unit);
     let log = recent_lines(host.init, &unit, LOG_LINES).await;
     Ok(form_page(&state, &headers, StatusCode::OK, |csrf| Page {
@@ -136,7 +146,7 @@ async fn perform(
 ) -> Result<Verdict, crate::error::Error> {
     let host = state
         .host()
-        .ok_or_else(|| crate::error::Error::Usage("the hub has no init system".into()))?;
+        .ok_or_else(|| crate::error::Error::Usage(NO_INIT.into()))?;
     let mut say = |e: Event| tracing::info!(service = svc, event = ?e, "admin page action");
     match action {
         Action::Start | Action::Restart => {
