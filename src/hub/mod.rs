@@ -23,6 +23,7 @@ pub mod ratelimit;
 pub mod registry;
 pub mod session;
 pub mod state;
+pub mod step_up;
 mod tokens;
 mod wellknown;
 

@@ -5,6 +5,7 @@ pub mod lockout;
 pub mod login;
 pub mod owner;
 pub mod password;
+pub mod step_up;
 pub mod totp;
 pub mod two_factor;
 

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "client ID metadata documents: when a fetched document expires",
         V6,
     ),
+    (7, "step-up PINs and step-up tokens", V7),
 ];
 
 /// The schema version this build writes.
@@ -217,6 +218,28 @@ END;
 // being fresh (NULL for clients from dynamic registration).
 const V6: &str = "
 ALTER TABLE clients ADD COLUMN document_expires_at INTEGER;
+";
+
+// Step-up (issue 14, seed 004): one argon2id PIN per user, and the step-up
+// tokens a PIN bought (SHA-256 only), each bound to the credential that
+// entered the PIN (`holder`: a session's id hash or a bearer's jti), so a
+// token is worth nothing to another session or bearer of the same user.
+const V7: &str = "
+CREATE TABLE step_up_pins (
+    user_id    TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    pin_hash   TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE step_up_tokens (
+    token_hash TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX step_up_tokens_user ON step_up_tokens(user_id);
+CREATE INDEX step_up_tokens_expiry ON step_up_tokens(expires_at);
 ";
 
 /// Bring the schema up to [`LATEST`].

@@ -23,6 +23,7 @@ pub mod reap;
 pub mod refresh;
 pub mod sessions;
 pub mod settings;
+pub mod step_up;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;

@@ -56,8 +56,12 @@ fn huge_usernames_are_refused_quickly_and_stored_nowhere() {
             Some(("application/x-www-form-urlencoded", &encode(&body))),
         );
         assert_eq!(r.status, status, "a {len}-byte username: {}", r.status);
+        // A hang guard, not a speed target (those live in bench/): a
+        // refusal that hashed or parsed the megabyte would still pass in
+        // far less, but one that waited on a lock or a full read timeout
+        // would not. Generous so a loaded CI machine cannot flake it.
         assert!(
-            start.elapsed() < Duration::from_secs(3),
+            start.elapsed() < Duration::from_secs(15),
             "{:?}",
             start.elapsed()
         );
