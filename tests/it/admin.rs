@@ -1,5 +1,5 @@
 //! Issue 14: the hub in a browser — `/` and the admin pages, over a real
-//! hub process (its store real SQLite). Without a session every page sends
+//! hub process (and its real store). Without a session every page sends
 //! the browser to sign in; every page refuses framing under a strict CSP;
 //! every form needs the CSRF double-submit and the hub's Origin. The
 //! service pages run against the harness's real `systemd --user` with a
@@ -36,7 +36,49 @@ const ACTIONS: &[&str] = &[
     "/admin/grants/revoke",
     "/admin/security/sign-out-everywhere",
     "/admin/security/rotate-key",
+    "/admin/security/pin",
+    "/admin/step-up",
 ];
+
+const PIN: &str = "424242";
+
+/// Set the owner's step-up PIN on the security page.
+fn set_pin(web: &mut Web) {
+    let r = web.submit(
+        "/admin/security",
+        "/admin/security/pin",
+        &[("new_pin", PIN)],
+    );
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/admin/security?done=pin"),
+        "{r:?}"
+    );
+}
+
+/// `action` with `fields`, through its step-up: refused with the PIN form
+/// (403), a wrong PIN refused (401), the right one gives the re-submit
+/// form, which goes through; its answer.
+fn through_step_up(web: &mut Web, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let r = web.submit(page, action, fields);
+    assert_eq!(r.status, 403, "{action} without step-up: {r:?}");
+    assert!(r.body.contains("id=\"step-up-pin\""), "{}", r.body);
+    let csrf = r.csrf();
+    let mut confirm = vec![("__csrf", csrf.as_str()), ("action", action)];
+    confirm.extend_from_slice(fields);
+    let wrong = [confirm.clone(), vec![("pin", "000000")]].concat();
+    let r = web.post("/admin/step-up", &wrong);
+    assert_eq!(r.status, 401, "wrong PIN: {r:?}");
+    assert!(r.body.contains("incorrect PIN"), "{}", r.body);
+    let right = [confirm, vec![("pin", PIN)]].concat();
+    let r = web.post("/admin/step-up", &right);
+    assert_eq!(r.status, 200, "right PIN: {r:?}");
+    let token = super::two_factor::between(&r.body, "name=\"step_up_token\" value=\"", "\"")
+        .expect("the re-submit form carries the step-up token");
+    let mut again = vec![("__csrf", csrf.as_str()), ("step_up_token", token.as_str())];
+    again.extend_from_slice(fields);
+    web.post(action, &again)
+}
 
 fn signed_in(addr: std::net::SocketAddr) -> Web {
     let mut web = Web::new(addr);
@@ -194,6 +236,19 @@ fn tokens_are_minted_listed_with_their_origin_and_revoked_from_the_page() {
         assert!(!r.body.contains("minted-token"));
     }
 
+    // An elevated scope needs step-up; after it the token is minted.
+    set_pin(&mut web);
+    let r = through_step_up(
+        &mut web,
+        "/admin/tokens",
+        "/admin/tokens/mint",
+        &[("scope", "vault:admin"), ("ttl", "1h")],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let admin =
+        super::two_factor::between(&r.body, "<pre id=\"minted-token\">", "</pre>").expect("minted");
+    assert_eq!(home.validate(&admin).expect("valid").scope, "vault:admin");
+
     let r = web.submit("/admin/tokens", "/admin/tokens/revoke", &[("jti", &jti)]);
     assert_eq!(
         (r.status, r.location()),
@@ -250,7 +305,17 @@ fn clients_are_approved_denied_and_removed_and_grants_revoked_from_the_pages() {
         page.body
     );
 
+    // Approving is dangerous: without a PIN, the page says to set one.
     let r = web.submit(
+        "/admin/clients",
+        "/admin/clients/approve",
+        &[("client_id", &keep)],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("id=\"step-up-setup\""), "{}", r.body);
+    set_pin(&mut web);
+    let r = through_step_up(
+        &mut web,
         "/admin/clients",
         "/admin/clients/approve",
         &[("client_id", &keep)],
@@ -273,7 +338,8 @@ fn clients_are_approved_denied_and_removed_and_grants_revoked_from_the_pages() {
     let kept = store::clients::get(&conn, &keep).expect("q").expect("kept");
     assert!(kept.approved());
     assert!(store::clients::get(&conn, &deny).expect("q").is_none());
-    let r = web.submit(
+    let r = through_step_up(
+        &mut web,
         "/admin/clients",
         "/admin/clients/approve",
         &[("client_id", &deny)],
@@ -349,7 +415,14 @@ fn signing_out_everywhere_else_and_rotating_the_key_from_the_security_page() {
 
     let jwks = || http(hub.addr, "GET", "/.well-known/jwks.json", None, None).json();
     let before = jwks()["keys"].as_array().map_or(0, Vec::len);
-    let r = here.submit("/admin/security", "/admin/security/rotate-key", &[]);
+    set_pin(&mut here);
+    assert!(here.get("/admin/security").body.contains("Change the PIN"));
+    let r = through_step_up(
+        &mut here,
+        "/admin/security",
+        "/admin/security/rotate-key",
+        &[],
+    );
     assert_eq!(
         (r.status, r.location()),
         (303, "/admin/security?done=rotated")

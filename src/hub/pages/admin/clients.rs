@@ -14,13 +14,14 @@ use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
 use super::super::{PageError, error_page, see_other};
 use super::format::when;
-use super::{DoneQuery, Gate, admit, owner};
+use super::{DoneQuery, Gate, admit, owner, step_up};
 use crate::hub::state::HubState;
 use crate::oauth::clients;
 use crate::store::{self, clients::Client};
 
 const CLIENTS: &str = "/admin/clients";
 const GRANTS: &str = "/admin/grants";
+const APPROVE: &str = "/admin/clients/approve";
 
 /// One client row.
 struct ClientItem {
@@ -87,6 +88,8 @@ pub struct ClientForm {
     client_id: String,
     #[serde(rename = "__csrf", default)]
     csrf: String,
+    #[serde(default)]
+    step_up_token: String,
 }
 
 fn no_client() -> Response {
@@ -95,14 +98,19 @@ fn no_client() -> Response {
     error_page(StatusCode::NOT_FOUND, "No such client", msg)
 }
 
-/// `POST /admin/clients/approve`.
+/// `POST /admin/clients/approve`: needs step-up.
 pub async fn approve(
     State(state): State<HubState>,
     PageSession(me): PageSession,
     headers: HeaderMap,
     PageForm(f): PageForm<ClientForm>,
 ) -> Result<Response, PageError> {
-    if let Gate::Answer(r) = admit(&state, &headers, me, &f.csrf, CLIENTS)? {
+    let me = match admit(&state, &headers, me, &f.csrf, CLIENTS)? {
+        Gate::Owner(me) => me,
+        Gate::Answer(r) => return Ok(r),
+    };
+    let carried = [("client_id".to_string(), f.client_id.clone())];
+    if let Some(r) = step_up::gate(&state, &headers, &me, &f.step_up_token, APPROVE, &carried) {
         return Ok(r);
     }
     let now = state.clock().now();

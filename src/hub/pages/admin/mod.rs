@@ -14,6 +14,7 @@ mod format;
 mod home;
 mod security;
 mod services;
+mod step_up;
 mod tokens;
 
 use axum::Router;
@@ -50,6 +51,8 @@ pub fn routes() -> Router<HubState> {
             post(security::sign_out_everywhere),
         )
         .route("/admin/security/rotate-key", post(security::rotate_key))
+        .route("/admin/security/pin", post(security::set_pin))
+        .route("/admin/step-up", post(step_up::confirm))
 }
 
 /// Who is asking: the owner, or the answer to give instead.
@@ -98,6 +101,7 @@ fn done_message(key: &str) -> Option<&'static str> {
         "approved" => "Approved: the app can now ask for consent.",
         "removed" => "Removed, with its grants and tokens.",
         "signed-out" => "Every other session was signed out.",
+        "pin" => "Step-up PIN saved.",
         "rotated" => "A new signing key is published and signs from now on.",
         _ => return None,
     })

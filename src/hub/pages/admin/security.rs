@@ -13,13 +13,16 @@ use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
 use super::super::{PageError, see_other};
 use super::format::when;
-use super::{CsrfForm, DoneQuery, Gate, admit, owner};
+use super::{CsrfForm, DoneQuery, Gate, admit, owner, step_up};
 use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
+use crate::identity::step_up::{self as rules, StepUpError};
 use crate::store;
 use crate::tokens::keys;
+use serde::Deserialize;
 
 const HERE: &str = "/admin/security";
+const ROTATE: &str = "/admin/security/rotate-key";
 
 struct KeyItem {
     kid: String,
@@ -32,6 +35,7 @@ struct KeyItem {
 /// Everything the page shows but the CSRF token and the notice.
 struct Facts {
     two_factor_on: bool,
+    pin_set: bool,
     sessions: usize,
     keys: Vec<KeyItem>,
 }
@@ -43,6 +47,7 @@ struct Page {
     csrf: String,
     notice: Option<Notice>,
     facts: Facts,
+    pin_max: usize,
 }
 
 fn facts(conn: &rusqlite::Connection, me: &SignedIn, now: i64) -> rusqlite::Result<Facts> {
@@ -60,9 +65,30 @@ fn facts(conn: &rusqlite::Connection, me: &SignedIn, now: i64) -> rusqlite::Resu
         .collect();
     Ok(Facts {
         two_factor_on: totp.is_some_and(|t| t.enabled()),
+        pin_set: rules::configured(conn, &me.user.id)?,
         sessions: store::sessions::count_for_user(conn, &me.user.id, now)?,
         keys,
     })
+}
+
+/// The page at `status` with `notice`.
+fn render(
+    state: &HubState,
+    headers: &HeaderMap,
+    me: &SignedIn,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    let facts = {
+        let conn = state.store().conn().map_err(PageError::unavailable)?;
+        facts(&conn, me, state.clock().now()).map_err(PageError::internal)?
+    };
+    Ok(form_page(state, headers, status, |csrf| Page {
+        csrf,
+        notice,
+        facts,
+        pin_max: rules::PIN_MAX_DIGITS,
+    }))
 }
 
 /// `GET /admin/security`.
@@ -72,19 +98,53 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let me = match owner(me, HERE) {
+    match owner(me, HERE) {
+        Gate::Owner(me) => render(&state, &headers, &me, StatusCode::OK, q.notice()),
+        Gate::Answer(r) => Ok(r),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PinForm {
+    #[serde(rename = "__csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    new_pin: String,
+    #[serde(default)]
+    current_pin: String,
+}
+
+/// `POST /admin/security/pin`: set the step-up PIN, or change it (with the
+/// current one), under seed 004's rules (`identity::step_up::set_pin`).
+pub async fn set_pin(
+    State(state): State<HubState>,
+    PageSession(me): PageSession,
+    headers: HeaderMap,
+    PageForm(f): PageForm<PinForm>,
+) -> Result<Response, PageError> {
+    let me = match admit(&state, &headers, me, &f.csrf, HERE)? {
         Gate::Owner(me) => me,
         Gate::Answer(r) => return Ok(r),
     };
-    let facts = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        facts(&conn, &me, state.clock().now()).map_err(PageError::internal)?
+    let (s, user, now) = (state.clone(), me.user.id.clone(), state.clock().now());
+    let current = Some(f.current_pin).filter(|c| !c.is_empty());
+    let done = tokio::task::spawn_blocking(move || {
+        rules::set_pin(s.store(), &user, &f.new_pin, current.as_deref(), now)
+    })
+    .await
+    .map_err(PageError::internal)?;
+    let status = match done {
+        Ok(()) => return Ok(see_other(&format!("{HERE}?done=pin"))),
+        Err(StepUpError::Format) => StatusCode::BAD_REQUEST,
+        Err(StepUpError::CurrentPinRequired) => StatusCode::UNAUTHORIZED,
+        Err(StepUpError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
+        Err(ref e) => return Err(PageError::internal(e)),
     };
-    Ok(form_page(&state, &headers, StatusCode::OK, |csrf| Page {
-        csrf,
-        notice: q.notice(),
-        facts,
-    }))
+    let msg = format!(
+        "The PIN was not changed: {}.",
+        done.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    render(&state, &headers, &me, status, Some(Notice::err(msg)))
 }
 
 /// `POST /admin/security/sign-out-everywhere`: every session of the owner
@@ -107,14 +167,27 @@ pub async fn sign_out_everywhere(
     Ok(see_other(&format!("{HERE}?done=signed-out")))
 }
 
-/// `POST /admin/security/rotate-key`: a new signing key, published at once.
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    #[serde(rename = "__csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    step_up_token: String,
+}
+
+/// `POST /admin/security/rotate-key`: a new signing key, published at
+/// once; needs step-up.
 pub async fn rotate_key(
     State(state): State<HubState>,
     PageSession(me): PageSession,
     headers: HeaderMap,
-    PageForm(f): PageForm<CsrfForm>,
+    PageForm(f): PageForm<StepUpForm>,
 ) -> Result<Response, PageError> {
-    if let Gate::Answer(r) = admit(&state, &headers, me, &f.csrf, HERE)? {
+    let me = match admit(&state, &headers, me, &f.csrf, HERE)? {
+        Gate::Owner(me) => me,
+        Gate::Answer(r) => return Ok(r),
+    };
+    if let Some(r) = step_up::gate(&state, &headers, &me, &f.step_up_token, ROTATE, &[]) {
         return Ok(r);
     }
     // Generate outside the write lock; it is the slow part.

@@ -16,13 +16,14 @@ use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
 use super::super::{PageError, error_page, see_other};
 use super::format::when;
-use super::{DoneQuery, Gate, admit, owner};
+use super::{DoneQuery, Gate, admit, owner, step_up};
 use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
 use crate::store::{self, tokens::Revoked};
 use crate::tokens::{audience, mint, operator, origin, scopes, ttl};
 
 const HERE: &str = "/admin/tokens";
+const MINT: &str = "/admin/tokens/mint";
 /// How the registry records a token minted here (`tokens::origin`).
 pub const CREATED_VIA: &str = "admin_page";
 /// Rows the list shows, newest first.
@@ -170,14 +171,26 @@ struct MintRequest {
     ttl_secs: i64,
 }
 
+impl MintRequest {
+    /// Whether any scope is one the catalog marks elevated or high (the
+    /// admin scopes): minting it needs step-up.
+    fn elevated(&self) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| scopes::explain(s).is_none_or(|e| e.risk > scopes::Risk::Low))
+    }
+}
+
+/// The values of the form field `k`, in order.
+fn field<'a>(pairs: &'a [(String, String)], k: &'a str) -> impl Iterator<Item = &'a str> {
+    pairs
+        .iter()
+        .filter(move |(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Read the mint form (`scope` repeated, `ttl`, the CSRF field).
 fn mint_request(pairs: &[(String, String)]) -> Result<MintRequest, String> {
-    fn field<'a>(pairs: &'a [(String, String)], k: &'a str) -> impl Iterator<Item = &'a str> {
-        pairs
-            .iter()
-            .filter(move |(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    }
     let picked: Vec<String> = scopes::parse(&field(pairs, "scope").collect::<Vec<_>>().join(" "));
     if picked.is_empty() {
         return Err("Pick at least one scope.".into());
@@ -221,17 +234,15 @@ fn mint_for(state: &HubState, me: &SignedIn, req: &MintRequest) -> Result<String
     Ok(minted.token)
 }
 
-/// `POST /admin/tokens/mint`: the token on the answer, once.
+/// `POST /admin/tokens/mint`: the token on the answer, once; elevated
+/// scopes need step-up.
 pub async fn mint(
     State(state): State<HubState>,
     PageSession(me): PageSession,
     headers: HeaderMap,
     PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "__csrf")
-        .map_or("", |(_, v)| v.as_str());
+    let csrf = field(&pairs, "__csrf").next().unwrap_or_default();
     let me = match admit(&state, &headers, me, csrf, HERE)? {
         Gate::Owner(me) => me,
         Gate::Answer(r) => return Ok(r),
@@ -248,6 +259,14 @@ pub async fn mint(
             );
         }
     };
+    let presented = field(&pairs, crate::hub::step_up::FORM_FIELD)
+        .next()
+        .unwrap_or_default();
+    if req.elevated()
+        && let Some(r) = step_up::gate(&state, &headers, &me, presented, MINT, &pairs)
+    {
+        return Ok(r);
+    }
     let token = mint_for(&state, &me, &req)?;
     let notice = Notice::ok("Token minted. Copy it now: it is not shown again.");
     render(&state, &headers, StatusCode::OK, Some(notice), Some(token))
