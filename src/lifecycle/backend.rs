@@ -70,6 +70,17 @@ impl Backend {
         Ok(self)
     }
 
+    /// Where `unit`'s file is written: the unit under the user's unit dir
+    /// (systemd), the agent's plist (launchd; `None` for a unit it has no
+    /// job for).
+    pub fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Systemd(_) => Some(paths.unit_file(unit)),
+            Self::Launchd(l) => crate::lifecycle::launchd::system::job(unit)
+                .map(|(label, _)| l.layout.plist(&label)),
+        }
+    }
+
     /// The manager's version string, for `doctor` (empty when unreachable).
     pub async fn manager_version(&self) -> String {
         match self {

@@ -123,6 +123,30 @@ pub async fn recent_lines(init: &Backend, unit: &str, lines: usize) -> Vec<Strin
     }
 }
 
+/// Most of a unit file the admin pages show (units and plists are a few KiB).
+pub const UNIT_TEXT_MAX: u64 = 64 * 1024;
+
+/// A unit file as the backend wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitText {
+    pub path: std::path::PathBuf,
+    /// `None` when there is no such file (or it cannot be read).
+    pub text: Option<String>,
+}
+
+/// `unit`'s file as written on disk (systemd: the unit, launchd: the plist),
+/// read up to [`UNIT_TEXT_MAX`] bytes.
+pub fn unit_text(init: &Backend, paths: &crate::paths::Paths, unit: &str) -> Option<UnitText> {
+    use std::io::Read as _;
+    let path = init.unit_path(paths, unit)?;
+    let text = std::fs::File::open(&path).ok().and_then(|f| {
+        let mut buf = Vec::new();
+        f.take(UNIT_TEXT_MAX).read_to_end(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf).into_owned())
+    });
+    Some(UnitText { path, text })
+}
+
 fn unregistered_status(
     unit: &str,
     state: &UnitState,

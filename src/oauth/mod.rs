@@ -30,6 +30,7 @@ pub mod authorize;
 pub mod cimd;
 pub mod cimd_client;
 pub mod client_auth;
+pub mod clients;
 pub mod consent;
 pub mod delegate;
 pub mod error;

@@ -44,6 +44,25 @@ pub fn delete_for_user(conn: &Connection, user_id: &str) -> rusqlite::Result<usi
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
 }
 
+/// How many live sessions `user_id` has.
+pub fn count_for_user(conn: &Connection, user_id: &str, now: i64) -> rusqlite::Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sessions WHERE user_id = ?1 AND expires_at > ?2",
+        (user_id, now),
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// End every session of `user_id` but `keep` ("sign out everywhere else");
+/// how many.
+pub fn delete_others(conn: &Connection, user_id: &str, keep: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND id_hash != ?2",
+        (user_id, sha256_hex(keep)),
+    )
+}
+
 /// A login waiting on its second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLogin {
@@ -124,6 +143,21 @@ mod tests {
         create(&c, "a", &u.id, 100, 50).expect("a");
         create(&c, "b", &u.id, 100, 50).expect("b");
         assert_eq!(delete_for_user(&c, &u.id).expect("all"), 2);
+    }
+
+    #[test]
+    fn signing_out_everywhere_else_keeps_this_session() {
+        let (_d, s) = store();
+        let c = s.conn().expect("conn");
+        let u = users::create(&c, "ada", "$argon2id$x", 1).expect("user");
+        for id in ["here", "laptop", "phone"] {
+            create(&c, id, &u.id, 100, 50).expect("create");
+        }
+        assert_eq!(count_for_user(&c, &u.id, 120).expect("count"), 3);
+        assert_eq!(delete_others(&c, &u.id, "here").expect("others"), 2);
+        assert_eq!(user_of(&c, "here", 120).expect("q"), Some(u.id.clone()));
+        assert_eq!(user_of(&c, "phone", 120).expect("q"), None);
+        assert_eq!(count_for_user(&c, &u.id, 200).expect("count"), 0, "expired");
     }
 
     #[test]

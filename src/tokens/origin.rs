@@ -16,6 +16,7 @@ pub fn describe(conn: &Connection, t: &TokenRow) -> rusqlite::Result<String> {
     Ok(match t.created_via.as_str() {
         operator::CREATED_VIA => "operator token".to_string(),
         "cli_mint" => "CLI mint".to_string(),
+        "admin_page" => "admin page".to_string(),
         "oauth" => app(&t.client_id)?,
         "delegated" => {
             let parent = t.parent_jti.as_deref().unwrap_or("?");

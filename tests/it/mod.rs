@@ -1,4 +1,5 @@
 mod account;
+mod admin;
 mod audience;
 mod auth;
 mod bounds;

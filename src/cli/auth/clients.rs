@@ -10,6 +10,7 @@ use clap::Args;
 use super::{Context, JsonArgs, date};
 use crate::cli::context::out;
 use crate::error::Error;
+use crate::oauth::clients;
 use crate::store::{self, Store};
 
 #[derive(Debug, Args)]
@@ -28,11 +29,7 @@ pub fn pending(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
     let now = cx.clock.now();
     let conn = store.conn()?;
-    let rows: Vec<_> = store::clients::list(&conn, Some(store::clients::PENDING))
-        .map_err(|e| store.err(e))?
-        .into_iter()
-        .filter(|c| !crate::oauth::client_expired(c, now))
-        .collect();
+    let rows = clients::pending(&conn, now).map_err(|e| store.err(e))?;
     if args.json {
         let doc = serde_json::to_string_pretty(&rows).unwrap_or_default();
         return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
@@ -65,11 +62,7 @@ pub fn list_clients(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
     let now = cx.clock.now();
     let conn = store.conn()?;
-    let rows: Vec<_> = store::clients::list(&conn, None)
-        .map_err(|e| store.err(e))?
-        .into_iter()
-        .filter(|c| c.approved() || !crate::oauth::client_expired(c, now))
-        .collect();
+    let rows = clients::registered(&conn, now).map_err(|e| store.err(e))?;
     if args.json {
         let doc = serde_json::to_string_pretty(&rows).unwrap_or_default();
         return out(&format!("{doc}\n")).map(|()| ExitCode::SUCCESS);
@@ -99,16 +92,8 @@ pub fn list_clients(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 pub fn approve(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
     let now = cx.clock.now();
-    let found = store.write(|tx| {
-        let c = store::clients::get(tx, &args.client_id).map_err(|e| store.err(e))?;
-        match c.filter(|c| !crate::oauth::client_expired(c, now)) {
-            Some(c) => {
-                store::clients::approve(tx, &c.client_id).map_err(|e| store.err(e))?;
-                Ok(Some(c))
-            }
-            None => Ok(None),
-        }
-    })?;
+    let found =
+        store.write(|tx| clients::approve(tx, &args.client_id, now).map_err(|e| store.err(e)))?;
     let c = found.ok_or_else(|| unknown(&args.client_id))?;
     eprintln!(
         "✓ approved {} ({}); it can now ask you for consent",
@@ -166,18 +151,8 @@ pub fn trust_hosts(cx: &Context, args: &TrustHostsArgs) -> Result<ExitCode, Erro
 pub fn revoke_client(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
     let now = cx.clock.now();
-    let revoked = store.write(|tx| {
-        let sql = |e| store.err(e);
-        if store::clients::get(tx, &args.client_id)
-            .map_err(sql)?
-            .is_none()
-        {
-            return Ok(None);
-        }
-        let n = store::refresh::revoke_client(tx, &args.client_id, now).map_err(sql)?;
-        store::clients::delete(tx, &args.client_id).map_err(sql)?;
-        Ok(Some(n))
-    })?;
+    let revoked =
+        store.write(|tx| clients::remove(tx, &args.client_id, now).map_err(|e| store.err(e)))?;
     let n = revoked.ok_or_else(|| unknown(&args.client_id))?;
     eprintln!(
         "✓ removed client {} with its grants; {n} token(s) revoked",
@@ -219,16 +194,8 @@ pub fn list_grants(cx: &Context, args: &JsonArgs) -> Result<ExitCode, Error> {
 pub fn revoke_grant(cx: &Context, args: &ClientIdArgs) -> Result<ExitCode, Error> {
     let store = Store::open_existing(&cx.paths.hub_db())?;
     let now = cx.clock.now();
-    let (grants, revoked) = store.write(|tx| {
-        let sql = |e| store.err(e);
-        let g = store::grants::delete_for_client(tx, &args.client_id).map_err(sql)?;
-        let t = if g > 0 {
-            store::refresh::revoke_client(tx, &args.client_id, now).map_err(sql)?
-        } else {
-            0
-        };
-        Ok((g, t))
-    })?;
+    let (grants, revoked) =
+        store.write(|tx| clients::withdraw(tx, &args.client_id, now).map_err(|e| store.err(e)))?;
     if grants == 0 {
         return Err(Error::Usage(format!(
             "no grant to client `{}`. See them with: parachute auth list-grants",

@@ -5,6 +5,7 @@
 //! `hub::login`; the account pages are [`account`].
 
 pub mod account;
+pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod kit;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<HubState> {
             post(account::rotate_operator),
         )
         .route("/account/grants/revoke", post(account::revoke_grant))
+        .merge(admin::routes())
 }
 
 /// An already rendered page at `status`: not cached, not frameable.
