@@ -97,6 +97,17 @@ pub fn csrf_refusal(
 }
 
 /// A 303 to a local path or URL.
+/// Read what a page shows from the store at the hub's `now`: 503 when no
+/// connection can be had (the store is busy or gone), 500 when the read
+/// itself fails. Every page reads through this, so the two stay apart.
+pub fn read<T, E: std::fmt::Display>(
+    state: &HubState,
+    f: impl FnOnce(&rusqlite::Connection, i64) -> Result<T, E>,
+) -> Result<T, PageError> {
+    let conn = state.store().conn().map_err(PageError::unavailable)?;
+    f(&conn, state.clock().now()).map_err(PageError::internal)
+}
+
 pub fn see_other(location: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::PageError;
 use super::super::extract::PageSession;
 use super::super::kit::{Notice, form_page};
+use super::super::{PageError, read};
 use super::sign_in_first;
 use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
@@ -158,10 +158,7 @@ pub(super) fn overview(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    let facts = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        load(&conn, &me.user.id, state.clock().now()).map_err(PageError::internal)?
-    };
+    let facts = read(state, |conn, now| load(conn, &me.user.id, now))?;
     Ok(form_page(state, headers, status, |csrf| Page {
         csrf,
         notice,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page, page};
-use super::super::{PageError, see_other};
+use super::super::{PageError, read, see_other};
 use super::{admit, admit_with_password, refuse};
 use crate::hub::ratelimit::{self, Limit};
 use crate::hub::session::SignedIn;
@@ -163,10 +163,7 @@ pub async fn confirm(
         Ok(me) => me,
         Err(r) => return Ok(r),
     };
-    let row = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        store::two_factor::totp(&conn, &me.user.id).map_err(PageError::internal)?
-    };
+    let row = read(&state, |conn, _| store::two_factor::totp(conn, &me.user.id))?;
     let Some(row) = row.filter(|r| !r.enabled()) else {
         let msg = "There is no setup to finish. Start it again below.";
         return refuse(&state, &headers, &me, StatusCode::CONFLICT, msg);

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
-use super::super::{PageError, error_page, see_other};
+use super::super::{PageError, error_page, read, see_other};
 use super::format::when;
 use super::{DoneQuery, Gate, admit, owner, step_up};
 use crate::hub::state::HubState;
@@ -64,14 +64,13 @@ pub async fn show(
     if let Gate::Answer(r) = owner(me, CLIENTS) {
         return Ok(r);
     }
-    let now = state.clock().now();
-    let (pending, registered) = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        let items = |v: Vec<Client>| v.into_iter().map(ClientItem::from).collect::<Vec<_>>();
-        let pending = clients::pending(&conn, now).map_err(PageError::internal)?;
-        let all = clients::registered(&conn, now).map_err(PageError::internal)?;
-        (items(pending), items(all))
-    };
+    let items = |v: Vec<Client>| v.into_iter().map(ClientItem::from).collect::<Vec<_>>();
+    let (pending, registered) = read(&state, |conn, now| {
+        Ok::<_, rusqlite::Error>((
+            items(clients::pending(conn, now)?),
+            items(clients::registered(conn, now)?),
+        ))
+    })?;
     Ok(form_page(&state, &headers, StatusCode::OK, |csrf| {
         ClientsPage {
             csrf,
@@ -174,10 +173,7 @@ pub async fn grants(
     if let Gate::Answer(r) = owner(me, GRANTS) {
         return Ok(r);
     }
-    let rows = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        store::grants::list(&conn).map_err(PageError::internal)?
-    };
+    let rows = read(&state, |conn, _| store::grants::list(conn))?;
     let grants = rows
         .into_iter()
         .map(|g| GrantItem {

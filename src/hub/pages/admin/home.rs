@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use super::super::extract::PageSession;
 use super::super::kit::{Notice, page};
-use super::super::{PageError, see_other};
+use super::super::{PageError, read, see_other};
 use super::format::{age, bytes, duration, when};
 use super::{DoneQuery, Gate, PATH, owner};
 use crate::error::Error;
@@ -106,14 +106,15 @@ struct HubFacts {
 
 fn hub_facts(state: &HubState, me: &SignedIn) -> Result<HubFacts, PageError> {
     let now = state.clock().now();
-    let conn = state.store().conn().map_err(PageError::unavailable)?;
-    let key = store::keys::active(&conn).map_err(PageError::internal)?;
-    let operator_exp = store::account::live_tokens(&conn, &me.user.id, now)
-        .map_err(PageError::internal)?
-        .into_iter()
-        .filter(|t| t.created_via == operator::CREATED_VIA)
-        .map(|t| t.expires_at)
-        .max();
+    let (key, operator_exp) = read(state, |conn, _| {
+        let key = store::keys::active(conn)?;
+        let operator_exp = store::account::live_tokens(conn, &me.user.id, now)?
+            .into_iter()
+            .filter(|t| t.created_via == operator::CREATED_VIA)
+            .map(|t| t.expires_at)
+            .max();
+        Ok::<_, rusqlite::Error>((key, operator_exp))
+    })?;
     let check = state.store_check();
     Ok(HubFacts {
         version: crate::version::VERSION,

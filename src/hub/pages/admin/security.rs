@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
-use super::super::{PageError, see_other};
+use super::super::{PageError, read, see_other};
 use super::format::when;
 use super::{CsrfForm, DoneQuery, Gate, admit, owner, step_up};
 use crate::hub::session::SignedIn;
@@ -79,10 +79,7 @@ fn render(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    let facts = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        facts(&conn, me, state.clock().now()).map_err(PageError::internal)?
-    };
+    let facts = read(state, |conn, now| facts(conn, me, now))?;
     Ok(form_page(state, headers, status, |csrf| Page {
         csrf,
         notice,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
-use super::super::{PageError, error_page, see_other};
+use super::super::{PageError, error_page, read, see_other};
 use super::format::when;
 use super::{DoneQuery, Gate, admit, owner, step_up};
 use crate::hub::session::SignedIn;
@@ -99,10 +99,7 @@ fn render(
     notice: Option<Notice>,
     minted: Option<String>,
 ) -> Result<Response, PageError> {
-    let tokens = {
-        let conn = state.store().conn().map_err(PageError::unavailable)?;
-        items(&conn, state.clock().now()).map_err(PageError::internal)?
-    };
+    let tokens = read(state, items)?;
     Ok(form_page(state, headers, status, |csrf| Page {
         csrf,
         notice,
