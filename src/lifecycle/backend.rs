@@ -8,7 +8,8 @@ use crate::lifecycle::launchd::system::Launchd;
 use crate::lifecycle::service::ServiceSpec;
 use crate::lifecycle::systemd::Systemd;
 use crate::lifecycle::systemd::hardening::Ns;
-use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
+use crate::lifecycle::systemd::hub_unit::HubUnits;
+use crate::lifecycle::{HubFiles, InitError, InitSystem, JobResult, Kind, Rendered, UnitState};
 use crate::paths::Paths;
 
 pub enum Backend {
@@ -101,6 +102,21 @@ macro_rules! delegate {
 }
 
 impl InitSystem for Backend {
+    fn kind(&self) -> Kind {
+        delegate!(self, b => b.kind())
+    }
+    fn has_hub(&self, paths: &Paths) -> bool {
+        delegate!(self, b => b.has_hub(paths))
+    }
+    fn installed_hub_port(&self, paths: &Paths) -> Option<u16> {
+        delegate!(self, b => b.installed_hub_port(paths))
+    }
+    async fn render_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
+        delegate!(self, b => b.render_hub(paths, spec).await)
+    }
+    async fn ensure_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<Vec<String>, Error> {
+        delegate!(self, b => b.ensure_hub(paths, spec).await)
+    }
     fn has_unit(&self, paths: &Paths, unit: &str) -> bool {
         delegate!(self, b => b.has_unit(paths, unit))
     }
