@@ -71,17 +71,6 @@ impl Backend {
         Ok(self)
     }
 
-    /// Where `unit`'s file is written: the unit under the user's unit dir
-    /// (systemd), the agent's plist (launchd; `None` for a unit it has no
-    /// job for).
-    pub fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
-        match self {
-            Self::Systemd(_) => Some(paths.unit_file(unit)),
-            Self::Launchd(l) => crate::lifecycle::launchd::system::job(unit)
-                .map(|(label, _)| l.layout.plist(&label)),
-        }
-    }
-
     /// The manager's version string, for `doctor` (empty when unreachable).
     pub async fn manager_version(&self) -> String {
         match self {
@@ -105,6 +94,12 @@ impl InitSystem for Backend {
     fn kind(&self) -> Kind {
         delegate!(self, b => b.kind())
     }
+    fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
+        delegate!(self, b => b.unit_path(paths, unit))
+    }
+    fn log_dir(&self) -> Option<std::path::PathBuf> {
+        delegate!(self, b => b.log_dir())
+    }
     fn has_hub(&self, paths: &Paths) -> bool {
         delegate!(self, b => b.has_hub(paths))
     }
@@ -113,6 +108,9 @@ impl InitSystem for Backend {
     }
     async fn render_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
         delegate!(self, b => b.render_hub(paths, spec).await)
+    }
+    async fn write_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<bool, Error> {
+        delegate!(self, b => b.write_hub(paths, spec).await)
     }
     async fn ensure_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<Vec<String>, Error> {
         delegate!(self, b => b.ensure_hub(paths, spec).await)

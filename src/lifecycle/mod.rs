@@ -199,6 +199,17 @@ pub trait InitSystem: Sized {
     fn kind(&self) -> Kind {
         Kind::Systemd
     }
+    /// Where `unit`'s file is written: the unit under the user's unit dir
+    /// (systemd), the agent's plist (launchd; `None` for a unit it has no
+    /// job for).
+    fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
+        Some(paths.unit_file(unit))
+    }
+    /// Where the services' output goes as files (launchd's log files);
+    /// `None` when a journal keeps it.
+    fn log_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
     /// Whether the hub is set up (systemd: its socket unit; launchd: its agent).
     fn has_hub(&self, paths: &Paths) -> bool {
         self.has_unit(paths, service::HUB_SOCKET)
@@ -215,6 +226,15 @@ pub trait InitSystem: Sized {
             .into_iter()
             .map(|(unit, text)| (paths.unit_file(unit), text))
             .collect())
+    }
+    /// Write the hub's files when they changed, and nothing else (`upgrade`
+    /// restarts it); returns whether any changed.
+    async fn write_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<bool, Error> {
+        let mut changed = false;
+        for (unit, text) in hub::expected(spec, systemd::units::hardening(paths, self).await) {
+            changed |= systemd::units::write_if_changed(paths, unit, &text)?;
+        }
+        Ok(changed)
     }
     /// Write the hub's files when they changed, enable them, and stop a
     /// running hub after a change so the new files apply (the caller starts

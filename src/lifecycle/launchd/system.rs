@@ -273,6 +273,14 @@ impl<R: Runner> InitSystem for Launchd<R> {
         Kind::Launchd
     }
 
+    fn unit_path(&self, _: &Paths, unit: &str) -> Option<PathBuf> {
+        job(unit).map(|(label, _)| self.plist(&label))
+    }
+
+    fn log_dir(&self) -> Option<PathBuf> {
+        Some(self.layout.logs_dir.clone())
+    }
+
     fn has_hub(&self, _: &Paths) -> bool {
         self.plist(HUB_LABEL).is_file()
     }
@@ -285,6 +293,11 @@ impl<R: Runner> InitSystem for Launchd<R> {
         let agent = super::hub::agent(&self.layout, spec);
         let text = agents::expected(&self.layout, &agent).map_err(InitError::from)?;
         Ok(vec![(self.plist(HUB_LABEL), text)])
+    }
+
+    async fn write_hub(&self, _: &Paths, spec: &HubUnits) -> Result<bool, Error> {
+        let agent = super::hub::agent(&self.layout, spec);
+        Ok(agents::write_if_changed(&self.layout, &agent).map_err(InitError::from)?)
     }
 
     async fn ensure_hub(&self, _: &Paths, spec: &HubUnits) -> Result<Vec<String>, Error> {
