@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::activity::Activity;
 use super::edge;
+use super::proxy::on_demand::OnDemand;
 use super::proxy::upstream::Upstream;
 use super::registry::Registry;
 use crate::clock::Clock;
@@ -52,6 +53,7 @@ struct Inner {
     clock: Clock,
     registry: Registry,
     upstream: Upstream,
+    on_demand: OnDemand,
 }
 
 impl HubState {
@@ -77,6 +79,7 @@ impl HubState {
             store,
             registry,
             upstream: Upstream::new(),
+            on_demand: OnDemand::default(),
             paths,
             issuers,
             activity: Arc::new(Activity::default()),
@@ -105,6 +108,11 @@ impl HubState {
     /// The proxy's pooled connections to the modules.
     pub fn upstream(&self) -> &Upstream {
         &self.0.upstream
+    }
+
+    /// Starting modules on demand and stopping idle ones.
+    pub fn on_demand(&self) -> &OnDemand {
+        &self.0.on_demand
     }
 
     pub fn store(&self) -> &Store {

@@ -9,6 +9,7 @@ pub mod enablement;
 pub mod fake;
 pub mod hub;
 pub mod hub_store;
+pub mod idle_marker;
 pub mod inventory;
 pub mod launchd;
 pub mod logs;
