@@ -22,6 +22,7 @@ mod launchd;
 mod lifecycle;
 mod lifecycle_trust;
 mod lifecycle_verbs;
+mod log_stream;
 mod man;
 mod moved_binary;
 mod oauth;
