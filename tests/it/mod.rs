@@ -31,6 +31,7 @@ mod pages;
 mod passwords;
 mod ports;
 mod proxy;
+mod step_up;
 mod store_integrity;
 mod system_smoke;
 mod two_factor;

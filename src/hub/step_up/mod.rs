@@ -16,6 +16,8 @@
 //! another credential's), distinct from the 401 of a bad credential: a 401
 //! means "sign in again", this means "enter your PIN".
 
+pub mod api;
+
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
