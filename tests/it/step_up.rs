@@ -590,3 +590,35 @@ fn the_cli_sets_shows_and_clears_the_pin() {
     );
     assert_eq!(r.status, 409, "{r:?}");
 }
+
+/// `parachute ARGS` on a terminal (a pty from util-linux `script`), typing
+/// `input`.
+fn on_a_terminal(s: &Server, args: &str, input: &str) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_parachute");
+    let cmd = s.home.wrap(
+        std::path::Path::new("script"),
+        &["-qec", &format!("{bin} {args}"), "/dev/null"],
+    );
+    run_with_stdin(cmd, input)
+}
+
+#[test]
+fn on_a_terminal_set_asks_for_the_new_pin_twice_and_the_current_one_first() {
+    let s = Server::start();
+    let op = s.home.operator_token();
+    let o = on_a_terminal(&s, "auth step-up set", "4242\n4343\n");
+    let text = stdout(&o);
+    assert!(text.contains("Repeat it:"), "{text}");
+    assert!(text.contains("the two PINs differ"), "{text}");
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    let r = as_bearer(&s, "GET", "/api/step-up", &op, None, None);
+    assert_eq!(r.json()["configured"], json!(false), "nothing was set");
+    let o = on_a_terminal(&s, "auth step-up set", "4242\n4242\n");
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("Current PIN"), "{}", stdout(&o));
+    let o = on_a_terminal(&s, "auth step-up set", "4242\n9999\n9999\n");
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Current PIN:"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("step-up PIN changed"), "{}", stdout(&o));
+    step_up(&s, &op, "9999");
+}
