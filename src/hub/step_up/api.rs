@@ -295,3 +295,104 @@ pub async fn set_pin(
         json!({"ok": true, "configured": true}),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::hub::step_up::{Reason, require};
+    use crate::hub::test_support::{ORIGIN, state_with_clock};
+    use crate::tokens::{mint, operator};
+
+    const T0: i64 = 1_800_000_000;
+
+    /// A hub on a fixed clock with the user `u1` and a bearer of theirs.
+    fn hub(dir: &std::path::Path, scope: &str) -> (HubState, crate::tokens::Claims, String) {
+        let state = state_with_clock(dir, Clock::fixed(T0));
+        let store = state.store();
+        let scopes = vec![scope.to_string()];
+        let minted = store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO users (id, username, password_hash, created_at, updated_at)
+                     VALUES ('u1', 'ada', 'x', 0, 0)",
+                    [],
+                )
+                .map_err(|e| store.err(e))?;
+                let m = mint::Mint {
+                    sub: "u1",
+                    user_id: Some("u1"),
+                    scopes: &scopes,
+                    audience: "hub",
+                    client_id: operator::CLIENT_ID,
+                    ttl_secs: 3600,
+                    created_via: Some("cli_mint"),
+                    parent_jti: None,
+                    label: None,
+                };
+                mint::mint(tx, ORIGIN, &m, T0).map_err(|e| store.other(e))
+            })
+            .expect("mint");
+        (state, minted.claims, minted.token)
+    }
+
+    async fn post(state: &HubState, path: &str, bearer: &str, body: Value) -> (StatusCode, Value) {
+        let req = Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("req");
+        let res = crate::hub::router(state.clone())
+            .oneshot(req)
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_token_the_api_hands_out_lives_five_minutes_for_its_bearer() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (state, claims, bearer) = hub(dir.path(), "parachute:host:auth");
+        let set = json!({"newPin": "4242"});
+        assert_eq!(
+            post(&state, "/api/step-up/pin", &bearer, set).await.0,
+            StatusCode::OK
+        );
+        let (status, v) = post(&state, "/api/step-up", &bearer, json!({"pin": "4242"})).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(
+            v["expires_at"],
+            crate::clock::date(T0 + rules::TOKEN_TTL_SECS)
+        );
+        let token = v["token"].as_str().expect("token").to_string();
+        let me = Holder::bearer(&claims);
+        assert_eq!(require(&state, &me, Some(&token)), Ok(()));
+        state.clock().advance(rules::TOKEN_TTL_SECS - 1);
+        assert_eq!(require(&state, &me, Some(&token)), Ok(()), "still fresh");
+        state.clock().advance(1);
+        let refused = require(&state, &me, Some(&token)).err().map(|e| e.reason);
+        assert_eq!(refused, Some(Reason::Token), "five minutes on");
+    }
+
+    #[tokio::test]
+    async fn an_everyday_bearer_may_not_spend_the_users_pin_attempts() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (state, _, bearer) = hub(dir.path(), "vault:work:read");
+        let (status, v) = post(&state, "/api/step-up", &bearer, json!({"pin": "4242"})).await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("insufficient_scope"))
+        );
+    }
+}
