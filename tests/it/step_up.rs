@@ -521,6 +521,19 @@ fn a_session_needs_the_csrf_header_and_the_hubs_origin_and_a_bearer_an_elevated_
     );
     let r = as_bearer(&s, "GET", "/api/step-up", "not-a-token", None, None);
     assert_eq!(r.status, 401, "{r:?}");
+    // A token whose subject is no user of the hub has no PIN to set.
+    let robot = s.home.mint(&[
+        "--scope",
+        "parachute:host:auth",
+        "--aud",
+        "hub",
+        "--sub",
+        "robot",
+    ]);
+    let r = as_bearer(&s, "GET", "/api/step-up", &robot, None, None);
+    assert_eq!(r.json(), json!({"configured": false}), "{r:?}");
+    let r = set_pin(&s, &robot, &pin);
+    assert_eq!((r.status, error(&r)), (403, "not_a_user".into()), "{r:?}");
 }
 
 #[test]
