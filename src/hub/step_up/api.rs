@@ -250,6 +250,7 @@ pub async fn exchange(
         state.clock().now(),
     );
     let minted = blocking(move || rules::verify(s.store(), &user, &key, &pin, now)).await?;
+    tracing::info!(user_id = %holder.subject(), via = holder.kind(), "stepped up over the API");
     let expires_at = crate::clock::date(minted.expires_at);
     Ok(answer(
         StatusCode::OK,

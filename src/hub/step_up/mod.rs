@@ -90,6 +90,14 @@ impl Holder {
         }
     }
 
+    /// `session` or `bearer`, for the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Session { .. } => "session",
+            Self::Bearer { .. } => "bearer",
+        }
+    }
+
     /// How the store names the holder; `None` for a bearer without `jti`.
     pub(crate) fn key(&self) -> Option<String> {
         match self {
