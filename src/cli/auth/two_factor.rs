@@ -89,7 +89,7 @@ pub fn run(cx: &Context, args: TwoFactorArgs) -> Result<ExitCode, Error> {
 }
 
 /// `username`, or the owner.
-fn user(store: &Store, username: Option<&str>) -> Result<User, Error> {
+pub(super) fn user(store: &Store, username: Option<&str>) -> Result<User, Error> {
     let conn = store.conn()?;
     let sql = |e| Error::from(store.err(e));
     let all = store::users::list(&conn).map_err(sql)?;
