@@ -25,13 +25,13 @@ use parachute::store::Store;
 const TICKET: &str = "/api/ui/sse-ticket";
 const PIN: &str = "4242";
 
-/// A module that prints `tick <n>` every 200 ms and answers `/health`.
+/// A module that prints `tick <n> at=<unix ms>` every 200 ms and answers `/health`.
 const TICKER: &str = r#"
 import http.server, os, sys, threading, time
 def tick():
     n = 0
     while True:
-        print(f"tick {n}", flush=True)
+        print(f"tick {n} at={int(time.time() * 1000)}", flush=True)
         n += 1
         time.sleep(0.2)
 threading.Thread(target=tick, daemon=True).start()
@@ -159,7 +159,13 @@ impl Sse {
         events(&self.text)
             .into_iter()
             .filter_map(|(id, data)| {
-                let n = data.rsplit_once("tick ")?.1.trim().parse().ok()?;
+                let n = data
+                    .rsplit_once("tick ")?
+                    .1
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()?;
                 Some((id?, n))
             })
             .collect()
@@ -335,7 +341,7 @@ fn the_hubs_own_log_needs_a_ticket_minted_with_step_up() {
 }
 
 /// `parachute install` the ticker module `name`.
-fn install(p: &Parachute, root: &Path, name: &str) {
+pub(super) fn install(p: &Parachute, root: &Path, name: &str) {
     let dir = root.join(name);
     fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
     let m = json!({
@@ -354,7 +360,7 @@ fn install(p: &Parachute, root: &Path, name: &str) {
 }
 
 /// `parachute serve` for `p`'s home, keep-alives every 300 ms.
-fn serve(p: &Parachute) -> Hub {
+pub(super) fn serve(p: &Parachute) -> Hub {
     let mut cmd = p.cmd(&["serve"]);
     cmd.env("PORT", "0")
         .env("PARACHUTE_BIND_HOST", "127.0.0.1")
@@ -478,4 +484,20 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
     );
     assert_eq!(over.status, 429, "{}", over.body);
     assert!(over.header("retry-after").is_some());
+}
+
+#[test]
+fn the_live_view_is_a_script_file_of_the_hub_that_never_puts_a_credential_in_a_url() {
+    let home = Home::with_owner();
+    let hub = Hub::start(&home);
+    let r = http(hub.addr, "GET", "/admin/assets/live-log.js", None, None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(r.body.contains("/api/ui/sse-ticket"), "{}", r.body);
+    assert!(r.body.contains("X-CSRF-Token"), "{}", r.body);
+    assert!(!r.body.contains("token="), "no token in a URL: {}", r.body);
 }
