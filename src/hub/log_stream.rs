@@ -36,10 +36,8 @@ use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::logs::{Live, LiveLog};
 use crate::lifecycle::service::HUB_SERVICE;
 
-/// The scope a ticket must carry to open a log stream.
-pub const SCOPE: &str = "parachute:host:admin";
-/// Most log streams open at once.
-pub const MAX_STREAMS: usize = 16;
+pub use super::sse_ticket::SCOPE;
+pub use super::state::MAX_LOG_STREAMS as MAX_STREAMS;
 /// Events buffered per stream before the follower waits for the reader.
 pub const BUFFER: usize = 64;
 /// Lines sent first when the client resumes from nowhere.
@@ -90,13 +88,9 @@ fn resume_from(headers: &HeaderMap, q: &StreamQuery) -> Option<String> {
         .filter(|id| !id.is_empty() && id.len() <= MAX_EVENT_ID)
 }
 
-/// `GET /api/services/<svc>/logs/stream`.
-pub async fn stream(
-    State(state): State<HubState>,
-    Path(svc): Path<String>,
-    Query(q): Query<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
+/// The unit a request may stream: the ticket is spent first (whatever
+/// follows), then its scope, the service and, for the hub, step-up.
+fn admit(state: &HubState, svc: &str, q: &StreamQuery) -> Result<String, Refusal> {
     if q.token.is_some() || q.access_token.is_some() {
         return Err(Refusal::Api(ApiError::invalid_request(
             "a token in the URL is refused (URLs land in logs); mint a one-time ticket with `POST /api/ui/sse-ticket` and pass `?ticket=`",
@@ -112,12 +106,23 @@ pub async fn stream(
     if !grant.has_scope(SCOPE) {
         return Err(Refusal::Api(ApiError::InsufficientScope(SCOPE)));
     }
-    let unit = resolve(&state, &svc).map_err(Refusal::Api)?;
+    let unit = resolve(state, svc).map_err(Refusal::Api)?;
     if unit == HUB_SERVICE && !grant.stepped_up {
         return Err(Refusal::StepUp(StepUpRequired {
             reason: Reason::Token,
         }));
     }
+    Ok(unit)
+}
+
+/// `GET /api/services/<svc>/logs/stream`.
+pub async fn stream(
+    State(state): State<HubState>,
+    Path(svc): Path<String>,
+    Query(q): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let unit = admit(&state, &svc, &q)?;
     let permit = state
         .log_streams()
         .clone()

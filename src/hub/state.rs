@@ -32,6 +32,9 @@ pub(crate) const KEY_RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// audience are still checked on every request). Cleared when full.
 const VERIFIED_CACHE: usize = 256;
 
+/// Most log streams (`hub::log_stream`) open at once.
+pub const MAX_LOG_STREAMS: usize = 16;
+
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HubState(Arc<Inner>);
@@ -81,7 +84,7 @@ impl HubState {
             registry,
             upstream: Upstream::new(),
             tickets: Tickets::default(),
-            log_streams: Arc::new(tokio::sync::Semaphore::new(super::log_stream::MAX_STREAMS)),
+            log_streams: Arc::new(tokio::sync::Semaphore::new(MAX_LOG_STREAMS)),
             paths,
             issuers,
             activity: Arc::new(Activity::default()),
@@ -112,7 +115,7 @@ impl HubState {
         &self.0.tickets
     }
 
-    /// Permits for open log streams (at most `log_stream::MAX_STREAMS`).
+    /// Permits for open log streams (at most [`MAX_LOG_STREAMS`]).
     pub fn log_streams(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.log_streams
     }
