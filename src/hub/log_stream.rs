@@ -210,6 +210,43 @@ mod tests {
         assert_eq!(&e[..], b"id: s=1;i=2\ndata: one\ndata: two\n\n");
     }
 
+    #[tokio::test]
+    async fn a_slow_reader_stalls_the_follower_at_the_buffer_and_leaving_ends_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("x.log");
+        let text = (0..20_000).fold(String::new(), |mut s, i| {
+            use std::fmt::Write as _;
+            let _ = writeln!(s, "line {i}");
+            s
+        });
+        std::fs::write(&path, text).expect("write");
+        let log = LiveLog::File(crate::lifecycle::launchd::logs::Lines::open(
+            &path,
+            Some(0),
+            0,
+        ));
+        let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = sem.clone().try_acquire_owned().expect("permit");
+        let (tx, mut rx) = mpsc::channel(BUFFER);
+        let task = tokio::spawn(pump(log, tx, KEEPALIVE, permit));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Nobody read: the channel is full and the follower waits on it.
+        assert_eq!(rx.len(), BUFFER);
+        assert!(!task.is_finished());
+        assert_eq!(&rx.recv().await.expect("open")[..], b": open\n\n");
+        assert_eq!(
+            &rx.recv().await.expect("first")[..],
+            b"id: 7\ndata: line 0\n\n"
+        );
+        // The reader goes: the pump ends and gives its permit back.
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("pump ended")
+            .expect("no panic");
+        assert_eq!(sem.available_permits(), 1);
+    }
+
     #[test]
     fn the_resume_point_comes_from_the_header_first() {
         let q = StreamQuery {
