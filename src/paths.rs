@@ -72,6 +72,12 @@ impl Paths {
         self.home.join(".linger-warned")
     }
 
+    /// Markers the hub leaves for modules it stopped for being idle, one
+    /// file per row name (`lifecycle::idle_marker`).
+    pub fn idle_stopped_dir(&self) -> PathBuf {
+        self.home.join(".idle-stopped")
+    }
+
     /// What the last "the hub runs another binary" notice said, so it is
     /// said once (`lifecycle::drift::first_notice`).
     pub fn upgrade_noticed(&self) -> PathBuf {

@@ -118,6 +118,7 @@ async fn run_on(
     tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
 
     tokio::spawn(hub::reaper(state.clone()));
+    tokio::spawn(hub::proxy::idle::reaper(state.clone()));
     if let crate::lifecycle::backend::Backend::Launchd(l) = cx.init_lazy() {
         tokio::spawn(rotate_logs(l.layout.logs_dir.clone()));
     }

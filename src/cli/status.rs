@@ -52,6 +52,7 @@ pub async fn run(cx: &Context, args: StatusArgs) -> Result<ExitCode, Error> {
     let init = cx.init_system().await?;
     let now_us = u64::try_from(cx.clock.timestamp().as_microsecond()).unwrap_or(0);
     let mut rows = collect(&inventory, &init, cx.hub_port, only.as_deref(), now_us).await?;
+    status::mark_idle_stopped(&cx.paths, &mut rows);
     probe_all(&mut rows).await;
     let failing = rows.iter().any(|s| s.failing);
     match rows.first().filter(|_| only.is_some()) {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::activity::Activity;
 use super::edge;
+use super::proxy::on_demand::OnDemand;
 use super::proxy::upstream::Upstream;
 use super::registry::Registry;
 use crate::clock::Clock;
@@ -56,6 +57,7 @@ struct Inner {
     clock: Clock,
     registry: Registry,
     upstream: Upstream,
+    on_demand: OnDemand,
     tickets: Tickets,
     log_streams: Arc<tokio::sync::Semaphore>,
 }
@@ -83,6 +85,7 @@ impl HubState {
             store,
             registry,
             upstream: Upstream::new(),
+            on_demand: OnDemand::default(),
             tickets: Tickets::default(),
             log_streams: Arc::new(tokio::sync::Semaphore::new(MAX_LOG_STREAMS)),
             paths,
@@ -123,6 +126,11 @@ impl HubState {
     /// The proxy's pooled connections to the modules.
     pub fn upstream(&self) -> &Upstream {
         &self.0.upstream
+    }
+
+    /// Starting modules on demand and stopping idle ones.
+    pub fn on_demand(&self) -> &OnDemand {
+        &self.0.on_demand
     }
 
     pub fn store(&self) -> &Store {

@@ -1,6 +1,7 @@
 //! Discovery documents: `/.well-known/jwks.json` (the published signing
 //! keys) and `/.well-known/parachute.json` (the installed services, from
-//! the hub's registry, with whether each is routable and up). Both are public and readable cross-origin.
+//! the hub's registry, with whether each is routable and its state from the
+//! init system). Both are public and readable cross-origin.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -70,7 +71,17 @@ pub async fn jwks(State(s): State<HubState>) -> Result<Response, ApiError> {
 /// service says whether the hub routes to it and whether it is up now.
 pub async fn discovery(State(s): State<HubState>) -> Response {
     let view = s.registry().view();
-    let states = probe_all(&view.rows).await;
+    // The init system's word where the hub has one; else whether the port answers.
+    let mut states = crate::hub::proxy::on_demand::states(&s, &view.rows)
+        .await
+        .unwrap_or_default();
+    let unknown: Vec<Row> = view
+        .rows
+        .iter()
+        .filter(|r| !states.contains_key(&r.name))
+        .cloned()
+        .collect();
+    states.extend(probe_all(&unknown).await);
     let mut r = cors(Json(document(&view.rows, s.issuers().primary(), &states)).into_response());
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -57,11 +57,20 @@ pub fn expected(spec: &HubUnits, hardening: Hardening) -> [(&'static str, String
     ]
 }
 
-/// Write the target and the hub's units when their text changed, reload,
-/// and enable the socket (and the target). A running hub is stopped after a
-/// change so the socket starts the new one. Returns what it changed, one
-/// line each.
+/// Write the hub's units (or agent) when changed, through the backend
+/// ([`InitSystem::ensure_hub`]). Returns what it changed, one line each.
 pub async fn ensure_units(
+    paths: &Paths,
+    init: &impl InitSystem,
+    spec: &HubUnits,
+) -> Result<Vec<String>, Error> {
+    init.ensure_hub(paths, spec).await
+}
+
+/// systemd: write the target and the hub's units when their text changed,
+/// reload, and enable the socket (and the target). A running hub is stopped
+/// after a change so the socket starts the new one.
+pub async fn ensure_systemd_units(
     paths: &Paths,
     init: &impl InitSystem,
     spec: &HubUnits,

@@ -78,6 +78,21 @@ pub async fn collect(
     Ok(rows)
 }
 
+/// A stopped module the hub stopped for being idle shows as
+/// `idle-stopped` (the next request through the hub starts it again).
+pub fn mark_idle_stopped(paths: &crate::paths::Paths, rows: &mut [ServiceStatus]) {
+    for s in rows.iter_mut().filter(|s| s.state == "inactive") {
+        if crate::lifecycle::idle_marker::is_set(paths, &s.name) {
+            s.state = IDLE_STOPPED.into();
+            s.notes
+                .push("→ stopped by the hub for being idle; the next request starts it".into());
+        }
+    }
+}
+
+/// The `state` of a module the hub stopped for being idle.
+pub const IDLE_STOPPED: &str = "idle-stopped";
+
 /// Probe every running service at once; a stopped one is not probed.
 pub async fn probe_all(rows: &mut [ServiceStatus]) {
     let client = health::client();

@@ -2,6 +2,7 @@
 //! `$PARACHUTE_HOME/services.json` (the registry) and
 //! `<installDir>/.parachute/module.json` (what a module declares).
 
+pub mod duration;
 pub mod module;
 pub mod names;
 pub mod opt_out;

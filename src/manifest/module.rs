@@ -30,6 +30,8 @@ pub const FIELDS: &[&str] = &[
     "startCmd",
     "stripPrefix",
     "websocket",
+    "startTimeoutMs",
+    "idleStopAfter",
     "scopes",
     "notify",
     "hardeningOptOut",
@@ -59,6 +61,11 @@ pub struct ModuleManifest {
     pub start_cmd: Option<Vec<String>>,
     pub strip_prefix: Option<bool>,
     pub websocket: Option<bool>,
+    /// How long the hub holds a request while it starts the module on
+    /// demand, in milliseconds (validated; copied into the row).
+    pub start_timeout_ms: Option<u64>,
+    /// After how long without traffic the hub stops the module (`"15m"`).
+    pub idle_stop_after: Option<String>,
     /// Scopes the module defines, each `<name>:<verb>`.
     pub scopes: Vec<String>,
     /// The module calls `sd_notify(READY=1)`, so its unit is `Type=notify`.
@@ -83,6 +90,8 @@ struct Raw {
     start_cmd: Option<Vec<String>>,
     strip_prefix: Option<bool>,
     websocket: Option<bool>,
+    start_timeout_ms: Option<u64>,
+    idle_stop_after: Option<String>,
     scopes: Option<Scopes>,
     notify: Option<bool>,
     hardening_opt_out: Option<BTreeMap<String, String>>,
@@ -103,6 +112,8 @@ fn expectation(field: &str) -> &'static str {
         "scopes" => "an object like {\"defines\": [\"<name>:read\"]}",
         "scopes.defines" => "an array of strings, e.g. [\"<name>:read\"]",
         "stripPrefix" | "websocket" | "notify" => "true or false",
+        "startTimeoutMs" => "an integer number of milliseconds, e.g. 15000",
+        "idleStopAfter" => "a duration string, e.g. \"15m\"",
         "hardeningOptOut" => {
             "an object of directive → reason, e.g. {\"SystemCallFilter\": \"why it cannot work\"}"
         }
@@ -169,6 +180,8 @@ impl ModuleManifest {
             start_cmd: raw.start_cmd,
             strip_prefix: raw.strip_prefix,
             websocket: raw.websocket,
+            start_timeout_ms: raw.start_timeout_ms,
+            idle_stop_after: raw.idle_stop_after,
             scopes: raw.scopes.and_then(|s| s.defines).unwrap_or_default(),
             notify: raw.notify.unwrap_or(false),
             hardening_opt_out: raw.hardening_opt_out.unwrap_or_default(),
@@ -210,6 +223,7 @@ impl ModuleManifest {
                     .into(),
             );
         }
+        self.check_on_demand()?;
         self.check_sizes()?;
         self.check_paths()?;
         self.check_scopes()?;
@@ -248,6 +262,22 @@ impl ModuleManifest {
                     s.len()
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// `startTimeoutMs` and `idleStopAfter` within their bounds.
+    fn check_on_demand(&self) -> Result<(), String> {
+        if let Some(ms) = self.start_timeout_ms {
+            super::duration::start_timeout(&ms.into())
+                .map_err(|e| format!("`startTimeoutMs` {e}"))?;
+        }
+        if let Some(d) = &self.idle_stop_after {
+            if d.len() > 32 {
+                return Err("`idleStopAfter` must be a short duration, e.g. \"15m\"".into());
+            }
+            super::duration::parse(d)
+                .map_err(|e| format!("`idleStopAfter` must be a duration: {e}"))?;
         }
         Ok(())
     }
@@ -405,6 +435,43 @@ mod tests {
     }
 
     #[test]
+    fn on_demand_fields_are_bounded_and_say_the_fix() {
+        let mut v = good();
+        v["startTimeoutMs"] = json!(5000);
+        v["idleStopAfter"] = json!("30s");
+        let m = ModuleManifest::from_value(&v).expect("valid");
+        assert_eq!(m.start_timeout_ms, Some(5000));
+        assert_eq!(m.idle_stop_after.as_deref(), Some("30s"));
+        for (k, bad, want) in [
+            (
+                "startTimeoutMs",
+                json!(10),
+                "`startTimeoutMs` must be an integer number of milliseconds from 100",
+            ),
+            (
+                "startTimeoutMs",
+                json!("15s"),
+                "`startTimeoutMs` must be an integer number of milliseconds, e.g. 15000",
+            ),
+            (
+                "idleStopAfter",
+                json!("15"),
+                "`idleStopAfter` must be a duration: \"15\" has no unit",
+            ),
+            (
+                "idleStopAfter",
+                json!(15),
+                "`idleStopAfter` must be a duration string, e.g. \"15m\"",
+            ),
+        ] {
+            let mut v = good();
+            v[k] = bad.clone();
+            let e = ModuleManifest::from_value(&v).expect_err("bad");
+            assert!(e.contains(want), "{k}={bad}: {e}");
+        }
+    }
+
+    #[test]
     fn a_complete_manifest_is_accepted() {
         let m = ModuleManifest::from_value(&good()).expect("valid");
         assert_eq!(
@@ -553,6 +620,8 @@ mod tests {
             ("version", json!("1.0.0")),
             ("stripPrefix", json!(true)),
             ("websocket", json!(false)),
+            ("startTimeoutMs", json!(20_000)),
+            ("idleStopAfter", json!("15m")),
             ("notify", json!(true)),
             (
                 "hardeningOptOut",

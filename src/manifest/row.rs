@@ -3,8 +3,11 @@
 //! fields are a validated view of it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
+
+use super::duration;
 
 /// `publicExposure`: who may reach the service through the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +111,7 @@ impl Row {
                 ));
             }
         };
+        on_demand_fields(&raw).map_err(|(f, why)| format!("{} {why}", field(f)))?;
         if !matches!(raw.get("uis"), None | Some(Value::Null | Value::Object(_))) {
             return Err(format!("{} must be an object", field("uis")));
         }
@@ -194,6 +198,24 @@ impl Row {
         self.raw.insert(key.into(), value);
     }
 
+    /// `startTimeoutMs`: how long the hub holds a request while it starts
+    /// the module (validated when the row was read).
+    pub fn start_timeout(&self) -> Duration {
+        self.raw
+            .get("startTimeoutMs")
+            .and_then(|v| duration::start_timeout(v).ok())
+            .unwrap_or(duration::DEFAULT_START_TIMEOUT)
+    }
+
+    /// `idleStopAfter`: the hub stops the module after this long without a
+    /// proxied request or open stream; `None`: never.
+    pub fn idle_stop_after(&self) -> Option<Duration> {
+        self.raw
+            .get("idleStopAfter")
+            .and_then(Value::as_str)
+            .and_then(|s| duration::parse(s).ok())
+    }
+
     pub fn last_start_error(&self) -> Option<&Map<String, Value>> {
         self.raw.get("lastStartError").and_then(Value::as_object)
     }
@@ -211,6 +233,28 @@ impl Row {
     pub fn clear_last_start_error(&mut self) -> bool {
         self.raw.remove("lastStartError").is_some()
     }
+}
+
+/// Check `startTimeoutMs` and `idleStopAfter`; the error is the field and why.
+fn on_demand_fields(raw: &Map<String, Value>) -> Result<(), (&'static str, String)> {
+    match raw.get("startTimeoutMs") {
+        None | Some(Value::Null) => {}
+        Some(v) => drop(duration::start_timeout(v).map_err(|e| ("startTimeoutMs", e))?),
+    }
+    match raw.get("idleStopAfter") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => drop(
+            duration::parse(s)
+                .map_err(|e| ("idleStopAfter", format!("must be a duration: {e}")))?,
+        ),
+        Some(v) => {
+            return Err((
+                "idleStopAfter",
+                format!("must be a duration like \"15m\" (got {v})"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -283,6 +327,34 @@ mod tests {
             let e = err(good(), key, Some(val.clone()));
             assert!(e.contains(want), "{key}={val}: {e}");
         }
+    }
+
+    #[test]
+    fn on_demand_fields_are_read_and_checked() {
+        let r = Row::from_value(&good()).expect("valid");
+        assert_eq!(r.start_timeout(), Duration::from_secs(15), "the default");
+        assert_eq!(r.idle_stop_after(), None, "never, unless asked");
+        let mut v = good();
+        v["startTimeoutMs"] = json!(2500);
+        v["idleStopAfter"] = json!("15m");
+        let r = Row::from_value(&v).expect("valid");
+        assert_eq!(r.start_timeout(), Duration::from_millis(2500));
+        assert_eq!(r.idle_stop_after(), Some(Duration::from_secs(900)));
+        let e = err(good(), "idleStopAfter", Some(json!("soon")));
+        assert!(
+            e.contains("`parachute-vault`: `idleStopAfter` must be a duration"),
+            "{e}"
+        );
+        let e = err(good(), "idleStopAfter", Some(json!(60)));
+        assert!(
+            e.contains("`idleStopAfter` must be a duration like \"15m\""),
+            "{e}"
+        );
+        let e = err(good(), "startTimeoutMs", Some(json!(-1)));
+        assert!(
+            e.contains("`startTimeoutMs` must be an integer number of milliseconds"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod pages;
 mod passwords;
 mod ports;
 mod proxy;
+mod proxy_ondemand;
 mod store_integrity;
 mod system_smoke;
 mod two_factor;

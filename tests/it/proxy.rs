@@ -19,7 +19,7 @@ const SERVER: &str = include_str!("../modules/proxied/server.py");
 
 /// Write the test module as `name` with `paths` (plus `extra` module.json
 /// fields) and `parachute install` it (`--no-start` when `start` is false).
-fn install(
+pub(crate) fn install(
     p: &Parachute,
     root: &Path,
     name: &str,
@@ -54,7 +54,7 @@ fn install(
 
 /// `parachute serve` for `p`'s home on an ephemeral port (on every
 /// interface when `all`, so a non-loopback peer can be tested).
-fn hub(p: &Parachute, all: bool) -> Hub {
+pub(crate) fn hub(p: &Parachute, all: bool) -> Hub {
     let mut cmd = p.cmd(&["serve"]);
     cmd.env("PORT", "0");
     for k in [
@@ -73,12 +73,12 @@ fn hub(p: &Parachute, all: bool) -> Hub {
 }
 
 /// The hub's address as loopback clients use it.
-fn local(hub: &Hub) -> SocketAddr {
+pub(crate) fn local(hub: &Hub) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], hub.addr.port()))
 }
 
 /// One request (`head` without its final blank line) on a fresh connection.
-fn send(addr: SocketAddr, head: &str) -> Response {
+pub(crate) fn send(addr: SocketAddr, head: &str) -> Response {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
@@ -103,7 +103,7 @@ fn parse(raw: &str) -> Response {
     }
 }
 
-fn get(addr: SocketAddr, path: &str, extra: &str) -> Response {
+pub(crate) fn get(addr: SocketAddr, path: &str, extra: &str) -> Response {
     let host = format!("Host: 127.0.0.1:{}", addr.port());
     let extra = if extra.is_empty() {
         String::new()
@@ -401,7 +401,16 @@ fn loopback_only_rows_and_a_stopped_module_answer_as_the_issue_says() {
     let _a = p.uninstall_on_drop("pxlocal");
     let _b = p.uninstall_on_drop("pxdown");
     install(&p, tmp.path(), "pxlocal", &["/pxl"], &json!({}), true);
-    install(&p, tmp.path(), "pxdown", &["/pxd"], &json!({}), false);
+    // Stopped, and a request starts it (issue 11, start on demand); this one
+    // never serves, so its health check times out and the start fails.
+    install(
+        &p,
+        tmp.path(),
+        "pxdown",
+        &["/pxd"],
+        &json!({"startCmd": ["/bin/sleep", "600"], "startTimeoutMs": 1500}),
+        false,
+    );
     // Modules write their own exposure into their row.
     let sj = p.home().join("services.json");
     let mut doc: Value =

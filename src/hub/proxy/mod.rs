@@ -18,10 +18,15 @@
 //! - [`upstream`]: the pool and the retry;
 //! - [`websocket`]: splicing upgraded connections;
 //! - [`challenge`]: a vault's 401 names its metadata;
-//! - [`unreachable`]: the answer when a module is down.
+//! - [`unreachable`]: the answer when a module is down;
+//! - [`on_demand`]: start a stopped module for the request that needs it;
+//! - [`idle`]: count each module's traffic, stop it when idle.
 
 mod challenge;
 mod headers;
+pub mod idle;
+pub mod on_demand;
+mod single_flight;
 mod unreachable;
 pub mod upstream;
 mod websocket;
@@ -56,6 +61,10 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
     let Some(uri) = target(&route, req.uri()) else {
         return ApiError::NotFound("no such endpoint".into()).into_response();
     };
+    if let Some(r) = on_demand::ensure(&state, &route, req.method(), req.headers()).await {
+        return r;
+    }
+    let in_use = state.on_demand().uses.begin(&route.service);
     let upgrade = prepare(&state, &route, peer, &mut req);
     let client_upgrade = upgrade
         .then(|| req.extensions_mut().remove::<OnUpgrade>())
@@ -63,7 +72,7 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
     *req.uri_mut() = uri;
     let accept = req.headers().clone();
     match state.upstream().send(req).await {
-        Ok(res) => answer(&state, &route, res, client_upgrade),
+        Ok(res) => answer(&state, &route, res, client_upgrade, in_use),
         Err(e) => {
             tracing::warn!(service = %route.service, port = route.port, error = %e, "module unreachable");
             let why = match e {
@@ -129,7 +138,9 @@ fn answer(
     route: &Route,
     mut res: hyper::Response<hyper::body::Incoming>,
     client_upgrade: Option<OnUpgrade>,
+    in_use: idle::InUse,
 ) -> Response {
+    let mut in_use = Some(in_use);
     let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
     let protocol = res.headers().get(header::UPGRADE).cloned();
     if switching {
@@ -142,7 +153,7 @@ fn answer(
                 .into_response();
         };
         let module = hyper::upgrade::on(&mut res);
-        websocket::bridge(client, module, route.service.clone());
+        websocket::bridge(client, module, route.service.clone(), in_use.take());
     }
     let (mut parts, body) = res.into_parts();
     let h = &mut parts.headers;
@@ -158,7 +169,13 @@ fn answer(
     if sse {
         h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     }
-    let mut res = Response::from_parts(parts, Body::new(body));
+    // The module counts as in use until the body ends (a bridged
+    // WebSocket counts itself).
+    let body = match in_use {
+        Some(u) => Body::new(idle::Held::new(body, u)),
+        None => Body::new(body),
+    };
+    let mut res = Response::from_parts(parts, body);
     if let Some(vault) = &route.vault {
         challenge::complete(&mut res, state.issuers().primary(), vault);
     }

@@ -1,7 +1,10 @@
 //! The answer when a module does not answer: it names the service, what
 //! went wrong and the commands that fix it — an HTML page for a browser
 //! navigation, `{"error": ...}` for everything else. 502 with
-//! `Retry-After`: the module may be starting or restarting.
+//! `Retry-After`: the module may be starting or restarting. The on-demand
+//! answers live here too: "starting…" (503, reloads itself), a failed
+//! start (502 with the unit's state and last log lines) and a disabled
+//! module (503, no retry helps until it is enabled).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,8 +13,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use std::time::Duration;
+
 use crate::hub::pages;
-use crate::manifest::short_name;
+use crate::lifecycle::UnitState;
+use crate::manifest::{Row, short_name};
 
 /// The page a browser gets.
 #[derive(Template, WebTemplate)]
@@ -59,8 +65,225 @@ pub fn response(request: &HeaderMap, service: &str, port: u16, why: &str) -> Res
 }
 
 /// A browser navigation: it asks for HTML first-class.
-fn wants_html(h: &HeaderMap) -> bool {
+pub fn wants_html(h: &HeaderMap) -> bool {
     h.get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("text/html")))
+}
+
+/// Why a module could not be started on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub service: String,
+    pub port: u16,
+    /// `failed to start`, `is not answering on port N`.
+    pub headline: String,
+    pub why: String,
+    /// The unit as the init system reported it after the attempt.
+    pub active_state: String,
+    pub sub_state: String,
+    pub result: String,
+    /// The last log lines of the attempt.
+    pub log: Vec<String>,
+}
+
+impl Failure {
+    /// The start itself failed (the unit did not come up).
+    pub fn new(row: &Row, unit: UnitState, why: String, log: Vec<String>) -> Self {
+        Self::with(row, "failed to start".into(), unit, why, log)
+    }
+
+    /// It started but its health check did not pass in time.
+    pub fn not_answering(row: &Row, unit: UnitState, why: String, log: Vec<String>) -> Self {
+        let headline = format!("is not answering on port {}", row.port);
+        Self::with(row, headline, unit, why, log)
+    }
+
+    fn with(row: &Row, headline: String, unit: UnitState, why: String, log: Vec<String>) -> Self {
+        Self {
+            service: row.name.clone(),
+            port: row.port,
+            headline,
+            why,
+            active_state: unit.active_state,
+            sub_state: unit.sub_state,
+            result: unit.result,
+            log,
+        }
+    }
+
+    /// The start could not be attempted (no init system, a bug).
+    pub fn internal(service: &str, unit: &str) -> Self {
+        Self {
+            service: service.to_string(),
+            port: 0,
+            headline: "could not be started".into(),
+            why: format!("the hub could not start {unit}; see the hub's log"),
+            active_state: String::new(),
+            sub_state: String::new(),
+            result: String::new(),
+            log: Vec::new(),
+        }
+    }
+}
+
+/// `inactive (dead), result exit-code`.
+fn describe_unit(active: &str, sub: &str, result: &str) -> String {
+    let mut s = if active.is_empty() {
+        "unknown".to_string()
+    } else {
+        active.to_string()
+    };
+    if !sub.is_empty() && sub != active {
+        s = format!("{s} ({sub})");
+    }
+    if !result.is_empty() {
+        s = format!("{s}, result {result}");
+    }
+    s
+}
+
+/// The failed-start page a browser gets.
+#[derive(Template, WebTemplate)]
+#[template(path = "proxy/failed.html")]
+struct Failed<'a> {
+    short: &'a str,
+    headline: &'a str,
+    message: &'a str,
+    unit: &'a str,
+    unit_state: &'a str,
+    log: &'a [String],
+    fix: &'a [String],
+}
+
+/// What the on-demand answers say, whichever the format.
+struct Answer<'a> {
+    status: StatusCode,
+    service: &'a str,
+    headline: &'a str,
+    message: String,
+    unit_state: String,
+    state: serde_json::Value,
+    log: &'a [String],
+    fix: Vec<String>,
+    retry_after: Option<Duration>,
+}
+
+fn render(request: &HeaderMap, a: &Answer<'_>) -> Response {
+    let short = short_name(a.service);
+    let unit = crate::manifest::unit_name(a.service);
+    let mut r = if wants_html(request) {
+        pages::kit::page(
+            a.status,
+            Failed {
+                short,
+                headline: a.headline,
+                message: &a.message,
+                unit: &unit,
+                unit_state: &a.unit_state,
+                log: a.log,
+                fix: &a.fix,
+            },
+        )
+    } else {
+        (
+            a.status,
+            Json(json!({
+                "error": a.message,
+                "service": a.service,
+                "unit": a.state,
+                "log": a.log,
+                "fix": a.fix,
+            })),
+        )
+            .into_response()
+    };
+    if let Some(after) = a.retry_after {
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    r
+}
+
+fn fixes(short: &str) -> Vec<String> {
+    vec![
+        format!("parachute start {short}"),
+        format!("parachute logs {short}"),
+    ]
+}
+
+/// A start on demand failed: 502, with `Retry-After` when a new attempt
+/// will be made then (`retry_after`).
+pub fn failed(request: &HeaderMap, f: &Failure, retry_after: Option<Duration>) -> Response {
+    let message = format!("`{}` {} ({})", f.service, f.headline, f.why);
+    render(
+        request,
+        &Answer {
+            status: StatusCode::BAD_GATEWAY,
+            service: &f.service,
+            headline: &f.headline,
+            message,
+            unit_state: describe_unit(&f.active_state, &f.sub_state, &f.result),
+            state: json!({"activeState": f.active_state, "subState": f.sub_state, "result": f.result}),
+            log: &f.log,
+            fix: fixes(short_name(&f.service)),
+            retry_after,
+        },
+    )
+}
+
+/// The module's unit is disabled: the hub does not start it. 503 without
+/// `Retry-After`, since only the operator can change that.
+pub fn disabled(request: &HeaderMap, service: &str, unit: &UnitState) -> Response {
+    let short = short_name(service);
+    let message = format!(
+        "`{service}` is disabled, so the hub does not start it on demand; enable it (`parachute enable {short}`) or start it for now (`parachute start {short}`)"
+    );
+    let mut fix = vec![format!("parachute enable {short}")];
+    fix.extend(fixes(short));
+    render(
+        request,
+        &Answer {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            service,
+            headline: "is disabled",
+            message,
+            unit_state: describe_unit(&unit.active_state, &unit.sub_state, &unit.result),
+            state: json!({"activeState": unit.active_state, "subState": unit.sub_state, "result": unit.result, "enabled": unit.unit_file_state}),
+            log: &[],
+            fix,
+            retry_after: None,
+        },
+    )
+}
+
+/// The page a browser gets while its module starts.
+#[derive(Template, WebTemplate)]
+#[template(path = "proxy/starting.html")]
+struct Starting<'a> {
+    short: &'a str,
+    service: &'a str,
+    refresh: u64,
+}
+
+/// Seconds between the "starting" page's reloads.
+const STARTING_REFRESH: u64 = 1;
+
+/// "starting <svc>…": 503 with `Retry-After`, and the page reloads itself.
+pub fn starting(service: &str) -> Response {
+    let mut r = pages::kit::page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Starting {
+            short: short_name(service),
+            service,
+            refresh: STARTING_REFRESH,
+        },
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(STARTING_REFRESH));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }

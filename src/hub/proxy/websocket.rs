@@ -7,9 +7,15 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 /// Splice the client's and the module's upgraded connections until either
-/// side closes.
-pub fn bridge(client: OnUpgrade, module: OnUpgrade, service: String) {
+/// side closes; the module counts as in use (`in_use`) until then.
+pub fn bridge(
+    client: OnUpgrade,
+    module: OnUpgrade,
+    service: String,
+    in_use: Option<super::idle::InUse>,
+) {
     tokio::spawn(async move {
+        let _in_use = in_use;
         let (client, module) = match tokio::try_join!(client, module) {
             Ok(pair) => pair,
             Err(e) => {

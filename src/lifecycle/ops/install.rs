@@ -198,6 +198,12 @@ fn apply_module(row: &mut Row, m: &ModuleManifest, dir: &Path, version: Option<&
     if let Some(b) = m.websocket {
         fresh.set_extra("websocket", b.into());
     }
+    if let Some(ms) = m.start_timeout_ms {
+        fresh.set_extra("startTimeoutMs", ms.into());
+    }
+    if let Some(d) = &m.idle_stop_after {
+        fresh.set_extra("idleStopAfter", d.clone().into());
+    }
     *row = fresh;
 }
 

@@ -72,6 +72,7 @@ pub async fn report(
                     port_pending: o.port_pending,
                 });
                 record(host, &row_name, None, &at, say);
+                crate::lifecycle::idle_marker::clear(host.paths(), &row_name);
             }
             Some(why) => {
                 verdict = Verdict::Failure;

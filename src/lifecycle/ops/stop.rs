@@ -37,6 +37,12 @@ pub async fn run(
         say(Event::NothingToStop);
         return Ok(Verdict::Success);
     }
+    // Stopped by someone, not for being idle: `status` says plainly so.
+    for u in &targets {
+        if let Some(name) = u.strip_suffix(".service") {
+            crate::lifecycle::idle_marker::clear(host.paths(), name);
+        }
+    }
     stop_units(host.init, &targets, service.is_none(), say).await
 }
 

@@ -86,6 +86,7 @@ pub async fn statuses(state: &HubState, unit: Option<&str>) -> Result<Vec<Servic
     let inventory = Inventory::load(state.paths())?;
     let now_us = u64::try_from(state.clock().timestamp().as_microsecond()).unwrap_or(0);
     let mut rows = collect(&inventory, host.init, host.hub_port, unit, now_us).await?;
+    crate::lifecycle::status::mark_idle_stopped(state.paths(), &mut rows);
     probe_all(&mut rows).await;
     Ok(rows)
 }

@@ -1,0 +1,278 @@
+//! Start on demand (issue 11): a request for a module whose unit is not
+//! running starts it through the same lifecycle operation as
+//! `parachute start` ([`run::run`]: reset, start, settle, `lastStartError`)
+//! and is held until the module's health check passes, within the row's
+//! `startTimeoutMs`; nothing was sent upstream before, so this is safe for
+//! every method. Concurrent requests wait on the same start
+//! ([`SingleFlight`]); a browser navigation that would wait gets the
+//! "starting" page, which reloads itself, while API clients just wait.
+//!
+//! The unit's state is read from the init system at most once a second
+//! per module ([`UNIT_TTL`]), so the hot path costs a map lookup.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+
+use super::idle::Uses;
+use super::single_flight::SingleFlight;
+use super::unreachable::{self, Failure};
+use crate::hub::registry::Route;
+use crate::hub::state::HubState;
+use crate::lifecycle::ops::{Event, Verdict, run};
+use crate::lifecycle::start::Verb;
+use crate::lifecycle::status::recent_lines;
+use crate::lifecycle::{InitSystem, UnitState};
+use crate::manifest::{Row, Services};
+
+/// How long a unit's state read from the init system is reused.
+pub const UNIT_TTL: Duration = Duration::from_secs(1);
+/// After a failed start, requests get the failure (not a new start) for
+/// this long: a module that cannot start is not restarted by every request.
+const BACKOFF: Duration = Duration::from_secs(5);
+/// How long a browser navigation waits before it gets the "starting" page.
+const BROWSER_WAIT: Duration = Duration::from_secs(1);
+/// How often the health check is tried while a module starts.
+const HEALTH_POLL: Duration = Duration::from_millis(20);
+/// Journal lines summarised in a failure answer.
+const LOG_LINES: usize = 8;
+
+/// What a start came to: up (the health check passed), or why not.
+type Outcome = Result<(), Arc<Failure>>;
+
+/// The hub's on-demand bookkeeping (one per hub, in [`HubState`]).
+#[derive(Debug, Default)]
+pub struct OnDemand {
+    flights: SingleFlight<Outcome>,
+    /// Unit name → (when read, state).
+    units: Mutex<HashMap<String, (Instant, UnitState)>>,
+    /// Row name → (when, why) of the last failed start.
+    failures: Mutex<HashMap<String, (Instant, Arc<Failure>)>>,
+    /// Traffic per module, for idle stops.
+    pub uses: Uses,
+}
+
+impl OnDemand {
+    /// `unit`'s state, from the cache while it is fresh.
+    pub async fn unit_state(&self, init: &impl InitSystem, unit: &str) -> Option<UnitState> {
+        if let Some((at, s)) = lock(&self.units).get(unit)
+            && at.elapsed() < UNIT_TTL
+        {
+            return Some(s.clone());
+        }
+        match init.state(unit).await {
+            Ok(s) => {
+                lock(&self.units).insert(unit.to_string(), (Instant::now(), s.clone()));
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!(unit, error = %e, "cannot read the unit's state");
+                None
+            }
+        }
+    }
+
+    /// Drop the cached state of `unit` (it was just started or stopped).
+    pub fn forget(&self, unit: &str) {
+        lock(&self.units).remove(unit);
+    }
+
+    /// Whether the hub is starting `service` (a row name) now.
+    pub fn starting(&self, service: &str) -> bool {
+        self.flights.in_flight(service)
+    }
+
+    fn recent_failure(&self, service: &str) -> Option<(Duration, Arc<Failure>)> {
+        let map = lock(&self.failures);
+        let (at, f) = map.get(service)?;
+        BACKOFF
+            .checked_sub(at.elapsed())
+            .filter(|left| !left.is_zero())
+            .map(|left| (left, Arc::clone(f)))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Make sure `route`'s module runs before the request goes to it: `None`
+/// to forward now, or the answer to give instead (starting, failed,
+/// disabled).
+pub async fn ensure(
+    state: &HubState,
+    route: &Route,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let host = state.host()?;
+    let unit = crate::manifest::unit_name(&route.service);
+    let od = state.on_demand();
+    // A start under way: its unit is active before its health check passes.
+    if !od.starting(&route.service) {
+        let unit_state = od.unit_state(host.init, &unit).await?;
+        // Running, or not a unit at all (a module run by hand): forward.
+        if unit_state.is_active() || unit_state.load_state == "not-found" {
+            return None;
+        }
+        if unit_state.unit_file_state == "disabled" {
+            return Some(unreachable::disabled(headers, &route.service, &unit_state));
+        }
+        if let Some((left, f)) = od.recent_failure(&route.service) {
+            return Some(unreachable::failed(headers, &f, Some(left)));
+        }
+    }
+    let row = state
+        .registry()
+        .view()
+        .rows
+        .iter()
+        .find(|r| r.name == route.service)
+        .cloned()?;
+    let ticket = {
+        let state = state.clone();
+        od.flights.join(&route.service, move || start(state, row))
+    };
+    if ticket.started {
+        tracing::info!(service = %route.service, "starting on demand");
+    }
+    let outcome = if navigation(method, headers) {
+        match tokio::time::timeout(BROWSER_WAIT, ticket.outcome()).await {
+            Ok(o) => o,
+            Err(_) => return Some(unreachable::starting(&route.service)),
+        }
+    } else {
+        ticket.outcome().await
+    };
+    match outcome {
+        Some(Ok(())) => None,
+        Some(Err(f)) => Some(unreachable::failed(headers, &f, Some(BACKOFF))),
+        None => Some(unreachable::failed(
+            headers,
+            &Failure::internal(&route.service, &unit),
+            None,
+        )),
+    }
+}
+
+/// A browser loading a page: `GET`/`HEAD` asking for HTML.
+fn navigation(method: &Method, headers: &HeaderMap) -> bool {
+    (method == Method::GET || method == Method::HEAD) && unreachable::wants_html(headers)
+}
+
+/// Start `row`'s module and wait for its health check, within its
+/// `startTimeoutMs`; a start that fails or times out is left stopped.
+async fn start(state: HubState, row: Row) -> Outcome {
+    let unit = row.unit();
+    let limit = row.start_timeout();
+    let outcome = match tokio::time::timeout(limit, start_and_check(&state, &row)).await {
+        Ok(o) => o,
+        Err(_) => Err(timed_out(&state, &row, limit).await),
+    };
+    let od = state.on_demand();
+    od.forget(&unit);
+    match &outcome {
+        Ok(()) => {
+            lock(&od.failures).remove(&row.name);
+            od.uses.touch(&row.name);
+        }
+        Err(f) => {
+            tracing::warn!(service = %row.name, why = %f.why, "on-demand start failed");
+            lock(&od.failures).insert(row.name.clone(), (Instant::now(), Arc::clone(f)));
+        }
+    }
+    outcome
+}
+
+async fn start_and_check(state: &HubState, row: &Row) -> Outcome {
+    let host = state
+        .host()
+        .ok_or_else(|| Arc::new(Failure::internal(&row.name, &row.unit())))?;
+    let services = Services::load_lenient(&state.paths().services_json())
+        .map(|(s, _)| s)
+        .map_err(|e| {
+            Arc::new(Failure::new(
+                row,
+                UnitState::default(),
+                e.to_string(),
+                Vec::new(),
+            ))
+        })?;
+    let mut failed = None;
+    let mut say = |e: Event| {
+        if let Event::StartFailed { why, log, .. } = e {
+            failed = Some((why, log));
+        }
+    };
+    let verdict = run::run(&host, &services, Some(row.short()), Verb::Start, &mut say).await;
+    let unit = row.unit();
+    let now = host.init.state(&unit).await.unwrap_or_default();
+    match verdict {
+        Ok(Verdict::Success) => {}
+        Ok(Verdict::Failure) => {
+            let (why, log) = failed.unwrap_or_else(|| ("the start failed".into(), Vec::new()));
+            return Err(Arc::new(Failure::new(row, now, why, log)));
+        }
+        Err(e) => return Err(Arc::new(Failure::new(row, now, e.to_string(), Vec::new()))),
+    }
+    let client = crate::health::client();
+    loop {
+        let h = crate::health::probe(&client, row.port, &row.health, Duration::from_secs(1)).await;
+        if h.ok {
+            return Ok(());
+        }
+        tokio::time::sleep(HEALTH_POLL).await;
+    }
+}
+
+/// The start took longer than `startTimeoutMs`: stop it (it is not left
+/// half up behind the operator's back) and say so.
+async fn timed_out(state: &HubState, row: &Row, limit: Duration) -> Arc<Failure> {
+    let unit = row.unit();
+    let Some(host) = state.host() else {
+        return Arc::new(Failure::internal(&row.name, &unit));
+    };
+    let before = host.init.state(&unit).await.unwrap_or_default();
+    let _ = host.init.stop(&unit).await;
+    let log = recent_lines(host.init, &unit, LOG_LINES).await;
+    let why = format!(
+        "its health check {} did not pass within {} ms of starting it; raise `startTimeoutMs` in its module.json if it needs longer",
+        row.health,
+        limit.as_millis()
+    );
+    Arc::new(Failure::not_answering(row, before, why, log))
+}
+
+/// Each row's state for discovery, from the init system (cached like the
+/// proxy's reads): `running`, `starting`, `stopping`, `stopped`,
+/// `idle-stopped`, `failed`, `disabled`; `None` when the hub has no init
+/// system. A row without a unit (a module run by hand) is left out.
+pub async fn states(state: &HubState, rows: &[Row]) -> Option<HashMap<String, &'static str>> {
+    let host = state.host()?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let Some(s) = state.on_demand().unit_state(host.init, &row.unit()).await else {
+            continue;
+        };
+        if s.load_state == "not-found" {
+            continue;
+        }
+        let word = match s.active_state.as_str() {
+            "active" | "reloading" => "running",
+            "activating" => "starting",
+            "deactivating" => "stopping",
+            "failed" => "failed",
+            _ if state.on_demand().starting(&row.name) => "starting",
+            _ if s.unit_file_state == "disabled" => "disabled",
+            _ if crate::lifecycle::idle_marker::is_set(state.paths(), &row.name) => {
+                crate::lifecycle::status::IDLE_STOPPED
+            }
+            _ => "stopped",
+        };
+        out.insert(row.name.clone(), word);
+    }
+    Some(out)
+}
