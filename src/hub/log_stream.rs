@@ -36,10 +36,8 @@ use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::logs::{Live, LiveLog};
 use crate::lifecycle::service::HUB_SERVICE;
 
-/// The scope a ticket must carry to open a log stream.
-pub const SCOPE: &str = "parachute:host:admin";
-/// Most log streams open at once.
-pub const MAX_STREAMS: usize = 16;
+pub use super::sse_ticket::SCOPE;
+pub use super::state::MAX_LOG_STREAMS as MAX_STREAMS;
 /// Events buffered per stream before the follower waits for the reader.
 pub const BUFFER: usize = 64;
 /// Lines sent first when the client resumes from nowhere.
@@ -90,13 +88,9 @@ fn resume_from(headers: &HeaderMap, q: &StreamQuery) -> Option<String> {
         .filter(|id| !id.is_empty() && id.len() <= MAX_EVENT_ID)
 }
 
-/// `GET /api/services/<svc>/logs/stream`.
-pub async fn stream(
-    State(state): State<HubState>,
-    Path(svc): Path<String>,
-    Query(q): Query<StreamQuery>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
+/// The unit a request may stream: the ticket is spent first (whatever
+/// follows), then its scope, the service and, for the hub, step-up.
+fn admit(state: &HubState, svc: &str, q: &StreamQuery) -> Result<String, Refusal> {
     if q.token.is_some() || q.access_token.is_some() {
         return Err(Refusal::Api(ApiError::invalid_request(
             "a token in the URL is refused (URLs land in logs); mint a one-time ticket with `POST /api/ui/sse-ticket` and pass `?ticket=`",
@@ -112,12 +106,23 @@ pub async fn stream(
     if !grant.has_scope(SCOPE) {
         return Err(Refusal::Api(ApiError::InsufficientScope(SCOPE)));
     }
-    let unit = resolve(&state, &svc).map_err(Refusal::Api)?;
+    let unit = resolve(state, svc).map_err(Refusal::Api)?;
     if unit == HUB_SERVICE && !grant.stepped_up {
         return Err(Refusal::StepUp(StepUpRequired {
             reason: Reason::Token,
         }));
     }
+    Ok(unit)
+}
+
+/// `GET /api/services/<svc>/logs/stream`.
+pub async fn stream(
+    State(state): State<HubState>,
+    Path(svc): Path<String>,
+    Query(q): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let unit = admit(&state, &svc, &q)?;
     let permit = state
         .log_streams()
         .clone()
@@ -203,6 +208,43 @@ mod tests {
             line: "one\r\ntwo".into(),
         });
         assert_eq!(&e[..], b"id: s=1;i=2\ndata: one\ndata: two\n\n");
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_stalls_the_follower_at_the_buffer_and_leaving_ends_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("x.log");
+        let text = (0..20_000).fold(String::new(), |mut s, i| {
+            use std::fmt::Write as _;
+            let _ = writeln!(s, "line {i}");
+            s
+        });
+        std::fs::write(&path, text).expect("write");
+        let log = LiveLog::File(crate::lifecycle::launchd::logs::Lines::open(
+            &path,
+            Some(0),
+            0,
+        ));
+        let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = sem.clone().try_acquire_owned().expect("permit");
+        let (tx, mut rx) = mpsc::channel(BUFFER);
+        let task = tokio::spawn(pump(log, tx, KEEPALIVE, permit));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Nobody read: the channel is full and the follower waits on it.
+        assert_eq!(rx.len(), BUFFER);
+        assert!(!task.is_finished());
+        assert_eq!(&rx.recv().await.expect("open")[..], b": open\n\n");
+        assert_eq!(
+            &rx.recv().await.expect("first")[..],
+            b"id: 7\ndata: line 0\n\n"
+        );
+        // The reader goes: the pump ends and gives its permit back.
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("pump ended")
+            .expect("no panic");
+        assert_eq!(sem.available_permits(), 1);
     }
 
     #[test]

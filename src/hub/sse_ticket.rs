@@ -29,8 +29,9 @@ use crate::tokens::ticket::Grant;
 pub const PATH: &str = "/api/ui/sse-ticket";
 /// The header a session's CSRF token travels in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// The scope a 401 suggests: the one the log streams need.
-const SCOPE: &str = crate::hub::log_stream::SCOPE;
+/// The scope a ticket must carry to open a log stream, and so the one a
+/// 401 here suggests.
+pub const SCOPE: &str = "parachute:host:admin";
 
 /// Why no ticket was minted.
 #[derive(Debug)]

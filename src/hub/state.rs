@@ -33,6 +33,9 @@ pub(crate) const KEY_RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// audience are still checked on every request). Cleared when full.
 const VERIFIED_CACHE: usize = 256;
 
+/// Most log streams (`hub::log_stream`) open at once.
+pub const MAX_LOG_STREAMS: usize = 16;
+
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HubState(Arc<Inner>);
@@ -84,7 +87,7 @@ impl HubState {
             upstream: Upstream::new(),
             on_demand: OnDemand::default(),
             tickets: Tickets::default(),
-            log_streams: Arc::new(tokio::sync::Semaphore::new(super::log_stream::MAX_STREAMS)),
+            log_streams: Arc::new(tokio::sync::Semaphore::new(MAX_LOG_STREAMS)),
             paths,
             issuers,
             activity: Arc::new(Activity::default()),
@@ -115,7 +118,7 @@ impl HubState {
         &self.0.tickets
     }
 
-    /// Permits for open log streams (at most `log_stream::MAX_STREAMS`).
+    /// Permits for open log streams (at most [`MAX_LOG_STREAMS`]).
     pub fn log_streams(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.log_streams
     }

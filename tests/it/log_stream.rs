@@ -25,13 +25,13 @@ use parachute::store::Store;
 const TICKET: &str = "/api/ui/sse-ticket";
 const PIN: &str = "4242";
 
-/// A module that prints `tick <n>` every 200 ms and answers `/health`.
+/// A module that prints `tick <n> at=<unix ms>` every 200 ms and answers `/health`.
 const TICKER: &str = r#"
 import http.server, os, sys, threading, time
 def tick():
     n = 0
     while True:
-        print(f"tick {n}", flush=True)
+        print(f"tick {n} at={int(time.time() * 1000)}", flush=True)
         n += 1
         time.sleep(0.2)
 threading.Thread(target=tick, daemon=True).start()
@@ -154,14 +154,29 @@ impl Sse {
         true
     }
 
-    /// The `(id, data)` of every complete `tick` event read so far.
+    /// The `(id, n)` of every complete `tick <n>` event read so far.
     fn ticks(&self) -> Vec<(String, u64)> {
-        events(&self.text)
+        self.tick_events()
             .into_iter()
             .filter_map(|(id, data)| {
-                let n = data.rsplit_once("tick ")?.1.trim().parse().ok()?;
-                Some((id?, n))
+                let n = data
+                    .rsplit_once("tick ")?
+                    .1
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()?;
+                Some((id, n))
             })
+            .collect()
+    }
+
+    /// The `(id, data)` of every complete `tick` event read so far (the
+    /// data is unique: it carries the time it was printed).
+    fn tick_events(&self) -> Vec<(String, String)> {
+        events(&self.text)
+            .into_iter()
+            .filter_map(|(id, data)| Some((id?, data)).filter(|(_, d)| d.contains("tick ")))
             .collect()
     }
 }
@@ -335,7 +350,14 @@ fn the_hubs_own_log_needs_a_ticket_minted_with_step_up() {
 }
 
 /// `parachute install` the ticker module `name`.
-fn install(p: &Parachute, root: &Path, name: &str) {
+pub(super) fn install(p: &Parachute, root: &Path, name: &str) {
+    let dir = write_ticker(root, name);
+    let o = p.run(&["install", dir.to_str().expect("utf8")]);
+    assert!(o.status.success(), "install {name}: {}", stderr(&o));
+}
+
+/// The ticker module `name`'s directory under `root`.
+fn write_ticker(root: &Path, name: &str) -> std::path::PathBuf {
     let dir = root.join(name);
     fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
     let m = json!({
@@ -349,12 +371,11 @@ fn install(p: &Parachute, root: &Path, name: &str) {
     });
     fs::write(dir.join(".parachute/module.json"), m.to_string()).expect("write");
     fs::write(dir.join("module.py"), TICKER).expect("write");
-    let o = p.run(&["install", dir.to_str().expect("utf8")]);
-    assert!(o.status.success(), "install {name}: {}", stderr(&o));
+    dir
 }
 
 /// `parachute serve` for `p`'s home, keep-alives every 300 ms.
-fn serve(p: &Parachute) -> Hub {
+pub(super) fn serve(p: &Parachute) -> Hub {
     let mut cmd = p.cmd(&["serve"]);
     cmd.env("PORT", "0")
         .env("PARACHUTE_BIND_HOST", "127.0.0.1")
@@ -419,13 +440,14 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
         "a keep-alive comment: {}",
         sse.text
     );
-    let ticks = sse.ticks();
+    let ticks = sse.tick_events();
     assert!(ticks.len() >= 5, "{}", sse.text);
     assert!(
         ticks.iter().all(|(id, _)| id.starts_with("s=")),
         "the journal cursor is the id: {ticks:?}"
     );
-    let (id, n) = ticks[2].clone();
+    // (The first lines may be an earlier run's: the journal keeps them.)
+    let (id, next) = (ticks[2].0.clone(), ticks[3].1.clone());
     assert!(followers(unit) >= 1, "journalctl follows the unit");
     drop(sse);
     // The client went: its journalctl is gone within a keep-alive or two.
@@ -446,7 +468,7 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
         "{}",
         again.text
     );
-    assert_eq!(again.ticks()[0].1, n + 1, "{}", again.text);
+    assert_eq!(again.tick_events()[0].1, next, "{}", again.text);
     // The query form does the same, for an EventSource reopened with a new ticket.
     let path = format!(
         "{}&last_event_id={}",
@@ -455,8 +477,11 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
     );
     let mut q = Sse::open(hub.addr, &path, &[]);
     assert!(q.until(Duration::from_secs(20), |t| events(t).len() >= 2));
-    assert_eq!(q.ticks()[0].1, n + 1, "{}", q.text);
+    assert_eq!(q.tick_events()[0].1, next, "{}", q.text);
     drop((again, q));
+    wait_for(Duration::from_secs(10), "both streams ended", || {
+        followers(unit) == 0
+    });
 
     // At most 16 streams at once; the next is told to come back.
     let open: Vec<Sse> = (0..16)
@@ -478,4 +503,115 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
     );
     assert_eq!(over.status, 429, "{}", over.body);
     assert!(over.header("retry-after").is_some());
+}
+
+#[test]
+fn the_live_view_is_a_script_file_of_the_hub_that_never_puts_a_credential_in_a_url() {
+    let home = Home::with_owner();
+    let hub = Hub::start(&home);
+    let r = http(hub.addr, "GET", "/admin/assets/live-log.js", None, None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(r.body.contains("/api/ui/sse-ticket"), "{}", r.body);
+    assert!(r.body.contains("X-CSRF-Token"), "{}", r.body);
+    assert!(!r.body.contains("token="), "no token in a URL: {}", r.body);
+}
+
+/// `parachute …` as on a Mac: `PARACHUTE_INIT_SYSTEM=launchd` with the
+/// scripted fake `launchctl` (which really runs the agent, its output going
+/// to the agent's log file) first on `PATH`.
+fn mac(root: &Path, p: &Parachute, args: &[&str]) -> std::process::Command {
+    let bin = root.join("bin");
+    if !bin.exists() {
+        fs::create_dir_all(&bin).expect("mkdir");
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-launchctl");
+        std::os::unix::fs::symlink(fake, bin.join("launchctl")).expect("link");
+    }
+    let mut c = p.cmd(args);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.env("PATH", path)
+        .env("PARACHUTE_INIT_SYSTEM", "launchd")
+        .env("FAKE_LAUNCHCTL_DIR", root.join("fake"))
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SSH_TTY");
+    c
+}
+
+struct MacUninstall<'a>(&'a Path, &'a Parachute);
+
+impl Drop for MacUninstall<'_> {
+    fn drop(&mut self) {
+        let _ = mac(self.0, self.1, &["uninstall", "mactick", "--yes"]).output();
+    }
+}
+
+#[test]
+fn under_launchd_the_log_file_streams_with_byte_offsets_as_ids() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    let p = Parachute::offline(root);
+    let o = mac(root, &p, &["auth", "set-password", "--password-stdin"]);
+    let o = run_with_stdin(o, &format!("{PASSWORD}\n"));
+    assert!(o.status.success(), "set-password: {}", stderr(&o));
+    let dir = write_ticker(root, "mactick");
+    let o = mac(root, &p, &["install", dir.to_str().expect("utf8")])
+        .output()
+        .expect("install");
+    let _u = MacUninstall(root, &p);
+    assert!(o.status.success(), "install: {}", stderr(&o));
+    let mut cmd = mac(root, &p, &["serve"]);
+    cmd.env("PORT", "0").env("PARACHUTE_BIND_HOST", "127.0.0.1");
+    for k in [
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "NOTIFY_SOCKET",
+        "PARACHUTE_HUB_ORIGIN",
+    ] {
+        cmd.env_remove(k);
+    }
+    let hub = Hub::spawn(cmd);
+    let op = fs::read_to_string(p.home().join("operator.token")).expect("operator.token");
+    let op = op.trim();
+
+    let mut sse = Sse::open(
+        hub.addr,
+        &stream_path("mactick", &ticket(hub.addr, op)),
+        &[],
+    );
+    assert_eq!(sse.status, 200, "{}", sse.head);
+    assert!(
+        sse.until(Duration::from_secs(20), |t| events(t).len() >= 4),
+        "{}",
+        sse.text
+    );
+    let ticks = sse.ticks();
+    let (id, n) = ticks[1].clone();
+    // The id is the byte offset just past the line in the agent's log file.
+    let log = fs::read(root.join("Library/Logs/Parachute/mactick.log")).expect("log file");
+    let at: usize = id.parse().expect("a byte offset");
+    let before = String::from_utf8_lossy(&log[..at]);
+    assert!(
+        before
+            .trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with(&format!("tick {n} "))),
+        "offset {at} ends line `tick {n}`: {before:?}"
+    );
+    drop(sse);
+    let mut again = Sse::open(
+        hub.addr,
+        &stream_path("mactick", &ticket(hub.addr, op)),
+        &[format!("Last-Event-ID: {id}")],
+    );
+    assert!(again.until(Duration::from_secs(20), |t| events(t).len() >= 2));
+    assert_eq!(again.ticks()[0].1, n + 1, "{}", again.text);
 }

@@ -1,5 +1,6 @@
 mod account;
 mod admin;
+mod admin_browser;
 mod audience;
 mod auth;
 mod bounds;
