@@ -391,9 +391,23 @@ fn enable_and_disable_show_in_status() {
         "{s:#}"
     );
     assert!(m.calls().contains(&format!("print-disabled gui/{uid}")));
+    let (_, doc, _) = m.doctor(&[]);
+    assert_eq!(check(&doc, "agent:hello")["status"], "pass", "{doc:#}");
+    let c = check(&doc, "loaded:hello");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("(it is disabled)")),
+        "{c:#}"
+    );
+    assert_eq!(c["fix"], "parachute enable hello && parachute start hello");
 
     m.ok(&["enable", "hello"]);
     assert_eq!(m.status("hello")["enabled"], "enabled");
+    m.ok(&["start", "hello"]);
+    let (_, doc, _) = m.doctor(&[]);
+    assert_eq!(check(&doc, "loaded:hello")["status"], "pass", "{doc:#}");
 }
 
 /// Binds two loopback listeners, puts them on fds 3 and 4 with
