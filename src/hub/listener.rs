@@ -25,6 +25,9 @@ pub struct Listening {
     pub listener: TcpListener,
     pub addr: SocketAddr,
     pub source: Source,
+    /// Further sockets passed with it (launchd binds one per address its
+    /// `SockNodeName` resolves to): served alike.
+    pub extra: Vec<TcpListener>,
 }
 
 #[cfg(target_os = "macos")]
@@ -33,25 +36,24 @@ mod launchd;
 /// Take the socket systemd (or on macOS launchd) passed, or bind `bind`.
 pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
     #[cfg(target_os = "macos")]
-    if let Some(listener) = launchd::take()? {
-        return ready(listener, Source::Activated);
+    {
+        let passed = launchd::take()?;
+        if !passed.is_empty() {
+            return activated(passed);
+        }
     }
     let mut fds = listenfd::ListenFd::from_env();
-    if fds.len() > 0 {
-        if fds.len() > 1 {
-            tracing::warn!(
-                count = fds.len(),
-                "systemd passed several sockets; using the first"
-            );
-        }
-        let passed = fds
-            .take_tcp_listener(0)
+    let mut passed = Vec::new();
+    for i in 0..fds.len() {
+        let fd = fds
+            .take_tcp_listener(i)
             .map_err(|e| Error::ActivationSocket {
                 detail: e.to_string(),
             })?;
-        if let Some(listener) = passed {
-            return ready(listener, Source::Activated);
-        }
+        passed.extend(fd);
+    }
+    if !passed.is_empty() {
+        return activated(passed);
     }
     match TcpListener::bind(bind) {
         Ok(listener) => ready(listener, Source::Bound),
@@ -68,6 +70,23 @@ pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
             source,
         }),
     }
+}
+
+/// Every socket the init system passed: the first is the one reported,
+/// the others are served alongside it.
+fn activated(mut passed: Vec<TcpListener>) -> Result<Listening, Error> {
+    let first = passed.remove(0);
+    let mut listening = ready(first, Source::Activated)?;
+    for l in passed {
+        listening.extra.push(ready(l, Source::Activated)?.listener);
+    }
+    if !listening.extra.is_empty() {
+        tracing::info!(
+            count = listening.extra.len() + 1,
+            "serving every socket the init system passed"
+        );
+    }
+    Ok(listening)
 }
 
 fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
@@ -88,6 +107,7 @@ fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
         listener,
         addr,
         source,
+        extra: Vec::new(),
     })
 }
 

@@ -47,21 +47,10 @@ fn activate() -> Result<Option<Vec<OwnedFd>>, Error> {
 const ENOENT: c_int = 2;
 const ESRCH: c_int = 3;
 
-/// The hub's listener from launchd, if it started us. launchd binds one fd
-/// per address `SockNodeName` resolves to (127.0.0.1 gives one); the hub
-/// serves the first and closes the others, saying so.
-pub fn take() -> Result<Option<TcpListener>, Error> {
-    let Some(mut fds) = activate()? else {
-        return Ok(None);
-    };
-    if fds.len() > 1 {
-        tracing::warn!(
-            count = fds.len(),
-            "launchd passed several sockets; serving the first"
-        );
-    }
-    if fds.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(TcpListener::from(fds.remove(0))))
+/// The hub's listeners from launchd, if it started us (empty otherwise).
+/// launchd binds one fd per address `SockNodeName` resolves to (127.0.0.1
+/// gives one, `localhost` two); the hub serves every one.
+pub fn take() -> Result<Vec<TcpListener>, Error> {
+    let fds = activate()?.unwrap_or_default();
+    Ok(fds.into_iter().map(TcpListener::from).collect())
 }
