@@ -164,7 +164,10 @@ pub fn out_open(text: &str) -> Result<bool, Error> {
     let mut o = io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(Error::io(std::path::Path::new("<stdout>"), e)),
+        Err(e) => Err(Error::Terminal {
+            stream: "stdout",
+            source: e,
+        }),
         Ok(()) => Ok(true),
     }
 }

@@ -8,7 +8,48 @@ use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use crate::error::Error;
+/// Why the hub has no socket to serve on. `crate::error::Error` wraps it for
+/// the CLI, which prints it and exits 1 (2 for `Listen` and `Setup`).
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The port is held by a running hub.
+    #[error(
+        "a Parachute hub is already listening on {addr}.\n  Use it, or stop it first: systemctl --user stop parachute-hub.socket parachute-hub.service\n  Or run this one elsewhere: parachute serve --port <PORT>"
+    )]
+    HubAlreadyRunning { addr: String },
+
+    /// The port is held by some other program.
+    #[error(
+        "{addr} is in use by another program (not a Parachute hub).\n  Free the port, or run the hub elsewhere: parachute serve --port <PORT>"
+    )]
+    PortInUse { addr: String },
+
+    /// A bind (or socket setup) error other than "in use".
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+
+    /// The socket cannot be set up: `what` failed.
+    #[error("the hub cannot start: cannot {what}: {source}")]
+    Setup {
+        what: &'static str,
+        source: std::io::Error,
+    },
+
+    /// systemd passed a descriptor that is not a listening TCP socket.
+    #[error(
+        "systemd passed fd 3, but it is not a listening TCP socket ({detail}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
+    )]
+    ActivationSocket { detail: String },
+
+    /// launchd started the hub but did not hand over its socket.
+    #[error(
+        "launchd did not hand over the hub socket (`launch_activate_socket` error {rc}). Rewrite its agent: parachute init"
+    )]
+    LaunchdRefused { rc: i32 },
+}
 
 /// How the hub got its socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +75,7 @@ pub struct Listening {
 mod launchd;
 
 /// Take the socket systemd (or on macOS launchd) passed, or bind `bind`.
-pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
+pub fn take(bind: SocketAddr) -> Result<Listening, ListenError> {
     #[cfg(target_os = "macos")]
     {
         let passed = launchd::take()?;
@@ -47,7 +88,7 @@ pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
     for i in 0..fds.len() {
         let fd = fds
             .take_tcp_listener(i)
-            .map_err(|e| Error::ActivationSocket {
+            .map_err(|e| ListenError::ActivationSocket {
                 detail: e.to_string(),
             })?;
         passed.extend(fd);
@@ -60,12 +101,12 @@ pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
         Err(e) if e.kind() == ErrorKind::AddrInUse => {
             let addr = bind.to_string();
             Err(if answers_as_hub(bind) {
-                Error::HubAlreadyRunning { addr }
+                ListenError::HubAlreadyRunning { addr }
             } else {
-                Error::PortInUse { addr }
+                ListenError::PortInUse { addr }
             })
         }
-        Err(source) => Err(Error::Listen {
+        Err(source) => Err(ListenError::Listen {
             addr: bind.to_string(),
             source,
         }),
@@ -74,7 +115,7 @@ pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
 
 /// Every socket the init system passed: the first is the one reported,
 /// the others are served alongside it.
-fn activated(mut passed: Vec<TcpListener>) -> Result<Listening, Error> {
+fn activated(mut passed: Vec<TcpListener>) -> Result<Listening, ListenError> {
     let first = passed.remove(0);
     let mut listening = ready(first, Source::Activated)?;
     for l in passed {
@@ -89,8 +130,8 @@ fn activated(mut passed: Vec<TcpListener>) -> Result<Listening, Error> {
     Ok(listening)
 }
 
-fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
-    let addr = listener.local_addr().map_err(|source| Error::ServeSetup {
+fn ready(listener: TcpListener, source: Source) -> Result<Listening, ListenError> {
+    let addr = listener.local_addr().map_err(|source| ListenError::Setup {
         what: "read the listening socket's address",
         source,
     })?;
@@ -99,7 +140,7 @@ fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
     }
     listener
         .set_nonblocking(true)
-        .map_err(|source| Error::Listen {
+        .map_err(|source| ListenError::Listen {
             addr: addr.to_string(),
             source,
         })?;
@@ -143,7 +184,7 @@ mod tests {
             }
         }));
         match take(addr) {
-            Err(Error::PortInUse { addr: a }) => assert_eq!(a, addr.to_string()),
+            Err(ListenError::PortInUse { addr: a }) => assert_eq!(a, addr.to_string()),
             other => panic!("expected PortInUse, got {other:?}"),
         }
     }

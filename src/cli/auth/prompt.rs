@@ -14,11 +14,17 @@ pub fn password(from_stdin: bool, command: &str) -> Result<Password, Error> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::Terminal {
+                stream: "stdin",
+                source: e,
+            })?;
         line.trim_end_matches(['\n', '\r']).to_string()
     } else if std::io::stdin().is_terminal() {
         let read = |p: &str| {
-            rpassword::prompt_password(p).map_err(|e| Error::io(std::path::Path::new("<tty>"), e))
+            rpassword::prompt_password(p).map_err(|e| Error::Terminal {
+                stream: "tty",
+                source: e,
+            })
         };
         let first = read("New password: ")?;
         let again = read("Repeat it: ")?;

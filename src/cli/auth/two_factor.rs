@@ -254,7 +254,10 @@ fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, E
         let read = stdin
             .lock()
             .read_line(&mut line)
-            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::Terminal {
+                stream: "stdin",
+                source: e,
+            })?;
         if read == 0 {
             break;
         }
@@ -362,7 +365,10 @@ fn disable(store: &Store, args: &DisableArgs) -> Result<ExitCode, Error> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::Terminal {
+                stream: "stdin",
+                source: e,
+            })?;
         if !matches!(line.trim(), "y" | "Y" | "yes") {
             eprintln!("nothing was changed");
             return Err(Error::Reported);
