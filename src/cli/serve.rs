@@ -164,6 +164,7 @@ async fn run_on(
     tracing::info!(reason = why, open_connections = open, "stopping");
     notify::stopping(&format!("stopping ({why}), draining {open} connection(s)"));
     let _ = stop_tx.send(true);
+    state.close_streams();
     if tokio::time::timeout(DRAIN, &mut server).await.is_ok() {
         tracing::info!("stopped");
     } else {

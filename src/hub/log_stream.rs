@@ -15,7 +15,9 @@
 //! hub's memory; the follower (and its `journalctl`) ends as soon as the
 //! client goes; at most [`MAX_STREAMS`] streams are open at once (429
 //! beyond). A comment every [`KEEPALIVE`] keeps proxies from timing the
-//! stream out and notices a client that vanished.
+//! stream out and notices a client that vanished. A stopping hub ends its
+//! streams at once (`HubState::close_streams`) rather than wait out its
+//! drain for them.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -25,7 +27,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use serde::Deserialize;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 
 use super::error::ApiError;
 use super::sse_ticket::Refusal;
@@ -135,7 +137,7 @@ pub async fn stream(
     let log = LiveLog::open(host.init, &unit, after.as_deref(), BACKLOG)
         .map_err(|e| Refusal::Api(ApiError::internal(e)))?;
     let (tx, rx) = mpsc::channel(BUFFER);
-    tokio::spawn(pump(log, tx, keepalive(), permit));
+    tokio::spawn(pump(log, tx, keepalive(), state.closing(), permit));
     Ok(sse(rx))
 }
 
@@ -169,13 +171,14 @@ pub fn event(l: &Live) -> Bytes {
     Bytes::from(s)
 }
 
-/// Move lines from the log to the client until either goes, with a
-/// keep-alive comment every `every`. `send` waits while the channel is
-/// full: that is the backpressure.
+/// Move lines from the log to the client until either goes or the hub
+/// stops (`closing`), with a keep-alive comment every `every`. `send`
+/// waits while the channel is full: that is the backpressure.
 async fn pump(
     mut log: LiveLog,
     tx: mpsc::Sender<Bytes>,
     every: Duration,
+    mut closing: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
     if tx.send(Bytes::from_static(b": open\n\n")).await.is_err() {
@@ -190,6 +193,7 @@ async fn pump(
             },
             _ = tick.tick() => Bytes::from_static(b": keep-alive\n\n"),
             () = tx.closed() => return,
+            _ = closing.wait_for(|c| *c) => return,
         };
         if tx.send(out).await.is_err() {
             return;
@@ -228,7 +232,8 @@ mod tests {
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
         let permit = sem.clone().try_acquire_owned().expect("permit");
         let (tx, mut rx) = mpsc::channel(BUFFER);
-        let task = tokio::spawn(pump(log, tx, KEEPALIVE, permit));
+        let (_closing, closing) = watch::channel(false);
+        let task = tokio::spawn(pump(log, tx, KEEPALIVE, closing, permit));
         tokio::time::sleep(Duration::from_millis(300)).await;
         // Nobody read: the channel is full and the follower waits on it.
         assert_eq!(rx.len(), BUFFER);

@@ -60,6 +60,7 @@ struct Inner {
     on_demand: OnDemand,
     tickets: Tickets,
     log_streams: Arc<tokio::sync::Semaphore>,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl HubState {
@@ -88,6 +89,7 @@ impl HubState {
             on_demand: OnDemand::default(),
             tickets: Tickets::default(),
             log_streams: Arc::new(tokio::sync::Semaphore::new(MAX_LOG_STREAMS)),
+            closing: tokio::sync::watch::Sender::new(false),
             paths,
             issuers,
             activity: Arc::new(Activity::default()),
@@ -121,6 +123,17 @@ impl HubState {
     /// Permits for open log streams (at most [`MAX_LOG_STREAMS`]).
     pub fn log_streams(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.log_streams
+    }
+
+    /// Tell the hub's endless responses (log streams) to end: the hub is
+    /// stopping, and would otherwise wait out its whole drain for them.
+    pub fn close_streams(&self) {
+        self.0.closing.send_replace(true);
+    }
+
+    /// Becomes `true` when [`Self::close_streams`] is called.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.closing.subscribe()
     }
 
     /// The proxy's pooled connections to the modules.

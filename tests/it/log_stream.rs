@@ -577,7 +577,7 @@ fn under_launchd_the_log_file_streams_with_byte_offsets_as_ids() {
     ] {
         cmd.env_remove(k);
     }
-    let hub = Hub::spawn(cmd);
+    let mut hub = Hub::spawn(cmd);
     let op = fs::read_to_string(p.home().join("operator.token")).expect("operator.token");
     let op = op.trim();
 
@@ -614,4 +614,15 @@ fn under_launchd_the_log_file_streams_with_byte_offsets_as_ids() {
     );
     assert!(again.until(Duration::from_secs(20), |t| events(t).len() >= 2));
     assert_eq!(again.ticks()[0].1, n + 1, "{}", again.text);
+
+    // A stopping hub ends its streams (the response's last chunk) and
+    // exits well inside its 10 s drain, though a client is still reading.
+    let t = Instant::now();
+    assert!(hub.terminate().success());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(
+        again.until(Duration::from_secs(5), |t| t.ends_with("\r\n0\r\n\r\n")),
+        "the stream ended: {:?}",
+        again.text
+    );
 }
