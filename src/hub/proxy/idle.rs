@@ -158,6 +158,12 @@ async fn stop_idle(state: &HubState, name: &str, unit: &str, after: Duration) {
     let Some(host) = state.host() else {
         return;
     };
+    // The cached state first: an idle module that is already stopped costs
+    // no call to the init system each tick.
+    match state.on_demand().unit_state(host.init, unit).await {
+        Some(s) if s.is_active() => {}
+        _ => return,
+    }
     match host.init.state(unit).await {
         Ok(s) if s.is_active() => {}
         _ => return,
