@@ -220,7 +220,9 @@ async fn idle_for(state: &HubState, idle: Option<Duration>) {
     let tick = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
     loop {
         tokio::time::sleep(tick).await;
-        if state.activity().idle_for().is_some_and(|d| d >= idle) {
+        if state.activity().idle_for().is_some_and(|d| d >= idle)
+            && !hub::proxy::idle::stop_pending(state).await
+        {
             return;
         }
     }

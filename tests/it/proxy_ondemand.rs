@@ -299,3 +299,84 @@ fn a_module_that_fails_to_start_or_is_disabled_says_so_and_how_to_fix_it() {
     assert_eq!(is_active(mgr, "pxoff"), "inactive", "not started");
     assert_eq!(discovered(addr, "pxoff"), "disabled");
 }
+
+/// The hub's socket unit runs it with `--idle-exit`: a hub that idled out
+/// first would leave a module with `idleStopAfter` running for good. It
+/// stays until it has stopped the module, then exits.
+#[test]
+fn a_hub_that_exits_when_idle_first_stops_its_idle_modules() {
+    let Some(mgr) = systemd::manager() else {
+        return;
+    };
+    let Some(tool) = [
+        "/usr/bin/systemd-socket-activate",
+        "/bin/systemd-socket-activate",
+    ]
+    .into_iter()
+    .map(std::path::Path::new)
+    .find(|p| p.is_file()) else {
+        let _ = writeln!(std::io::stderr(), "SKIP: no systemd-socket-activate");
+        return;
+    };
+    let _serial = systemd::lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = Parachute::new(mgr, tmp.path());
+    let _a = p.uninstall_on_drop("pxidle");
+    install(
+        &p,
+        tmp.path(),
+        "pxidle",
+        &["/pxidle"],
+        &json!({"idleStopAfter": "5s"}),
+        false,
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], crate::support::hub::free_port()).into();
+    let exe = env!("CARGO_BIN_EXE_parachute");
+    let listen = addr.to_string();
+    // systemd-socket-activate hands the hub only the variables named with `-E`.
+    let mut args = vec!["-l".to_string(), listen];
+    for (k, v) in p.cmd(&[]).get_envs() {
+        if let (Some(k), Some(v)) = (k.to_str(), v.and_then(|v| v.to_str())) {
+            args.push(format!("-E{k}={v}"));
+        }
+    }
+    args.extend([exe, "serve", "--idle-exit", "1"].map(str::to_string));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cmd = p.cmd_as(tool, &args);
+    // The first connection starts the hub, as a socket unit's does.
+    let first = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "nothing listens on {addr}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        get(addr, "/pxidle/echo", "Accept: application/json")
+    });
+    let mut hub = crate::support::hub::Hub::spawn(cmd);
+    let r = first.join().expect("first request");
+    assert_eq!(r.status, 200, "started on demand: {r:?}");
+    assert_eq!(is_active(mgr, "pxidle"), "active");
+    let served = Instant::now();
+    let exited = loop {
+        if let Some(s) = hub.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            served.elapsed() < Duration::from_secs(30),
+            "the hub never idled out"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exited.code(), Some(0));
+    assert!(
+        served.elapsed() >= Duration::from_secs(4),
+        "the hub left after {:?}, before the module's idleStopAfter",
+        served.elapsed()
+    );
+    assert_eq!(
+        is_active(mgr, "pxidle"),
+        "inactive",
+        "stopped before the hub left"
+    );
+    assert_eq!(status_of(&p, "pxidle")["state"], "idle-stopped");
+}

@@ -153,11 +153,39 @@ pub async fn reaper(state: HubState) {
     }
 }
 
+/// Whether a running module waits for this hub to stop it when idle: a
+/// hub that exits when idle itself (`serve --idle-exit`, the socket
+/// unit's default) must stay until then, or the module would run on.
+pub async fn stop_pending(state: &HubState) -> bool {
+    let Some(host) = state.host() else {
+        return false;
+    };
+    let view = state.registry().view();
+    for row in view.rows.iter().filter(|r| r.idle_stop_after().is_some()) {
+        let unit = row.unit();
+        if state
+            .on_demand()
+            .unit_state(host.init, &unit)
+            .await
+            .is_some_and(|s| s.is_active())
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Stop `unit` if it runs, and leave the marker `status` reads.
 async fn stop_idle(state: &HubState, name: &str, unit: &str, after: Duration) {
     let Some(host) = state.host() else {
         return;
     };
+    // The cached state first: an idle module that is already stopped costs
+    // no call to the init system each tick.
+    match state.on_demand().unit_state(host.init, unit).await {
+        Some(s) if s.is_active() => {}
+        _ => return,
+    }
     match host.init.state(unit).await {
         Ok(s) if s.is_active() => {}
         _ => return,

@@ -287,3 +287,76 @@ pub fn starting(service: &str) -> Response {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn row() -> Row {
+        Row::from_value(&json!({"name":"parachute-notes","port":1942,"paths":["/notes"],"health":"/notes/health","version":"1"}))
+            .expect("row")
+    }
+
+    async fn json_of(r: Response) -> Value {
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_names_the_unit_its_log_and_the_fixes() {
+        let unit = UnitState {
+            active_state: "failed".into(),
+            sub_state: "failed".into(),
+            result: "exit-code".into(),
+            ..UnitState::default()
+        };
+        let f = Failure::new(
+            &row(),
+            unit,
+            "the process exited".into(),
+            vec!["boom".into()],
+        );
+        let r = failed(&HeaderMap::new(), &f, Some(Duration::from_millis(4200)));
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5", "rounded up");
+        let j = json_of(r).await;
+        assert_eq!(
+            j["error"],
+            "`parachute-notes` failed to start (the process exited)"
+        );
+        assert_eq!(j["unit"]["result"], "exit-code");
+        assert_eq!(j["log"], json!(["boom"]));
+        assert_eq!(
+            j["fix"],
+            json!(["parachute start notes", "parachute logs notes"])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disabled_module_is_503_without_a_retry_and_a_starting_page_reloads() {
+        let unit = UnitState {
+            active_state: "inactive".into(),
+            unit_file_state: "disabled".into(),
+            ..UnitState::default()
+        };
+        let r = disabled(&HeaderMap::new(), "parachute-notes", &unit);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+        assert_eq!(json_of(r).await["unit"]["enabled"], "disabled");
+        let r = starting("parachute-notes");
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let html = String::from_utf8_lossy(&body);
+        assert!(
+            html.contains("<meta http-equiv=\"refresh\" content=\"1\">"),
+            "{html}"
+        );
+        assert!(html.contains("starting notes…"), "{html}");
+    }
+}
