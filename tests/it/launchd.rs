@@ -363,6 +363,23 @@ fn the_hub_agent_from_init_through_upgrade_and_doctor() {
     assert_eq!(code, Some(0), "{said}\n{:?}", failed(&doc));
     assert_eq!(fs::read_to_string(&plist).expect("plist"), text);
     assert_eq!(check(&doc, "hub-health")["status"], "pass", "{doc:#}");
+
+    // The hub's enablement is its agent's, read back from print-disabled.
+    m.ok(&["disable", "hub"]);
+    let hub = m.status("hub");
+    assert_eq!(
+        (hub["state"].as_str(), hub["enabled"].as_str()),
+        (Some("inactive"), Some("disabled")),
+        "{hub:#}"
+    );
+    let (code, doc, _) = m.doctor(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        check(&doc, "hub-loaded")["fix"],
+        "parachute doctor --fix (or: parachute enable hub && parachute start hub)"
+    );
+    m.ok(&["enable", "hub"]);
+    assert_eq!(m.status("hub")["enabled"], "enabled");
 }
 
 /// Issue 12: `disable` is `launchctl disable` + bootout, `enable` clears
