@@ -345,6 +345,11 @@ fn the_hub_agent_from_init_through_upgrade_and_doctor() {
         "hub-health",
     ] {
         assert_eq!(check(&doc, name)["status"], "pass", "{name}: {doc:#}");
+        assert_eq!(
+            check(&doc, name)["fixable"],
+            false,
+            "a pass has nothing to fix"
+        );
     }
 
     // An edit by hand (not in the override file) is drift, repaired by --fix.
@@ -410,6 +415,7 @@ fn enable_and_disable_show_in_status() {
     assert!(m.calls().contains(&format!("print-disabled gui/{uid}")));
     let (_, doc, _) = m.doctor(&[]);
     assert_eq!(check(&doc, "agent:hello")["status"], "pass", "{doc:#}");
+    assert_eq!(check(&doc, "agent:hello")["fixable"], false, "{doc:#}");
     let c = check(&doc, "loaded:hello");
     assert_eq!(c["status"], "warn", "{c:#}");
     assert!(
