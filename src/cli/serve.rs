@@ -99,34 +99,20 @@ async fn run_on(
             .map(drop)
             .map_err(|e| store.other(e))
     })?;
-    // Every socket's port is this hub's (launchd may pass several).
-    let mut ports = vec![cx.hub_port, socket.addr.port()];
-    ports.extend(
-        socket
-            .extra
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .map(|a| a.port()),
-    );
+    let mut ports = vec![cx.hub_port];
+    ports.extend(socket_ports(&socket));
     let issuers = Issuers::new(&cx.hub_origin, &ports);
     let state = HubState::with_clock(store, cx.paths.clone(), issuers, clock)?;
     state.set_edge(hub::edge::Edge::from_env()?);
     state.set_machine(cx.machine());
 
-    let listeners = std::iter::once(socket.listener)
-        .chain(socket.extra)
-        .map(|l| {
-            tokio::net::TcpListener::from_std(l).map_err(|source| Error::ServeSetup {
-                what: "serve the listening socket",
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let addr = socket.addr;
+    let listeners = for_tokio(socket)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(serve_all(state.clone(), listeners, stop_rx));
-    let serving = format!("serving on {}", socket.addr);
+    let serving = format!("serving on {addr}");
     notify::ready(&serving);
-    tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
+    tracing::info!(addr = %addr, issuer = state.issuers().primary(), "ready");
 
     tokio::spawn(hub::reaper(state.clone()));
     tokio::spawn(hub::proxy::idle::reaper(state.clone()));
@@ -157,7 +143,7 @@ async fn run_on(
                 Err(e) => e.to_string(),
             };
             notify::stopping(&detail);
-            return Err(Error::ServerStopped { addr: socket.addr.to_string(), detail });
+            return Err(Error::ServerStopped { addr: addr.to_string(), detail });
         }
     };
     let open = state.activity().open_connections();
@@ -182,6 +168,33 @@ fn signal_err(source: std::io::Error) -> Error {
         what: "install the SIGTERM/SIGINT handlers",
         source,
     }
+}
+
+/// The port of every socket the hub serves: each is this hub's (launchd
+/// may pass several).
+fn socket_ports(socket: &listener::Listening) -> Vec<u16> {
+    std::iter::once(socket.addr.port())
+        .chain(
+            socket
+                .extra
+                .iter()
+                .filter_map(|l| l.local_addr().ok())
+                .map(|a| a.port()),
+        )
+        .collect()
+}
+
+/// Every socket, handed to tokio.
+fn for_tokio(socket: listener::Listening) -> Result<Vec<tokio::net::TcpListener>, Error> {
+    std::iter::once(socket.listener)
+        .chain(socket.extra)
+        .map(|l| {
+            tokio::net::TcpListener::from_std(l).map_err(|source| Error::ServeSetup {
+                what: "serve the listening socket",
+                source,
+            })
+        })
+        .collect()
 }
 
 /// One server per listening socket (launchd may pass several), on the one

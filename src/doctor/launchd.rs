@@ -18,7 +18,7 @@ pub fn manager(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {
     match &env.init {
         Ok(_) => vec![Finding::pass(
             "launchd",
-            "launchd: agents load from ~/Library/LaunchAgents while you are logged in",
+            "agents load from ~/Library/LaunchAgents while you are logged in (launchd has no lingering)",
         )],
         Err(reason) => vec![Finding::fail(
             "launchd",
@@ -71,7 +71,7 @@ async fn hub_agent(env: &Env<'_, impl InitSystem>, init: &impl InitSystem) -> Ve
     }
     let spec = hub::spec(env.paths, env.exe.clone(), env.hub_port, env.hub_origin);
     let mut found = vec![match init.render_hub(env.paths, &spec).await {
-        Ok(files) => current("hub-agent", &files, "parachute init").repair(Repair::HubUnits),
+        Ok(files) => current("hub-agent", &files, "parachute init", Repair::HubUnits),
         Err(e) => Finding::fail("hub-agent", e.to_string(), "then: parachute init"),
     }];
     let (Ok(state), Ok(service)) = (init.state(HUB_SOCKET).await, init.state(HUB_SERVICE).await)
@@ -122,14 +122,11 @@ async fn module_agent(
     let mut found = vec![match spec::for_row(row, None, &env.spec) {
         Ok(Some(s)) => {
             let text = init.render_service(env.paths, &s).await.text;
-            current(
-                &name,
-                &[(path, text)],
-                &format!("parachute restart {short}"),
-            )
-            .repair(Repair::ModuleUnit {
+            let repair = Repair::ModuleUnit {
                 service: row.name.clone(),
-            })
+            };
+            let alt = format!("parachute restart {short}");
+            current(&name, &[(path, text)], &alt, repair)
         }
         Ok(None) if path.is_file() => Finding::pass(
             name,
@@ -154,8 +151,14 @@ async fn module_agent(
     found
 }
 
-/// Pass when every file on disk equals what parachute writes now.
-fn current(check: &str, files: &[(std::path::PathBuf, String)], alt: &str) -> Finding {
+/// Pass when every file on disk equals what parachute writes now; else a
+/// fault that `repair` rewrites.
+fn current(
+    check: &str,
+    files: &[(std::path::PathBuf, String)],
+    alt: &str,
+    repair: Repair,
+) -> Finding {
     let differ: Vec<String> = files
         .iter()
         .filter(|(path, text)| std::fs::read_to_string(path).ok().as_ref() != Some(text))
@@ -179,7 +182,7 @@ fn current(check: &str, files: &[(std::path::PathBuf, String)], alt: &str) -> Fi
             differ.join(", ")
         )
     };
-    Finding::fail(check, what, fix_or(alt))
+    Finding::fail(check, what, fix_or(alt)).repair(repair)
 }
 
 /// The agent's `ProgramArguments[0]` is gone (launchd then fails every spawn).

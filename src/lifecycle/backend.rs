@@ -114,6 +114,9 @@ impl InitSystem for Backend {
     fn log_dir(&self) -> Option<std::path::PathBuf> {
         delegate!(self, b => b.log_dir())
     }
+    fn why_stopped(&self, unit: &str) -> Option<String> {
+        delegate!(self, b => b.why_stopped(unit))
+    }
     fn has_hub(&self, paths: &Paths) -> bool {
         delegate!(self, b => b.has_hub(paths))
     }

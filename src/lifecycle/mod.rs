@@ -211,6 +211,11 @@ pub trait InitSystem: Sized {
     fn log_dir(&self) -> Option<std::path::PathBuf> {
         None
     }
+    /// Why parachute itself stopped `unit`, for `status` (launchd: the
+    /// crash-loop guard's record; systemd's start limit needs no note).
+    fn why_stopped(&self, _unit: &str) -> Option<String> {
+        None
+    }
     /// Whether the hub is set up (systemd: its socket unit; launchd: its agent).
     fn has_hub(&self, paths: &Paths) -> bool {
         self.has_unit(paths, service::HUB_SOCKET)

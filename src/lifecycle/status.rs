@@ -61,7 +61,13 @@ pub async fn collect(
     let mut rows = Vec::new();
     for row in inventory.services.rows.iter().filter(|r| wanted(&r.unit())) {
         let state = init.state(&row.unit()).await?;
-        rows.push(base_status(row, &state, now_us));
+        let mut s = base_status(row, &state, now_us);
+        if state.is_failed()
+            && let Some(why) = init.why_stopped(&row.unit())
+        {
+            s.notes.push(format!("! {why}"));
+        }
+        rows.push(s);
     }
     for unit in inventory.unregistered.iter().filter(|u| wanted(u)) {
         let state = init.state(unit).await?;
@@ -286,6 +292,11 @@ async fn hub_status(
             "! {HUB_SOCKET} failed: {} — run: parachute restart hub",
             sock.result
         ));
+    }
+    if svc.is_failed()
+        && let Some(why) = init.why_stopped(HUB_SERVICE)
+    {
+        s.notes.push(format!("! {why}"));
     }
     if svc.load_state == "not-found" && sock.load_state == "not-found" {
         s.notes.push("→ not set up yet: parachute init".into());

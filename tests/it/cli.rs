@@ -150,3 +150,29 @@ fn every_command_has_help() {
         );
     }
 }
+
+/// `parachute unit hub` prints the hub's units as `init` would write them,
+/// each after its path (as `systemctl cat` shows them), with no manager.
+#[test]
+fn unit_hub_prints_the_socket_and_the_service() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = Parachute::offline(tmp.path());
+    let mut c = p.cmd(&["unit", "hub"]);
+    c.env("PARACHUTE_INIT_SYSTEM", "systemd").env_remove("PORT");
+    let o = c.output().expect("run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let units = tmp.path().join(".config/systemd/user");
+    let socket = format!("# {}\n", units.join("parachute-hub.socket").display());
+    let service = format!("# {}\n", units.join("parachute-hub.service").display());
+    assert!(out.starts_with(&socket), "{out}");
+    assert!(out.contains("ListenStream=127.0.0.1:1939\n"), "{out}");
+    assert!(out.contains(&service), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ExecStart={} serve --idle-exit 600\n",
+            env!("CARGO_BIN_EXE_parachute")
+        )),
+        "{out}"
+    );
+}

@@ -345,6 +345,11 @@ fn the_hub_agent_from_init_through_upgrade_and_doctor() {
         "hub-health",
     ] {
         assert_eq!(check(&doc, name)["status"], "pass", "{name}: {doc:#}");
+        assert_eq!(
+            check(&doc, name)["fixable"],
+            false,
+            "a pass has nothing to fix"
+        );
     }
 
     // An edit by hand (not in the override file) is drift, repaired by --fix.
@@ -363,6 +368,23 @@ fn the_hub_agent_from_init_through_upgrade_and_doctor() {
     assert_eq!(code, Some(0), "{said}\n{:?}", failed(&doc));
     assert_eq!(fs::read_to_string(&plist).expect("plist"), text);
     assert_eq!(check(&doc, "hub-health")["status"], "pass", "{doc:#}");
+
+    // The hub's enablement is its agent's, read back from print-disabled.
+    m.ok(&["disable", "hub"]);
+    let hub = m.status("hub");
+    assert_eq!(
+        (hub["state"].as_str(), hub["enabled"].as_str()),
+        (Some("inactive"), Some("disabled")),
+        "{hub:#}"
+    );
+    let (code, doc, _) = m.doctor(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        check(&doc, "hub-loaded")["fix"],
+        "parachute doctor --fix (or: parachute enable hub && parachute start hub)"
+    );
+    m.ok(&["enable", "hub"]);
+    assert_eq!(m.status("hub")["enabled"], "enabled");
 }
 
 /// Issue 12: `disable` is `launchctl disable` + bootout, `enable` clears
@@ -393,6 +415,7 @@ fn enable_and_disable_show_in_status() {
     assert!(m.calls().contains(&format!("print-disabled gui/{uid}")));
     let (_, doc, _) = m.doctor(&[]);
     assert_eq!(check(&doc, "agent:hello")["status"], "pass", "{doc:#}");
+    assert_eq!(check(&doc, "agent:hello")["fixable"], false, "{doc:#}");
     let c = check(&doc, "loaded:hello");
     assert_eq!(c["status"], "warn", "{c:#}");
     assert!(

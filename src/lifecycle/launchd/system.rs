@@ -281,6 +281,12 @@ impl<R: Runner> InitSystem for Launchd<R> {
         Some(self.layout.logs_dir.clone())
     }
 
+    fn why_stopped(&self, unit: &str) -> Option<String> {
+        let (_, short) = job(unit)?;
+        let trip = agents::record(&self.layout, &short).tripped?;
+        Some(trip.reason(&short))
+    }
+
     fn has_hub(&self, _: &Paths) -> bool {
         self.plist(HUB_LABEL).is_file()
     }

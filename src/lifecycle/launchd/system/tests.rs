@@ -122,9 +122,15 @@ async fn a_crash_loop_is_booted_out_and_status_says_start_limit_hit() {
         trip.reason("vault").contains("exited 5 times within 50s"),
         "{trip:?}"
     );
-    // Still failed while it stays booted out, until reset.
+    // Still failed while it stays booted out, until reset; `status` says why.
     assert!(f.init.state(UNIT).await.expect("state").is_failed());
+    let why = f.init.why_stopped(UNIT).expect("a reason");
+    assert!(
+        why.contains("exited 5 times") && why.contains("parachute start vault"),
+        "{why}"
+    );
     f.init.reset_failed(UNIT).await.expect("reset");
+    assert_eq!(f.init.why_stopped(UNIT), None);
     assert_eq!(
         f.init.state(UNIT).await.expect("state").active_state,
         "inactive"
