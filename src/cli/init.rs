@@ -15,6 +15,7 @@ use super::Context;
 use super::auth::{self, PasswordChange, prompt};
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::{InitError, InitSystem, Kind, hub, hub_store};
 use crate::ports;
@@ -159,7 +160,7 @@ fn ensure_port(
 ) -> Result<u16, Error> {
     let stored = store::settings::hub_port(store.path());
     // A store made anew (the old one deleted) keeps the installed port.
-    let installed = cx.init_lazy().installed_hub_port(&cx.paths);
+    let installed = Backend::installed_hub_port_on_disk(&cx.paths);
     let port = hub_port(args, stored.or(installed));
     if stored != Some(port) {
         store.write(|tx| {

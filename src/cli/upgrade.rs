@@ -19,8 +19,7 @@ use crate::lifecycle::{InitSystem, drift};
 pub struct UpgradeArgs {}
 
 pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::io(std::path::Path::new("<current executable>"), e))?;
+    let exe = std::env::current_exe().map_err(|source| Error::CurrentExe { source })?;
     let services = cx.services_lenient()?;
     let init = cx.init_system().await?;
     eprintln!(

@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use super::{Env, FIX, Finding, Repair, exec, fix_or};
-use crate::lifecycle::launchd::layout::{HUB_LABEL, label};
+use crate::lifecycle::launchd::agents;
+use crate::lifecycle::launchd::layout::{HUB_LABEL, LABEL_PREFIX, Layout, label};
 use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::{InitSystem, UnitState, hub, spec};
 use crate::manifest::{Row, Services};
@@ -89,7 +90,8 @@ async fn hub_agent(env: &Env<'_, impl InitSystem>, init: &impl InitSystem) -> Ve
         unit: HUB_SERVICE.into(),
     };
     if state.is_failed() || service.sub_state == "auto-restart" {
-        found.push(crash_looped("hub-loaded", HUB_LABEL, "hub", &service).repair(restart));
+        let why = trip(env, "hub");
+        found.push(crash_looped("hub-loaded", HUB_LABEL, &service, why).repair(restart));
     } else if state.is_active() {
         found.push(Finding::pass(
             "hub-loaded",
@@ -143,7 +145,7 @@ async fn module_agent(
     found.extend(missing_program(&format!("exec:{short}"), &label, &state));
     let loaded = format!("loaded:{short}");
     found.push(if state.is_failed() || state.sub_state == "auto-restart" {
-        crash_looped(&loaded, &label, short, &state).repair(Repair::RestartUnit { unit })
+        crash_looped(&loaded, &label, &state, trip(env, short)).repair(Repair::RestartUnit { unit })
     } else if state.load_state == "not-found" || state.sub_state == "dead" && state.main_pid == 0 {
         not_loaded(&loaded, &label, short, &state, false)
     } else {
@@ -193,19 +195,33 @@ fn missing_program(check: &str, label: &str, state: &UnitState) -> Option<Findin
     ))
 }
 
-/// Booted out by the crash-loop guard, or exiting and being respawned.
-fn crash_looped(check: &str, label: &str, short: &str, state: &UnitState) -> Finding {
-    let now = if state.is_failed() {
-        "parachute booted it out"
-    } else {
-        "launchd keeps respawning it"
+/// What the crash-loop guard recorded when it booted `short` out.
+fn trip(env: &Env<'_, impl InitSystem>, short: &str) -> Option<String> {
+    let layout = Layout::new(env.spec.user_home, &env.paths.home);
+    agents::record(&layout, short)
+        .tripped
+        .map(|t| t.reason(short))
+}
+
+/// Booted out by the crash-loop guard (`why` is its record), or exiting
+/// and being respawned.
+fn crash_looped(check: &str, label: &str, state: &UnitState, why: Option<String>) -> Finding {
+    let short = label.strip_prefix(LABEL_PREFIX).unwrap_or(label);
+    let what = match why {
+        Some(why) if state.is_failed() => format!("{label}: {why}"),
+        _ => format!(
+            "{label} keeps crashing (last exit code {}); {}",
+            state.exec_main_status,
+            if state.is_failed() {
+                "parachute booted it out"
+            } else {
+                "launchd keeps respawning it"
+            }
+        ),
     };
     Finding::fail(
         check,
-        format!(
-            "{label} keeps crashing (last exit code {}); {now}",
-            state.exec_main_status
-        ),
+        what,
         format!("see why: parachute logs {short}; then: {FIX} (or: parachute restart {short})"),
     )
 }

@@ -73,6 +73,7 @@ pub fn router(state: HubState) -> Router {
         .merge(oauth::routes())
         .merge(login::routes())
         .merge(pages::routes())
+        .merge(step_up::api::routes())
         // Everything else is a module's (issue 11), or the JSON 404.
         .fallback(proxy::forward)
         .layer(axum::middleware::from_fn_with_state(

@@ -49,6 +49,20 @@ impl Backend {
         }
     }
 
+    /// The port the installed hub listens on, read from its files without
+    /// reaching any manager (`Context` asks before every command).
+    pub fn installed_hub_port_on_disk(paths: &Paths) -> Option<u16> {
+        if !Self::wants_launchd() {
+            return crate::lifecycle::hub::installed_port(paths);
+        }
+        let home = std::env::var_os(crate::env_vars::HOME)
+            .map_or_else(|| paths.home.clone(), std::path::PathBuf::from);
+        crate::lifecycle::launchd::hub::installed_port(&crate::lifecycle::launchd::Layout::new(
+            &home,
+            &paths.home,
+        ))
+    }
+
     fn wants_launchd() -> bool {
         match std::env::var(crate::env_vars::PARACHUTE_INIT_SYSTEM)
             .unwrap_or_default()

@@ -3,7 +3,7 @@
 //! with `--fix`, rewrites them through [`ensure_units`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::env_vars;
 use crate::error::Error;
@@ -35,7 +35,7 @@ pub fn installed_port(paths: &Paths) -> Option<u16> {
 
 /// This binary's path, the one `init` pins into `ExecStart=`.
 pub fn current_exe() -> Result<PathBuf, Error> {
-    std::env::current_exe().map_err(|e| Error::io(Path::new("<current executable>"), e))
+    std::env::current_exe().map_err(|source| Error::CurrentExe { source })
 }
 
 /// What the hub units depend on, for this binary and this port.

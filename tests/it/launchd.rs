@@ -391,7 +391,95 @@ fn enable_and_disable_show_in_status() {
         "{s:#}"
     );
     assert!(m.calls().contains(&format!("print-disabled gui/{uid}")));
+    let (_, doc, _) = m.doctor(&[]);
+    assert_eq!(check(&doc, "agent:hello")["status"], "pass", "{doc:#}");
+    let c = check(&doc, "loaded:hello");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("(it is disabled)")),
+        "{c:#}"
+    );
+    assert_eq!(c["fix"], "parachute enable hello && parachute start hello");
 
     m.ok(&["enable", "hello"]);
     assert_eq!(m.status("hello")["enabled"], "enabled");
+    m.ok(&["start", "hello"]);
+    let (_, doc, _) = m.doctor(&[]);
+    assert_eq!(check(&doc, "loaded:hello")["status"], "pass", "{doc:#}");
+}
+
+/// Binds two loopback listeners, puts them on fds 3 and 4 with
+/// `LISTEN_FDS=2` (as an init system passes them), and execs argv[1:].
+const PASS_TWO_SOCKETS: &str = r"
+import os, socket, sys
+socks = []
+for port in sys.argv[1:3]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', int(port)))
+    s.listen(64)
+    socks.append(s)
+for fd, s in zip((3, 4), socks):
+    os.dup2(s.fileno(), fd)
+    os.set_inheritable(fd, True)
+os.environ['LISTEN_FDS'] = '2'
+os.environ.pop('LISTEN_PID', None)
+os.execv(sys.argv[3], sys.argv[3:])
+";
+
+/// Issue 12: launchd hands the hub one fd per address its socket resolves
+/// to, and `serve` answers on every one it is given (tried here with two
+/// fds passed the systemd way, the same path after the fds are taken), and
+/// `--idle-exit` counts connections on all of them.
+#[test]
+fn serve_answers_on_every_socket_it_is_passed_and_still_idles_out() {
+    use crate::support::hub::{Home, try_http, wait_for};
+    use std::time::{Duration, Instant};
+    let home = Home::with_owner();
+    let (a, b) = (free_port(), free_port());
+    let exe = env!("CARGO_BIN_EXE_parachute");
+    let mut cmd = home.wrap(
+        Path::new("python3"),
+        &[
+            "-c",
+            PASS_TWO_SOCKETS,
+            &a.to_string(),
+            &b.to_string(),
+            exe,
+            "serve",
+            "--idle-exit",
+            "2",
+        ],
+    );
+    let mut child = cmd
+        .env("PORT", a.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    for port in [a, b] {
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        wait_for(Duration::from_secs(20), "/health on every socket", || {
+            try_http(addr, "GET", "/health", None, None).is_ok_and(|r| r.status == 200)
+        });
+    }
+    // Both idle now: the hub exits 0 once --idle-exit passes.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the idle hub exits 0: {status:?}"
+    );
 }

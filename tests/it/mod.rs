@@ -34,6 +34,7 @@ mod passwords;
 mod ports;
 mod proxy;
 mod proxy_ondemand;
+mod step_up;
 mod store_integrity;
 mod system_smoke;
 mod two_factor;

@@ -75,6 +75,10 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
         Ok(res) => answer(&state, &route, res, client_upgrade, in_use),
         Err(e) => {
             tracing::warn!(service = %route.service, port = route.port, error = %e, "module unreachable");
+            // Stopped behind the hub's back? The next request looks afresh.
+            state
+                .on_demand()
+                .forget(&crate::manifest::unit_name(&route.service));
             let why = match e {
                 upstream::SendError::Connect(_) => "nothing accepts connections there",
                 upstream::SendError::Failed(_) => "the connection broke before it answered",

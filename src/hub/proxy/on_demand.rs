@@ -108,21 +108,13 @@ pub async fn ensure(
     method: &Method,
     headers: &HeaderMap,
 ) -> Option<Response> {
-    let host = state.host()?;
-    let unit = crate::manifest::unit_name(&route.service);
     let od = state.on_demand();
     // A start under way: its unit is active before its health check passes.
     if !od.starting(&route.service) {
-        let unit_state = od.unit_state(host.init, &unit).await?;
-        // Running, or not a unit at all (a module run by hand): forward.
-        if unit_state.is_active() || unit_state.load_state == "not-found" {
-            return None;
-        }
-        if unit_state.unit_file_state == "disabled" {
-            return Some(unreachable::disabled(headers, &route.service, &unit_state));
-        }
-        if let Some((left, f)) = od.recent_failure(&route.service) {
-            return Some(unreachable::failed(headers, &f, Some(left)));
+        match look(state, route, headers).await {
+            Look::Forward => return None,
+            Look::Answer(r) => return Some(r),
+            Look::Start => {}
         }
     }
     let row = state
@@ -150,11 +142,39 @@ pub async fn ensure(
     match outcome {
         Some(Ok(())) => None,
         Some(Err(f)) => Some(unreachable::failed(headers, &f, Some(BACKOFF))),
-        None => Some(unreachable::failed(
-            headers,
-            &Failure::internal(&route.service, &unit),
-            None,
-        )),
+        None => {
+            let f = Failure::internal(&route.service, &crate::manifest::unit_name(&route.service));
+            Some(unreachable::failed(headers, &f, None))
+        }
+    }
+}
+
+/// What a module's unit says the request needs.
+enum Look {
+    Forward,
+    Answer(Response),
+    Start,
+}
+
+async fn look(state: &HubState, route: &Route, headers: &HeaderMap) -> Look {
+    let Some(host) = state.host() else {
+        return Look::Forward;
+    };
+    let unit = crate::manifest::unit_name(&route.service);
+    let od = state.on_demand();
+    let Some(unit_state) = od.unit_state(host.init, &unit).await else {
+        return Look::Forward;
+    };
+    // Running, or not a unit at all (a module run by hand): forward.
+    if unit_state.is_active() || unit_state.load_state == "not-found" {
+        return Look::Forward;
+    }
+    if unit_state.unit_file_state == "disabled" {
+        return Look::Answer(unreachable::disabled(headers, &route.service, &unit_state));
+    }
+    match od.recent_failure(&route.service) {
+        Some((left, f)) => Look::Answer(unreachable::failed(headers, &f, Some(left))),
+        None => Look::Start,
     }
 }
 
