@@ -7,7 +7,9 @@
 // the page trades its session (and the CSRF token, in `X-CSRF-Token`) for
 // a one-time ticket at POST /api/ui/sse-ticket and opens the stream with
 // it. A ticket opens one stream, so after any error the view mints a new
-// one and reopens from the last line it saw (`last_event_id`).
+// one and reopens from the last line it saw (`last_event_id`). The hub's
+// own log needs step-up: its page has a PIN form, which this trades for a
+// step-up token at POST /api/step-up and sends with each mint.
 (function () {
   "use strict";
   var section = document.getElementById("live-log");
@@ -16,6 +18,10 @@
     return;
   }
   var service = section.getAttribute("data-service");
+  // The hub's own log needs a step-up token of this session at mint time.
+  var stepUpForm = document.getElementById("live-log-step-up");
+  var pinInput = document.getElementById("live-log-pin");
+  var stepUpToken = null;
   var MAX_LINES = 500;
   var lastId = null;
   var failures = 0;
@@ -80,13 +86,57 @@
     };
   }
 
+  function askPin(text) {
+    say(text || "Streaming the hub's own log needs your step-up PIN.");
+    stepUpForm.hidden = false;
+    pinInput.focus();
+  }
+
+  function stepUp(ev) {
+    ev.preventDefault();
+    fetch("/api/step-up", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrfField.value, "Content-Type": "application/json" },
+      body: JSON.stringify({ pin: pinInput.value }),
+    }).then(function (r) {
+      pinInput.value = "";
+      if (!r.ok) {
+        askPin(r.status === 429 ? "Too many PIN attempts; wait and try again." : "That PIN was refused.");
+        return null;
+      }
+      return r.json();
+    }).then(function (body) {
+      if (body) {
+        stepUpToken = body.token || body.stepUpToken;
+        stepUpForm.hidden = true;
+        open();
+      }
+    }).catch(function () {
+      askPin("The hub could not be reached; try again.");
+    });
+  }
+
   function open() {
+    if (stepUpForm && !stepUpToken) {
+      askPin();
+      return;
+    }
     say("Connecting…");
+    var headers = { "X-CSRF-Token": csrfField.value };
+    if (stepUpToken) {
+      headers["X-Step-Up-Token"] = stepUpToken;
+    }
     fetch("/api/ui/sse-ticket", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrfField.value },
+      headers: headers,
     }).then(function (r) {
+      if (r.status === 403 && stepUpForm) {
+        stepUpToken = null;
+        askPin("Your step-up expired; enter your PIN again.");
+        return null;
+      }
       if (!r.ok) {
         say("The live log is unavailable (" + r.status + "); reload the page to try again.");
         return null;
@@ -99,5 +149,8 @@
     }).catch(retry);
   }
 
+  if (stepUpForm) {
+    stepUpForm.addEventListener("submit", stepUp);
+  }
   open();
 })();

@@ -2,7 +2,8 @@
 // from `/`, see a running module on the admin home, restart it from its
 // page and see its PID change, watch the page's live log view append a
 // line the module printed after the page loaded, then rotate the signing
-// key on /admin/security, which asks for the step-up PIN first. A
+// key on /admin/security, which asks for the step-up PIN first, and open
+// the hub's own live log, which asks for it too. A
 // screenshot of every page goes to the artifacts dir.
 //
 // Usage: node admin.mjs <config.json>
@@ -103,6 +104,20 @@ try {
   const keysAfter = await page.locator("#keys tbody tr").count();
   if (keysAfter <= keysBefore) fail(`no new signing key listed: ${keysBefore} -> ${keysAfter}`);
   await shot("29-rotated");
+
+  // 5. The hub's own live log asks for the PIN first, then streams.
+  await page.goto(`${base}/admin/services/hub`);
+  await expectPath(page, /^\/admin\/services\/hub$/, "hub page");
+  await page.locator("#live-log-step-up").waitFor();
+  await page.fill("#live-log-pin", config.pin);
+  await page.click("#live-log-step-up button[type=submit]");
+  await page.waitForFunction(
+    () => /^Live/.test(document.getElementById("live-log-status")?.textContent ?? ""),
+    null,
+    { timeout: STEP_TIMEOUT_MS },
+  );
+  if (await page.locator("#live-log-step-up").isVisible()) fail("the PIN form is still shown");
+  await shot("30-hub-live-log");
 
   process.stdout.write(
     `${JSON.stringify({ pidBefore, pidAfter, liveLine, screenshots: ui.screenshots })}\n`,

@@ -4,7 +4,8 @@
 //! five times a second: sign in from `/` → the admin home lists the module
 //! running → restart it from its page, a new PID → its live log view
 //! appends a line printed after the page loaded → rotating the signing key
-//! asks for the step-up PIN and goes through after it. Screenshots of every
+//! asks for the step-up PIN and goes through after it → the hub's own live
+//! log asks for the PIN, then streams. Screenshots of every
 //! page stay in `target/browser-artifacts/admin/`.
 //!
 //! Needs what `browser.rs` needs plus the systemd harness (run it under
@@ -71,6 +72,7 @@ fn the_owner_restarts_a_module_watches_its_live_log_and_steps_up_in_a_real_brows
         "27-step-up-prompt",
         "28-step-up-confirm",
         "29-rotated",
+        "30-hub-live-log",
     ] {
         let file = dir.join(format!("{name}.png"));
         let png = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
