@@ -66,6 +66,10 @@ pub const PARACHUTE_CIMD_TEST_CA: &str = "PARACHUTE_CIMD_TEST_CA";
 /// client ID metadata documents from loopback addresses. Nothing else relaxes
 /// the rule that documents come from public addresses only.
 pub const PARACHUTE_CIMD_ALLOW_LOOPBACK: &str = "PARACHUTE_CIMD_ALLOW_LOOPBACK";
+/// Test setting of `parachute serve`: milliseconds between the keep-alive
+/// comments of a live log stream (default 15000, the 15 s; at least
+/// 100). Tests shorten it to see keep-alives without waiting.
+pub const PARACHUTE_SSE_KEEPALIVE_MS: &str = "PARACHUTE_SSE_KEEPALIVE_MS";
 /// Which init system runs the services: `launchd` or `systemd`; unset, the
 /// platform's own (launchd on macOS, systemd elsewhere). Tests force
 /// `launchd` on Linux with a fake `launchctl` first on `PATH`.

@@ -17,6 +17,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `std::env::current_exe` failed: there is no file path to name.
+    #[error("<current executable>: {source}")]
+    CurrentExe { source: std::io::Error },
+
+    /// Reading or writing the terminal failed (`stream` is stdin, stdout or tty).
+    #[error("<{stream}>: {source}")]
+    Terminal {
+        stream: &'static str,
+        source: std::io::Error,
+    },
+
     /// services.json is not valid JSON (or not the expected shape at all).
     #[error(
         "`{}` is malformed: {message} (line {line}, column {column})\nNothing was changed. Fix or remove the file, then re-run.",
@@ -84,17 +95,9 @@ pub enum Error {
     #[error("there is no hub store at `{}` yet. Create it with: parachute init", path.display())]
     NoStore { path: PathBuf },
 
-    /// `parachute serve` found its port held by a running hub.
-    #[error(
-        "a Parachute hub is already listening on {addr}.\n  Use it, or stop it first: systemctl --user stop parachute-hub.socket parachute-hub.service\n  Or run this one elsewhere: parachute serve --port <PORT>"
-    )]
-    HubAlreadyRunning { addr: String },
-
-    /// `parachute serve` found its port held by some other program.
-    #[error(
-        "{addr} is in use by another program (not a Parachute hub).\n  Free the port, or run the hub elsewhere: parachute serve --port <PORT>"
-    )]
-    PortInUse { addr: String },
+    /// `parachute serve` has no socket: its port is taken, or activation failed.
+    #[error("{0}")]
+    Listener(crate::hub::listener::ListenError),
 
     /// An edge setting of `parachute serve` does not parse.
     #[error("{0}")]
@@ -106,19 +109,6 @@ pub enum Error {
         what: &'static str,
         source: std::io::Error,
     },
-
-    /// The hub cannot listen on `addr` (a bind error other than "in use").
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
-
-    /// systemd passed the hub a descriptor that is not a listening TCP socket.
-    #[error(
-        "systemd passed fd 3, but it is not a listening TCP socket ({detail}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
-    )]
-    ActivationSocket { detail: String },
 
     /// The hub's server on `addr` ended without being asked to.
     #[error("the hub on {addr} stopped unexpectedly: {detail}")]
@@ -144,6 +134,22 @@ impl From<StoreError> for Error {
             StoreError::Io { path, source } => Self::Io { path, source },
             StoreError::Missing { path } => Self::NoStore { path },
         }
+    }
+}
+
+impl From<crate::paths::PathsError> for Error {
+    fn from(e: crate::paths::PathsError) -> Self {
+        use crate::paths::PathsError;
+        match e {
+            PathsError::NoHome => Self::NoHome,
+            PathsError::Io { path, source } => Self::Io { path, source },
+        }
+    }
+}
+
+impl From<crate::hub::listener::ListenError> for Error {
+    fn from(e: crate::hub::listener::ListenError) -> Self {
+        Self::Listener(e)
     }
 }
 

@@ -11,7 +11,29 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::env_vars;
-use crate::error::Error;
+
+/// What resolving or creating Parachute's directories can fail with. The CLI
+/// turns it into `crate::error::Error` (same messages, same exit codes).
+#[derive(Debug, thiserror::Error)]
+pub enum PathsError {
+    #[error("cannot find your home directory: set `HOME` or `PARACHUTE_HOME`")]
+    NoHome,
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl PathsError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
 
 /// Resolved locations. Built once in `cli::run` and passed down, so tests can
 /// point everything at a temporary directory.
@@ -25,21 +47,27 @@ pub struct Paths {
 
 impl Paths {
     /// Resolve from the process environment.
-    pub fn from_env() -> Result<Self, Error> {
+    pub fn from_env() -> Result<Self, PathsError> {
         Self::from_lookup(|k| std::env::var_os(k))
     }
 
     /// Resolve from any variable lookup (tests pass a map).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Result<Self, Error> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Result<Self, PathsError> {
         let non_empty = |k: &str| get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
         let user_home = non_empty(env_vars::HOME);
         let home = match non_empty(env_vars::PARACHUTE_HOME) {
             Some(h) => h,
-            None => user_home.as_ref().ok_or(Error::NoHome)?.join(".parachute"),
+            None => user_home
+                .as_ref()
+                .ok_or(PathsError::NoHome)?
+                .join(".parachute"),
         };
         let config = match non_empty(env_vars::XDG_CONFIG_HOME) {
             Some(c) => c,
-            None => user_home.as_ref().ok_or(Error::NoHome)?.join(".config"),
+            None => user_home
+                .as_ref()
+                .ok_or(PathsError::NoHome)?
+                .join(".config"),
         };
         Ok(Self {
             home,
@@ -111,17 +139,17 @@ impl Paths {
 
     /// Create `$PARACHUTE_HOME` with mode 0700 if missing. An existing
     /// directory keeps the mode its owner chose.
-    pub fn ensure_home(&self) -> Result<(), Error> {
+    pub fn ensure_home(&self) -> Result<(), PathsError> {
         create_private_dir(&self.home)
     }
 
-    pub fn ensure_unit_dir(&self) -> Result<(), Error> {
-        fs::create_dir_all(&self.unit_dir).map_err(|e| Error::io(&self.unit_dir, e))
+    pub fn ensure_unit_dir(&self) -> Result<(), PathsError> {
+        fs::create_dir_all(&self.unit_dir).map_err(|e| PathsError::io(&self.unit_dir, e))
     }
 }
 
 /// `mkdir -p` with 0700 on the directories it creates.
-pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
+pub fn create_private_dir(dir: &Path) -> Result<(), PathsError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -129,9 +157,9 @@ pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| PathsError::io(dir, e))?;
     // DirBuilder's mode is filtered by the umask; secrets live here, so be exact.
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| PathsError::io(dir, e))
 }
 
 #[cfg(test)]
@@ -139,7 +167,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn resolve(vars: &[(&str, &str)]) -> Result<Paths, Error> {
+    fn resolve(vars: &[(&str, &str)]) -> Result<Paths, PathsError> {
         let map: HashMap<String, OsString> = vars
             .iter()
             .map(|(k, v)| ((*k).to_string(), OsString::from(v)))
@@ -174,7 +202,7 @@ mod tests {
 
     #[test]
     fn no_home_at_all_is_an_error() {
-        assert!(matches!(resolve(&[]), Err(Error::NoHome)));
+        assert!(matches!(resolve(&[]), Err(PathsError::NoHome)));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod clients;
 mod mint;
 pub mod prompt;
+mod step_up;
 mod two_factor;
 
 use std::fmt::Write as _;
@@ -77,6 +78,10 @@ pub enum AuthCommand {
     /// Two-factor sign-in (TOTP) for hub users: status, enroll, disable.
     #[command(name = "2fa")]
     TwoFactor(two_factor::TwoFactorArgs),
+    /// The step-up PIN the hub asks for before its dangerous actions
+    /// (rotating the signing key, approving a client, minting an elevated
+    /// token): status, set, clear.
+    StepUp(step_up::StepUpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +133,7 @@ pub async fn run(cx: &Context, args: AuthArgs) -> Result<ExitCode, Error> {
         AuthCommand::ListGrants(a) => clients::list_grants(cx, &a),
         AuthCommand::RevokeGrant(a) => clients::revoke_grant(cx, &a),
         AuthCommand::TwoFactor(a) => two_factor::run(cx, a),
+        AuthCommand::StepUp(a) => step_up::run(cx, a),
     }
 }
 

@@ -40,7 +40,7 @@ impl Context {
             std::env::var_os(env_vars::HOME).map_or_else(|| paths.home.clone(), PathBuf::from);
         // The installed socket says where the hub is when the store is gone.
         let hub_port = crate::store::settings::hub_port(&paths.hub_db())
-            .or_else(|| crate::lifecycle::hub::installed_port(&paths))
+            .or_else(|| Backend::installed_hub_port_on_disk(&paths))
             .unwrap_or(ports::HUB);
         let hub_origin = origin_for(hub_port);
         let settle_ms = std::env::var(env_vars::PARACHUTE_START_SETTLE_MS)
@@ -164,7 +164,10 @@ pub fn out_open(text: &str) -> Result<bool, Error> {
     let mut o = io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(Error::io(std::path::Path::new("<stdout>"), e)),
+        Err(e) => Err(Error::Terminal {
+            stream: "stdout",
+            source: e,
+        }),
         Ok(()) => Ok(true),
     }
 }

@@ -21,7 +21,7 @@ fn resolve(cx: &Context, service: Option<&str>) -> Result<Selection, Error> {
         eprintln!("⚠ {e}");
         eprintln!("  Working from the unit files instead.");
     }
-    enablement::select(&cx.paths, &inventory, service)
+    enablement::select_with(&cx.init_lazy(), &cx.paths, &inventory, service)
 }
 
 /// The command that names the same selection again.

@@ -15,8 +15,9 @@ use super::Context;
 use super::auth::{self, PasswordChange, prompt};
 use crate::env_vars;
 use crate::error::Error;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::{InitError, InitSystem, hub, hub_store};
+use crate::lifecycle::{InitError, InitSystem, Kind, hub, hub_store};
 use crate::ports;
 use crate::store::{self, Store};
 use crate::tokens::{jwt, keys, operator};
@@ -96,24 +97,26 @@ pub async fn run(cx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     };
     let listen = hub::listen_addr(port);
     ensure_units(cx, &init, listen, &mut changed).await?;
+    let (kind, listener) = (init.kind(), init.kind().hub_listener());
     if args.no_start {
         summary(&changed);
-        eprintln!("  Start the hub with: systemctl --user start {HUB_SOCKET}");
+        eprintln!("  Start the hub with: {}", kind.start_hub_command());
         return Ok(ExitCode::SUCCESS);
     }
     if !init.state(HUB_SOCKET).await?.is_active() {
         let result = init.start(HUB_SOCKET).await?;
         if !result.is_ok() {
             return Err(Error::Usage(format!(
-                "{HUB_SOCKET} did not start ({result}); is {listen} taken by another program (another user's hub)?\n  \
+                "{listener} did not start ({result}); is {listen} taken by another program (another user's hub)?\n  \
                  Pick another port: parachute init --port <N>\n  \
-                 See why: journalctl --user-unit {HUB_SOCKET} -n 20"
+                 See why: {}",
+                kind.hub_log_command()
             )));
         }
-        changed.push(format!("started {HUB_SOCKET} on {listen}"));
+        changed.push(format!("started {listener} on {listen}"));
     }
     summary(&changed);
-    verify(cx, listen).await
+    verify(cx, listen, kind).await
 }
 
 /// When `hub.db` is gone (deleted under a running hub), make room for a new
@@ -157,7 +160,8 @@ fn ensure_port(
 ) -> Result<u16, Error> {
     let stored = store::settings::hub_port(store.path());
     // A store made anew (the old one deleted) keeps the installed port.
-    let port = hub_port(args, stored.or_else(|| hub::installed_port(&cx.paths)));
+    let installed = Backend::installed_hub_port_on_disk(&cx.paths);
+    let port = hub_port(args, stored.or(installed));
     if stored != Some(port) {
         store.write(|tx| {
             store::settings::set(
@@ -242,7 +246,7 @@ async fn ensure_units(
 
 /// `/health` through the socket (the first request activates the hub), then
 /// where to go next.
-async fn verify(cx: &Context, listen: SocketAddr) -> Result<ExitCode, Error> {
+async fn verify(cx: &Context, listen: SocketAddr, kind: Kind) -> Result<ExitCode, Error> {
     let health = crate::health::probe(
         &crate::health::client(),
         listen.port(),
@@ -252,12 +256,14 @@ async fn verify(cx: &Context, listen: SocketAddr) -> Result<ExitCode, Error> {
     .await;
     if !health.ok {
         return Err(Error::Usage(format!(
-            "the hub did not answer http://{listen}/health: {}\n  See why: parachute logs hub   (or journalctl --user-unit {HUB_SERVICE} -n 50)",
-            health.error.unwrap_or_default()
+            "the hub did not answer http://{listen}/health: {}\n  See why: parachute logs hub   (or {})",
+            health.error.unwrap_or_default(),
+            kind.hub_log_command()
         )));
     }
     eprintln!(
-        "✓ the hub answers on http://{listen}/health through {HUB_SOCKET} ({} ms)",
+        "✓ the hub answers on http://{listen}/health through {} ({} ms)",
+        kind.hub_listener(),
         health.latency_ms
     );
     let origin = if std::env::var_os(env_vars::PARACHUTE_HUB_ORIGIN).is_some() {

@@ -158,6 +158,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
 /// Print an error once, with what to do about it, and choose the exit code:
 /// 1 for what the user can fix, 2 for what they cannot.
 pub fn report(e: &Error) -> ExitCode {
+    use crate::hub::listener::ListenError;
     use crate::lifecycle::InitError;
     let mut err = std::io::stderr().lock();
     let code = match e {
@@ -182,8 +183,10 @@ pub fn report(e: &Error) -> ExitCode {
             1
         }
         Error::Io { .. }
+        | Error::CurrentExe { .. }
+        | Error::Terminal { .. }
         | Error::ServeSetup { .. }
-        | Error::Listen { .. }
+        | Error::Listener(ListenError::Listen { .. } | ListenError::Setup { .. })
         | Error::ServerStopped { .. }
         | Error::Init(InitError::Bus(_)) => {
             let _ = writeln!(err, "✗ {e}");

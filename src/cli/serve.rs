@@ -99,20 +99,31 @@ async fn run_on(
             .map(drop)
             .map_err(|e| store.other(e))
     })?;
-    let issuers = Issuers::new(&cx.hub_origin, &[cx.hub_port, socket.addr.port()]);
+    // Every socket's port is this hub's (launchd may pass several).
+    let mut ports = vec![cx.hub_port, socket.addr.port()];
+    ports.extend(
+        socket
+            .extra
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| a.port()),
+    );
+    let issuers = Issuers::new(&cx.hub_origin, &ports);
     let state = HubState::with_clock(store, cx.paths.clone(), issuers, clock)?;
     state.set_edge(hub::edge::Edge::from_env()?);
     state.set_machine(cx.machine());
 
-    let tcp =
-        tokio::net::TcpListener::from_std(socket.listener).map_err(|source| Error::ServeSetup {
-            what: "serve the listening socket",
-            source,
-        })?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(hub::serve(state.clone(), tcp, async {
-        let _ = stop_rx.await;
-    }));
+    let listeners = std::iter::once(socket.listener)
+        .chain(socket.extra)
+        .map(|l| {
+            tokio::net::TcpListener::from_std(l).map_err(|source| Error::ServeSetup {
+                what: "serve the listening socket",
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server = tokio::spawn(serve_all(state.clone(), listeners, stop_rx));
     let serving = format!("serving on {}", socket.addr);
     notify::ready(&serving);
     tracing::info!(addr = %socket.addr, issuer = state.issuers().primary(), "ready");
@@ -152,7 +163,7 @@ async fn run_on(
     let open = state.activity().open_connections();
     tracing::info!(reason = why, open_connections = open, "stopping");
     notify::stopping(&format!("stopping ({why}), draining {open} connection(s)"));
-    let _ = stop_tx.send(());
+    let _ = stop_tx.send(true);
     if tokio::time::timeout(DRAIN, &mut server).await.is_ok() {
         tracing::info!("stopped");
     } else {
@@ -170,6 +181,23 @@ fn signal_err(source: std::io::Error) -> Error {
         what: "install the SIGTERM/SIGINT handlers",
         source,
     }
+}
+
+/// One server per listening socket (launchd may pass several), on the one
+/// state (so `--idle-exit` counts connections on all of them), all stopped
+/// by the same signal. Ends when one fails, or when all have drained.
+async fn serve_all(
+    state: HubState,
+    listeners: Vec<tokio::net::TcpListener>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let servers = listeners.into_iter().map(|l| {
+        let mut stop = stop.clone();
+        hub::serve(state.clone(), l, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+    });
+    futures_util::future::try_join_all(servers).await.map(drop)
 }
 
 /// launchd appends to the agents' log files forever; the hub caps them.

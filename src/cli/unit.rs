@@ -8,15 +8,18 @@ use super::Context;
 use super::context::out;
 use crate::error::Error;
 use crate::lifecycle::InitSystem as _;
-use crate::lifecycle::spec;
+use crate::lifecycle::{hub, spec};
 
 #[derive(Debug, Args)]
 pub struct UnitArgs {
-    /// The service, by short name or manifestName.
+    /// The service, by short name or manifestName; `hub` for the hub's own.
     pub service: String,
 }
 
 pub async fn run(cx: &Context, args: UnitArgs) -> Result<ExitCode, Error> {
+    if matches!(args.service.as_str(), "hub" | "parachute-hub") {
+        return hub(cx).await;
+    }
     let services = cx.services_lenient()?;
     let row = services
         .find(&args.service)
@@ -34,5 +37,24 @@ pub async fn run(cx: &Context, args: UnitArgs) -> Result<ExitCode, Error> {
         eprintln!("(no user manager reachable: namespace hardening not probed, left out)");
     }
     out(&rendered.text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The hub's files as `init` would write them: the plist under launchd;
+/// under systemd the socket and the service, each after a `# <path>` line
+/// (as `systemctl cat` shows them).
+async fn hub(cx: &Context) -> Result<ExitCode, Error> {
+    let init = cx.init_lazy();
+    let spec = hub::spec(&cx.paths, hub::current_exe()?, cx.hub_port, &cx.hub_origin);
+    let files = init.render_hub(&cx.paths, &spec).await?;
+    let text = match files.as_slice() {
+        [(_, only)] => only.clone(),
+        many => many
+            .iter()
+            .map(|(path, text)| format!("# {}\n{text}", path.display()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

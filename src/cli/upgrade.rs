@@ -8,6 +8,7 @@ use clap::Args;
 use super::Context;
 use super::events::say;
 use crate::error::Error;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::ops::{Verdict, label, run};
 use crate::lifecycle::service::HUB_SOCKET;
 use crate::lifecycle::start::Verb;
@@ -18,8 +19,7 @@ use crate::lifecycle::{InitSystem, drift};
 pub struct UpgradeArgs {}
 
 pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::io(std::path::Path::new("<current executable>"), e))?;
+    let exe = std::env::current_exe().map_err(|source| Error::CurrentExe { source })?;
     let services = cx.services_lenient()?;
     let init = cx.init_system().await?;
     eprintln!(
@@ -38,7 +38,7 @@ pub async fn run(cx: &Context, _args: UpgradeArgs) -> Result<ExitCode, Error> {
         clock: &cx.clock,
     };
     let report = upgrade::run(&init, &req).await?;
-    let mut code = present_units(cx, &report);
+    let mut code = present_units(cx, &init, &report);
     if !present_hub(cx, &init, &report.hub).await? {
         code = ExitCode::from(1);
     }
@@ -75,11 +75,14 @@ async fn present_hub(
 }
 
 /// One line per unit file; returns 1 when one could not be rendered.
-fn present_units(cx: &Context, report: &Report) -> ExitCode {
+fn present_units(cx: &Context, init: &Backend, report: &Report) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     for u in &report.units {
+        let path = init
+            .unit_path(&cx.paths, &u.unit)
+            .unwrap_or_else(|| cx.paths.unit_file(&u.unit));
         match &u.change {
-            Change::Rewritten => eprintln!("✓ wrote {}", cx.paths.unit_file(&u.unit).display()),
+            Change::Rewritten => eprintln!("✓ wrote {}", path.display()),
             Change::Unchanged => {}
             Change::Kept(e) => {
                 code = ExitCode::from(1);

@@ -5,9 +5,8 @@
 use super::{Env, Finding, Repair};
 use crate::error::Error;
 use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
-use crate::lifecycle::systemd::unit;
 use crate::lifecycle::systemd::units;
-use crate::lifecycle::{InitSystem, hub, hub_store, spec};
+use crate::lifecycle::{InitSystem, Kind, hub, hub_store, spec};
 use crate::manifest::Services;
 use crate::store::{self, Store};
 use crate::tokens::{self, operator};
@@ -105,10 +104,12 @@ async fn start_socket(init: &impl InitSystem) -> Result<Vec<String>, Error> {
     let result = init.start(HUB_SOCKET).await?;
     if !result.is_ok() {
         return Err(Error::Usage(format!(
-            "{HUB_SOCKET} did not start ({result}); see why: journalctl --user-unit {HUB_SOCKET} -n 20"
+            "{} did not start ({result}); see why: {}",
+            init.kind().hub_listener(),
+            logs_command(init, HUB_SOCKET)
         )));
     }
-    Ok(vec![format!("started {HUB_SOCKET}")])
+    Ok(vec![format!("started {}", init.kind().hub_listener())])
 }
 
 async fn module_unit(
@@ -128,15 +129,15 @@ async fn module_unit(
             short: row.short().to_string(),
         });
     };
-    let text = unit::render_service(&spec, units::hardening(env.paths, init).await);
-    if !units::write_if_changed(env.paths, &spec.unit, &text)? {
+    // The backend renders it (systemd: hardening probed; launchd: overrides merged).
+    if !init.write_service(env.paths, &spec).await? {
         return Ok(Vec::new());
     }
     init.reload().await?;
-    let mut lines = vec![format!(
-        "rewrote {}",
-        env.paths.unit_file(&spec.unit).display()
-    )];
+    let path = init
+        .unit_path(env.paths, &spec.unit)
+        .unwrap_or_else(|| env.paths.unit_file(&spec.unit));
+    let mut lines = vec![format!("rewrote {}", path.display())];
     if init.state(&spec.unit).await?.is_active() {
         lines.extend(restart(init, &spec.unit).await?);
     }
@@ -148,7 +149,8 @@ async fn restart(init: &impl InitSystem, unit: &str) -> Result<Vec<String>, Erro
     let result = init.restart(unit).await?;
     if !result.is_ok() {
         return Err(Error::Usage(format!(
-            "{unit} did not restart ({result}); see why: journalctl --user-unit {unit} -n 20"
+            "{unit} did not restart ({result}); see why: {}",
+            logs_command(init, unit)
         )));
     }
     Ok(vec![format!("restarted {unit}")])
@@ -204,4 +206,16 @@ fn renew_operator_token(env: &Env<'_, impl InitSystem>) -> Result<Vec<String>, E
         "wrote a fresh operator token to {}",
         path.display()
     )])
+}
+
+/// Where `unit`'s recent output is: journald, or launchd's log file.
+fn logs_command(init: &impl InitSystem, unit: &str) -> String {
+    match init.kind() {
+        Kind::Systemd => format!("journalctl --user-unit {unit} -n 20"),
+        Kind::Launchd => format!(
+            "parachute logs {} -n 20",
+            crate::lifecycle::launchd::system::job(unit)
+                .map_or_else(|| unit.to_string(), |(_, short)| short)
+        ),
+    }
 }

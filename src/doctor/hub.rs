@@ -162,7 +162,7 @@ fn socket_down(socket: &UnitState, listen: SocketAddr) -> Finding {
 }
 
 /// `hub-health`: `GET /health` through the socket, and what a 503 means.
-async fn health(listen: SocketAddr) -> Finding {
+pub(super) async fn health(listen: SocketAddr) -> Finding {
     let url = format!("http://{listen}/health");
     let (status, body) =
         match crate::health::get_capped(&url, HEALTH_TIMEOUT, HEALTH_BODY_CAP).await {

@@ -11,6 +11,7 @@ mod exec;
 mod exposure;
 pub mod fix;
 mod hub;
+mod launchd;
 mod manager;
 mod ports;
 mod registry;
@@ -23,22 +24,34 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::lifecycle::InitSystem;
 use crate::lifecycle::spec::SpecContext;
+use crate::lifecycle::{InitSystem, Kind};
 use crate::paths::Paths;
 
 /// Every check, in the order the report shows them.
 pub async fn run(env: &Env<'_, impl InitSystem>) -> Vec<Finding> {
+    // launchd's agents replace the unit, lingering and exposure checks.
+    let launchd = env.init().is_some_and(|i| i.kind() == Kind::Launchd);
     let mut found = Vec::new();
-    found.extend(manager::check(env).await);
+    if launchd {
+        found.extend(launchd::manager(env));
+    } else {
+        found.extend(manager::check(env).await);
+    }
     found.extend(registry::check(env));
     found.extend(store::check(env));
     found.extend(store::operator_token(env));
-    found.extend(hub::check(env).await);
-    found.extend(units::check(env).await);
-    found.extend(units::orphans(env).await);
+    if launchd {
+        found.extend(launchd::check(env).await);
+    } else {
+        found.extend(hub::check(env).await);
+        found.extend(units::check(env).await);
+        found.extend(units::orphans(env).await);
+    }
     found.extend(ports::check(env).await);
-    found.extend(exposure::check(env));
+    if !launchd {
+        found.extend(exposure::check(env));
+    }
     found
 }
 

@@ -33,7 +33,7 @@ pub const MAX_CONNECTIONS: usize = 8192;
 /// three pipes per git backend.
 pub const FD_RESERVE: u64 = 512;
 /// The soft descriptor limit `serve` asks for (the unit's `LimitNOFILE=`).
-pub const WANT_NOFILE: u64 = 65_536;
+pub const WANT_NOFILE: u64 = crate::lifecycle::service::HUB_NOFILE;
 /// At shutdown, how long a connection accepted but not yet asked on may
 /// still deliver its first request (see [`serve_connection`]).
 pub const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);

@@ -8,7 +8,48 @@ use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use crate::error::Error;
+/// Why the hub has no socket to serve on. `crate::error::Error` wraps it for
+/// the CLI, which prints it and exits 1 (2 for `Listen` and `Setup`).
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The port is held by a running hub.
+    #[error(
+        "a Parachute hub is already listening on {addr}.\n  Use it, or stop it first: systemctl --user stop parachute-hub.socket parachute-hub.service\n  Or run this one elsewhere: parachute serve --port <PORT>"
+    )]
+    HubAlreadyRunning { addr: String },
+
+    /// The port is held by some other program.
+    #[error(
+        "{addr} is in use by another program (not a Parachute hub).\n  Free the port, or run the hub elsewhere: parachute serve --port <PORT>"
+    )]
+    PortInUse { addr: String },
+
+    /// A bind (or socket setup) error other than "in use".
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+
+    /// The socket cannot be set up: `what` failed.
+    #[error("the hub cannot start: cannot {what}: {source}")]
+    Setup {
+        what: &'static str,
+        source: std::io::Error,
+    },
+
+    /// systemd passed a descriptor that is not a listening TCP socket.
+    #[error(
+        "systemd passed fd 3, but it is not a listening TCP socket ({detail}). Check `ListenStream=` in parachute-hub.socket: systemctl --user cat parachute-hub.socket"
+    )]
+    ActivationSocket { detail: String },
+
+    /// launchd started the hub but did not hand over its socket.
+    #[error(
+        "launchd did not hand over the hub socket (`launch_activate_socket` error {rc}). Rewrite its agent: parachute init"
+    )]
+    LaunchdRefused { rc: i32 },
+}
 
 /// How the hub got its socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,53 +66,72 @@ pub struct Listening {
     pub listener: TcpListener,
     pub addr: SocketAddr,
     pub source: Source,
+    /// Further sockets passed with it (launchd binds one per address its
+    /// `SockNodeName` resolves to): served alike.
+    pub extra: Vec<TcpListener>,
 }
 
 #[cfg(target_os = "macos")]
 mod launchd;
 
 /// Take the socket systemd (or on macOS launchd) passed, or bind `bind`.
-pub fn take(bind: SocketAddr) -> Result<Listening, Error> {
+pub fn take(bind: SocketAddr) -> Result<Listening, ListenError> {
     #[cfg(target_os = "macos")]
-    if let Some(listener) = launchd::take()? {
-        return ready(listener, Source::Activated);
+    {
+        let passed = launchd::take()?;
+        if !passed.is_empty() {
+            return activated(passed);
+        }
     }
     let mut fds = listenfd::ListenFd::from_env();
-    if fds.len() > 0 {
-        if fds.len() > 1 {
-            tracing::warn!(
-                count = fds.len(),
-                "systemd passed several sockets; using the first"
-            );
-        }
-        let passed = fds
-            .take_tcp_listener(0)
-            .map_err(|e| Error::ActivationSocket {
+    let mut passed = Vec::new();
+    for i in 0..fds.len() {
+        let fd = fds
+            .take_tcp_listener(i)
+            .map_err(|e| ListenError::ActivationSocket {
                 detail: e.to_string(),
             })?;
-        if let Some(listener) = passed {
-            return ready(listener, Source::Activated);
-        }
+        passed.extend(fd);
+    }
+    if !passed.is_empty() {
+        return activated(passed);
     }
     match TcpListener::bind(bind) {
         Ok(listener) => ready(listener, Source::Bound),
         Err(e) if e.kind() == ErrorKind::AddrInUse => {
             let addr = bind.to_string();
             Err(if answers_as_hub(bind) {
-                Error::HubAlreadyRunning { addr }
+                ListenError::HubAlreadyRunning { addr }
             } else {
-                Error::PortInUse { addr }
+                ListenError::PortInUse { addr }
             })
         }
-        Err(source) => Err(Error::Listen {
+        Err(source) => Err(ListenError::Listen {
             addr: bind.to_string(),
             source,
         }),
     }
 }
 
-fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
-    let addr = listener.local_addr().map_err(|source| Error::ServeSetup {
+/// Every socket the init system passed: the first is the one reported,
+/// the others are served alongside it.
+fn activated(mut passed: Vec<TcpListener>) -> Result<Listening, ListenError> {
+    let first = passed.remove(0);
+    let mut listening = ready(first, Source::Activated)?;
+    for l in passed {
+        listening.extra.push(ready(l, Source::Activated)?.listener);
+    }
+    if !listening.extra.is_empty() {
+        tracing::info!(
+            count = listening.extra.len() + 1,
+            "serving every socket the init system passed"
+        );
+    }
+    Ok(listening)
+}
+
+fn ready(listener: TcpListener, source: Source) -> Result<Listening, ListenError> {
+    let addr = listener.local_addr().map_err(|source| ListenError::Setup {
         what: "read the listening socket's address",
         source,
     })?;
@@ -80,7 +140,7 @@ fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
     }
     listener
         .set_nonblocking(true)
-        .map_err(|source| Error::Listen {
+        .map_err(|source| ListenError::Listen {
             addr: addr.to_string(),
             source,
         })?;
@@ -88,6 +148,7 @@ fn ready(listener: TcpListener, source: Source) -> Result<Listening, Error> {
         listener,
         addr,
         source,
+        extra: Vec::new(),
     })
 }
 
@@ -123,7 +184,7 @@ mod tests {
             }
         }));
         match take(addr) {
-            Err(Error::PortInUse { addr: a }) => assert_eq!(a, addr.to_string()),
+            Err(ListenError::PortInUse { addr: a }) => assert_eq!(a, addr.to_string()),
             other => panic!("expected PortInUse, got {other:?}"),
         }
     }

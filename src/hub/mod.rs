@@ -14,6 +14,7 @@ pub mod git;
 mod health;
 mod host_check;
 pub mod listener;
+pub mod log_stream;
 pub mod login;
 pub mod notify;
 pub mod oauth;
@@ -22,6 +23,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod registry;
 pub mod session;
+pub mod sse_ticket;
 pub mod state;
 pub mod step_up;
 mod tokens;
@@ -65,10 +67,13 @@ pub fn router(state: HubState) -> Router {
         .route("/api/revocation-list", get(tokens::revocation_list))
         .route("/api/auth/tokens", get(tokens::list))
         .route("/api/auth/revoke-token", post(tokens::revoke))
+        .route(sse_ticket::PATH, post(sse_ticket::mint))
+        .route("/api/services/{svc}/logs/stream", get(log_stream::stream))
         .merge(git::router())
         .merge(oauth::routes())
         .merge(login::routes())
         .merge(pages::routes())
+        .merge(step_up::api::routes())
         // Everything else is a module's (issue 11), or the JSON 404.
         .fallback(proxy::forward)
         .layer(axum::middleware::from_fn_with_state(

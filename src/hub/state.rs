@@ -19,6 +19,7 @@ use crate::paths::Paths;
 use crate::store::{self, Store};
 use crate::tokens::audience::{self, Expected, Verdict};
 use crate::tokens::keys::{self, Verifier};
+use crate::tokens::ticket::Tickets;
 use crate::tokens::{Claims, Issuers, Reject, jwt};
 
 /// How long a store check result is reused: `/health` must stay cheap under
@@ -31,6 +32,9 @@ pub(crate) const KEY_RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// the same token again skips the RSA work (time, issuer, revocation and
 /// audience are still checked on every request). Cleared when full.
 const VERIFIED_CACHE: usize = 256;
+
+/// Most log streams (`hub::log_stream`) open at once.
+pub const MAX_LOG_STREAMS: usize = 16;
 
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ struct Inner {
     registry: Registry,
     upstream: Upstream,
     on_demand: OnDemand,
+    tickets: Tickets,
+    log_streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl HubState {
@@ -80,6 +86,8 @@ impl HubState {
             registry,
             upstream: Upstream::new(),
             on_demand: OnDemand::default(),
+            tickets: Tickets::default(),
+            log_streams: Arc::new(tokio::sync::Semaphore::new(MAX_LOG_STREAMS)),
             paths,
             issuers,
             activity: Arc::new(Activity::default()),
@@ -103,6 +111,16 @@ impl HubState {
     /// services.json, cached and reloaded when it changes.
     pub fn registry(&self) -> &Registry {
         &self.0.registry
+    }
+
+    /// The outstanding one-time SSE tickets.
+    pub fn tickets(&self) -> &Tickets {
+        &self.0.tickets
+    }
+
+    /// Permits for open log streams (at most [`MAX_LOG_STREAMS`]).
+    pub fn log_streams(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.0.log_streams
     }
 
     /// The proxy's pooled connections to the modules.

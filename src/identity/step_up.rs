@@ -114,7 +114,8 @@ pub fn verify(
 ) -> Result<Minted, StepUpError> {
     let hash = stored_hash(store, user_id)?.ok_or(StepUpError::NotConfigured)?;
     attempt(store, user_id, now)?;
-    if !password::verify(&Password::new(pin), &hash) {
+    // What is not a PIN cannot be the PIN: it counts, without an argon2 run.
+    if !is_valid_format(pin) || !password::verify(&Password::new(pin), &hash) {
         return Err(StepUpError::WrongPin);
     }
     let minted = Minted {
@@ -147,7 +148,7 @@ pub fn set_pin(
         let Some(current) = current else {
             return Err(StepUpError::CurrentPinRequired);
         };
-        if !password::verify(&Password::new(current), hash) {
+        if !is_valid_format(current) || !password::verify(&Password::new(current), hash) {
             return Err(StepUpError::CurrentPinRequired);
         }
     } else if !is_user(store, user_id)? {

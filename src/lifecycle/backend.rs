@@ -8,7 +8,8 @@ use crate::lifecycle::launchd::system::Launchd;
 use crate::lifecycle::service::ServiceSpec;
 use crate::lifecycle::systemd::Systemd;
 use crate::lifecycle::systemd::hardening::Ns;
-use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
+use crate::lifecycle::systemd::hub_unit::HubUnits;
+use crate::lifecycle::{HubFiles, InitError, InitSystem, JobResult, Kind, Rendered, UnitState};
 use crate::paths::Paths;
 
 pub enum Backend {
@@ -48,6 +49,20 @@ impl Backend {
         }
     }
 
+    /// The port the installed hub listens on, read from its files without
+    /// reaching any manager (`Context` asks before every command).
+    pub fn installed_hub_port_on_disk(paths: &Paths) -> Option<u16> {
+        if !Self::wants_launchd() {
+            return crate::lifecycle::hub::installed_port(paths);
+        }
+        let home = std::env::var_os(crate::env_vars::HOME)
+            .map_or_else(|| paths.home.clone(), std::path::PathBuf::from);
+        crate::lifecycle::launchd::hub::installed_port(&crate::lifecycle::launchd::Layout::new(
+            &home,
+            &paths.home,
+        ))
+    }
+
     fn wants_launchd() -> bool {
         match std::env::var(crate::env_vars::PARACHUTE_INIT_SYSTEM)
             .unwrap_or_default()
@@ -70,17 +85,6 @@ impl Backend {
         Ok(self)
     }
 
-    /// Where `unit`'s file is written: the unit under the user's unit dir
-    /// (systemd), the agent's plist (launchd; `None` for a unit it has no
-    /// job for).
-    pub fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
-        match self {
-            Self::Systemd(_) => Some(paths.unit_file(unit)),
-            Self::Launchd(l) => crate::lifecycle::launchd::system::job(unit)
-                .map(|(label, _)| l.layout.plist(&label)),
-        }
-    }
-
     /// The manager's version string, for `doctor` (empty when unreachable).
     pub async fn manager_version(&self) -> String {
         match self {
@@ -101,6 +105,30 @@ macro_rules! delegate {
 }
 
 impl InitSystem for Backend {
+    fn kind(&self) -> Kind {
+        delegate!(self, b => b.kind())
+    }
+    fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
+        delegate!(self, b => b.unit_path(paths, unit))
+    }
+    fn log_dir(&self) -> Option<std::path::PathBuf> {
+        delegate!(self, b => b.log_dir())
+    }
+    fn has_hub(&self, paths: &Paths) -> bool {
+        delegate!(self, b => b.has_hub(paths))
+    }
+    fn installed_hub_port(&self, paths: &Paths) -> Option<u16> {
+        delegate!(self, b => b.installed_hub_port(paths))
+    }
+    async fn render_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
+        delegate!(self, b => b.render_hub(paths, spec).await)
+    }
+    async fn write_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<bool, Error> {
+        delegate!(self, b => b.write_hub(paths, spec).await)
+    }
+    async fn ensure_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<Vec<String>, Error> {
+        delegate!(self, b => b.ensure_hub(paths, spec).await)
+    }
     fn has_unit(&self, paths: &Paths, unit: &str) -> bool {
         delegate!(self, b => b.has_unit(paths, unit))
     }

@@ -4,9 +4,9 @@
 //! "disabled" never means "disabled but still running".
 
 use crate::error::Error;
+use crate::lifecycle::backend::Backend;
 use crate::lifecycle::inventory::{Inventory, short_of};
 use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
-use crate::lifecycle::systemd::units;
 use crate::lifecycle::{InitSystem, JobResult};
 use crate::paths::Paths;
 
@@ -27,10 +27,21 @@ pub fn select(
     inventory: &Inventory,
     name: Option<&str>,
 ) -> Result<Selection, Error> {
+    select_with(&Backend::for_paths(paths), paths, inventory, name)
+}
+
+/// [`select`] with the files looked up by `init` (unit files, or agents).
+pub fn select_with(
+    init: &impl InitSystem,
+    paths: &Paths,
+    inventory: &Inventory,
+    name: Option<&str>,
+) -> Result<Selection, Error> {
+    let exists = |u: &str| init.has_unit(paths, u);
     let on_disk = |names: &[&str]| -> Vec<String> {
         names
             .iter()
-            .filter(|u| units::exists(paths, u))
+            .filter(|u| exists(u))
             .map(|u| (*u).to_string())
             .collect()
     };
@@ -39,12 +50,7 @@ pub fn select(
             label: "the suite".into(),
             units: on_disk(&[TARGET, HUB_SOCKET, HUB_SERVICE])
                 .into_iter()
-                .chain(
-                    inventory
-                        .service_units()
-                        .into_iter()
-                        .filter(|u| units::exists(paths, u)),
-                )
+                .chain(inventory.service_units().into_iter().filter(|u| exists(u)))
                 .collect(),
         },
         Some("hub" | "parachute-hub") => Selection {

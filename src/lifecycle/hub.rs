@@ -3,7 +3,7 @@
 //! with `--fix`, rewrites them through [`ensure_units`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::env_vars;
 use crate::error::Error;
@@ -35,7 +35,7 @@ pub fn installed_port(paths: &Paths) -> Option<u16> {
 
 /// This binary's path, the one `init` pins into `ExecStart=`.
 pub fn current_exe() -> Result<PathBuf, Error> {
-    std::env::current_exe().map_err(|e| Error::io(Path::new("<current executable>"), e))
+    std::env::current_exe().map_err(|source| Error::CurrentExe { source })
 }
 
 /// What the hub units depend on, for this binary and this port.
@@ -57,11 +57,20 @@ pub fn expected(spec: &HubUnits, hardening: Hardening) -> [(&'static str, String
     ]
 }
 
-/// Write the target and the hub's units when their text changed, reload,
-/// and enable the socket (and the target). A running hub is stopped after a
-/// change so the socket starts the new one. Returns what it changed, one
-/// line each.
+/// Write the hub's units (or agent) when changed, through the backend
+/// ([`InitSystem::ensure_hub`]). Returns what it changed, one line each.
 pub async fn ensure_units(
+    paths: &Paths,
+    init: &impl InitSystem,
+    spec: &HubUnits,
+) -> Result<Vec<String>, Error> {
+    init.ensure_hub(paths, spec).await
+}
+
+/// systemd: write the target and the hub's units when their text changed,
+/// reload, and enable the socket (and the target). A running hub is stopped
+/// after a change so the socket starts the new one.
+pub async fn ensure_systemd_units(
     paths: &Paths,
     init: &impl InitSystem,
     spec: &HubUnits,

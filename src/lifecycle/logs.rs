@@ -73,6 +73,66 @@ pub fn prefixed(e: &Entry, width: usize) -> String {
     s
 }
 
+/// One line of a log followed live, with where the log stands after it:
+/// the journal cursor (systemd) or the byte offset just past the line in
+/// the agent's log file (launchd). A reader resumes from `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Live {
+    pub id: String,
+    pub line: String,
+}
+
+/// A unit's log followed live, whichever init system keeps it. Dropping
+/// it stops the follow (and kills `journalctl`).
+#[derive(Debug)]
+pub enum LiveLog {
+    Journal(Box<crate::lifecycle::systemd::journal::Follower>),
+    File(crate::lifecycle::launchd::logs::Lines),
+}
+
+impl LiveLog {
+    /// Follow `unit`'s log from just after `after` (an id a [`Live`] line
+    /// carried) when it is one, else from its last `lines` lines.
+    pub fn open(
+        init: &crate::lifecycle::backend::Backend,
+        unit: &str,
+        after: Option<&str>,
+        lines: usize,
+    ) -> Result<Self, crate::error::Error> {
+        use crate::lifecycle::backend::Backend;
+        match init {
+            Backend::Systemd(_) => Ok(Self::Journal(Box::new(
+                crate::lifecycle::systemd::journal::Follower::start(unit, after, lines)?,
+            ))),
+            Backend::Launchd(l) => {
+                let (_, short) = crate::lifecycle::launchd::system::job(unit).ok_or_else(|| {
+                    crate::error::Error::Usage(format!("`{unit}` has no launchd log file"))
+                })?;
+                let offset = after.and_then(|a| a.parse().ok());
+                Ok(Self::File(crate::lifecycle::launchd::logs::Lines::open(
+                    &l.layout.log(&short),
+                    offset,
+                    lines,
+                )))
+            }
+        }
+    }
+
+    /// The next line; `None` once the log can no longer be followed.
+    pub async fn next(&mut self) -> Option<Live> {
+        match self {
+            Self::Journal(j) => j.next().await.map(|(id, e)| Live { id, line: e.line }),
+            Self::File(f) => {
+                let (at, line) = f.next().await;
+                Some(Live {
+                    id: at.to_string(),
+                    line,
+                })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ use std::fmt;
 
 use crate::error::Error;
 use crate::lifecycle::service::ServiceSpec;
+use crate::lifecycle::systemd::hub_unit::HubUnits;
 use crate::paths::Paths;
 
 /// What systemd reported when a job it ran for us finished
@@ -148,14 +149,100 @@ pub struct Rendered {
     pub hardening_known: bool,
 }
 
+/// Which init system a backend drives: the words and commands shown to the
+/// user differ, the operations do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Systemd,
+    Launchd,
+}
+
+impl Kind {
+    /// What holds the hub's socket: the unit `init` starts, or the agent.
+    pub fn hub_listener(self) -> &'static str {
+        match self {
+            Self::Systemd => service::HUB_SOCKET,
+            Self::Launchd => launchd::layout::HUB_LABEL,
+        }
+    }
+
+    /// Starts the hub's listener by hand.
+    pub fn start_hub_command(self) -> String {
+        match self {
+            Self::Systemd => format!("systemctl --user start {}", service::HUB_SOCKET),
+            Self::Launchd => "parachute start hub".into(),
+        }
+    }
+
+    /// Where the hub's recent output is, as a command.
+    pub fn hub_log_command(self) -> String {
+        match self {
+            Self::Systemd => format!("journalctl --user-unit {} -n 50", service::HUB_SERVICE),
+            Self::Launchd => "parachute logs hub -n 50".into(),
+        }
+    }
+}
+
+/// The hub's files as `init` writes them: each path with its full text.
+pub type HubFiles = Vec<(std::path::PathBuf, String)>;
+
 /// The init system seam: systemd over D-Bus on Linux; a recording fake in tests.
 ///
 /// Every start/stop/restart waits for the manager's job to finish and returns
 /// its result; callers read [`UnitState`] afterwards for the details. The
 /// unit-file methods work on disk and need no manager (`stop` and the
 /// "is the hub set up" checks run before one is reached).
+///
+/// The hub methods default to systemd's units, so a fake only overrides
+/// what it records.
 #[allow(async_fn_in_trait)]
-pub trait InitSystem {
+pub trait InitSystem: Sized {
+    fn kind(&self) -> Kind {
+        Kind::Systemd
+    }
+    /// Where `unit`'s file is written: the unit under the user's unit dir
+    /// (systemd), the agent's plist (launchd; `None` for a unit it has no
+    /// job for).
+    fn unit_path(&self, paths: &Paths, unit: &str) -> Option<std::path::PathBuf> {
+        Some(paths.unit_file(unit))
+    }
+    /// Where the services' output goes as files (launchd's log files);
+    /// `None` when a journal keeps it.
+    fn log_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Whether the hub is set up (systemd: its socket unit; launchd: its agent).
+    fn has_hub(&self, paths: &Paths) -> bool {
+        self.has_unit(paths, service::HUB_SOCKET)
+    }
+    /// The port the installed hub listens on (the socket's `ListenStream=`,
+    /// the agent's `SockServiceName`).
+    fn installed_hub_port(&self, paths: &Paths) -> Option<u16> {
+        hub::installed_port(paths)
+    }
+    /// The hub's files as `init` would write them now.
+    async fn render_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
+        let hardening = systemd::units::hardening(paths, self).await;
+        Ok(hub::expected(spec, hardening)
+            .into_iter()
+            .map(|(unit, text)| (paths.unit_file(unit), text))
+            .collect())
+    }
+    /// Write the hub's files when they changed, and nothing else (`upgrade`
+    /// restarts it); returns whether any changed.
+    async fn write_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<bool, Error> {
+        let mut changed = false;
+        for (unit, text) in hub::expected(spec, systemd::units::hardening(paths, self).await) {
+            changed |= systemd::units::write_if_changed(paths, unit, &text)?;
+        }
+        Ok(changed)
+    }
+    /// Write the hub's files when they changed, enable them, and stop a
+    /// running hub after a change so the new files apply (the caller starts
+    /// it again). Returns what it changed, one line each.
+    async fn ensure_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<Vec<String>, Error> {
+        hub::ensure_systemd_units(paths, self, spec).await
+    }
     /// Whether `unit`'s file is on disk.
     fn has_unit(&self, paths: &Paths, unit: &str) -> bool;
     /// Write the group every service belongs to (systemd: `parachute.target`)

@@ -12,6 +12,12 @@ pub const HUB_SOCKET: &str = "parachute-hub.socket";
 /// The hub's service unit (activated by the socket).
 pub const HUB_SERVICE: &str = "parachute-hub.service";
 
+/// The hub's soft descriptor limit: the unit's `LimitNOFILE=` and what
+/// `hub::connections` raises itself to at start,
+/// room for its connection cap above the 1024 a user manager gives. Here,
+/// not in the hub, so the init systems do not import the server.
+pub const HUB_NOFILE: u64 = 65_536;
+
 /// Everything a module's service is run from, whatever the init system
 /// (a systemd unit today, a launchd plist later).
 #[derive(Debug, Clone, PartialEq, Eq)]

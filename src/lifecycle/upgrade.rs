@@ -20,9 +20,10 @@
 //! reloaded but not restarted: that would refuse connections while it
 //! rebinds, so the report says so and the operator chooses when.
 //!
-//! Backend seam: step 1 renders systemd units ([`systemd_units`]); steps
-//! 2–4 go through [`InitSystem`] only. A launchd backend renders plists in
-//! step 1 and restarts the hub with `launchctl kickstart -k` (launchd keeps
+//! Backend seam: step 1 renders systemd units ([`systemd_units`]), or
+//! under launchd writes the agents through [`InitSystem::write_hub`] and
+//! `write_service`; steps 2–4 go through [`InitSystem`] only. launchd
+//! restarts an unchanged hub agent with `launchctl kickstart -k` (it keeps
 //! the socket), which is its `InitSystem::restart`.
 
 use std::net::SocketAddr;
@@ -35,7 +36,7 @@ use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET, TARGET};
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
 use crate::lifecycle::systemd::unit::{self, Hardening};
 use crate::lifecycle::systemd::units;
-use crate::lifecycle::{InitSystem, drift, spec};
+use crate::lifecycle::{InitSystem, Kind, drift, spec};
 use crate::manifest::Services;
 use crate::paths::Paths;
 
@@ -133,12 +134,36 @@ impl Report {
 
 /// Run the upgrade (see the module doc).
 pub async fn run(init: &impl InitSystem, req: &Request<'_>) -> Result<Report, Error> {
-    if !units::exists(req.paths, HUB_SOCKET) {
+    if !init.has_hub(req.paths) {
         return Err(Error::Usage(
             "the hub is not set up yet, so there is nothing to upgrade. Run `parachute init` first."
                 .into(),
         ));
     }
+    let (mut reports, ports) = match init.kind() {
+        Kind::Systemd => write_systemd(init, req).await?,
+        Kind::Launchd => write_agents(init, req).await?,
+    };
+    let reloaded = reports
+        .iter()
+        .any(|u| matches!(u.change, Change::Rewritten));
+    if reloaded {
+        init.reload().await?;
+    }
+    let hub = restart_hub(init, req, &reports).await?;
+    restart_changed_modules(init, &mut reports, &ports, req.clock, req.settle).await?;
+    Ok(Report {
+        units: reports,
+        reloaded,
+        hub,
+    })
+}
+
+/// Step 1 under systemd: every unit rendered and written when it changed.
+async fn write_systemd(
+    init: &impl InitSystem,
+    req: &Request<'_>,
+) -> Result<(Vec<UnitReport>, Vec<Option<u16>>), Error> {
     let hardening = units::hardening(req.paths, init).await;
     let mut reports = Vec::new();
     let mut ports = Vec::new();
@@ -158,19 +183,51 @@ pub async fn run(init: &impl InitSystem, req: &Request<'_>) -> Result<Report, Er
             restart: None,
         });
     }
-    let reloaded = reports
-        .iter()
-        .any(|u| matches!(u.change, Change::Rewritten));
-    if reloaded {
-        init.reload().await?;
+    Ok((reports, ports))
+}
+
+/// Step 1 under launchd: the hub's agent and each module's, written
+/// through the backend when they changed (overrides merged).
+async fn write_agents(
+    init: &impl InitSystem,
+    req: &Request<'_>,
+) -> Result<(Vec<UnitReport>, Vec<Option<u16>>), Error> {
+    let hub = super::hub::spec(
+        req.paths,
+        req.exe.clone(),
+        req.listen.port(),
+        req.spec.hub_origin,
+    );
+    let change = |written: Result<bool, Error>| match written {
+        Ok(true) => Change::Rewritten,
+        Ok(false) => Change::Unchanged,
+        Err(e) => Change::Kept(e),
+    };
+    let mut reports = vec![UnitReport {
+        unit: HUB_SERVICE.into(),
+        module: false,
+        change: change(init.write_hub(req.paths, &hub).await),
+        restart: None,
+    }];
+    let mut ports = vec![None];
+    for row in &req.services.rows {
+        let written = match spec::for_row(row, None, req.spec) {
+            Ok(Some(s)) => init.write_service(req.paths, &s).await,
+            Ok(None) if init.has_unit(req.paths, &row.unit()) => Ok(false),
+            Ok(None) => Err(Error::NoInstallDir {
+                short: row.short().to_string(),
+            }),
+            Err(e) => Err(e),
+        };
+        reports.push(UnitReport {
+            unit: row.unit(),
+            module: true,
+            change: change(written),
+            restart: None,
+        });
+        ports.push(Some(row.port));
     }
-    let hub = restart_hub(init, req).await?;
-    restart_changed_modules(init, &mut reports, &ports, req.clock, req.settle).await?;
-    Ok(Report {
-        units: reports,
-        reloaded,
-        hub,
-    })
+    Ok((reports, ports))
 }
 
 /// Step 1 for systemd: every unit the suite has, freshly rendered.
@@ -212,8 +269,19 @@ fn systemd_units(req: &Request<'_>, hardening: Hardening) -> Vec<Rendered> {
     out
 }
 
-async fn restart_hub(init: &impl InitSystem, req: &Request<'_>) -> Result<HubRestart, Error> {
-    if !init.state(HUB_SERVICE).await?.is_active() {
+async fn restart_hub(
+    init: &impl InitSystem,
+    req: &Request<'_>,
+    reports: &[UnitReport],
+) -> Result<HubRestart, Error> {
+    // launchd starts an idle hub from the agent it has loaded: a rewritten
+    // one must be loaded now, or the old binary answers the next connection.
+    let reload_idle = init.kind() == Kind::Launchd
+        && reports
+            .iter()
+            .any(|u| u.unit == HUB_SERVICE && matches!(u.change, Change::Rewritten))
+        && init.state(HUB_SOCKET).await?.is_active();
+    if !reload_idle && !init.state(HUB_SERVICE).await?.is_active() {
         return Ok(HubRestart::NotRunning);
     }
     let port = req.listen.port();

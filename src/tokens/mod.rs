@@ -10,6 +10,7 @@ pub mod mint;
 pub mod operator;
 pub mod origin;
 pub mod scopes;
+pub mod ticket;
 pub mod ttl;
 
 pub use issuer::Issuers;

@@ -299,6 +299,14 @@ pub fn is_admin(scope: &str) -> bool {
     explain(scope).is_none_or(|e| e.level == Level::Admin)
 }
 
+/// Elevated: a scope the catalog rates above low risk (the admin scopes
+/// `*:admin`, `account:*:admin`, `hub:*`, the host scopes, pushes) or one
+/// it does not know. Minting one needs step-up (issue 14), on the pages and
+/// over the API alike.
+pub fn is_elevated(scope: &str) -> bool {
+    explain(scope).is_none_or(|e| e.risk > Risk::Low)
+}
+
 /// The mint-time shape guard of seed 001: a `vault`-prefixed scope
 /// (case-insensitive) with three or more segments must be exactly
 /// `vault:<name>:<read|write|admin>`; everything else passes (the unnamed
@@ -340,6 +348,23 @@ pub fn parse(scope: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_admin_scopes_are_elevated_and_the_everyday_ones_not() {
+        for s in [
+            "vault:work:admin",
+            "scribe:admin",
+            "account:self:admin",
+            "hub:admin",
+            "parachute:host:auth",
+            "made:up",
+        ] {
+            assert!(is_elevated(s), "{s}");
+        }
+        for s in ["vault:work:read", "vault:work:write", "scribe:transcribe"] {
+            assert!(!is_elevated(s), "{s}");
+        }
+    }
 
     #[test]
     fn every_scope_is_explained_with_a_level_and_risk() {

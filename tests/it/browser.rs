@@ -37,7 +37,7 @@ fn chromium() -> PathBuf {
 
 /// Where a flow's screenshots go, emptied first:
 /// `<target>/browser-artifacts/<flow>/`.
-fn artifacts(flow: &str) -> PathBuf {
+pub(super) fn artifacts(flow: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
         PathBuf::from,
@@ -50,7 +50,7 @@ fn artifacts(flow: &str) -> PathBuf {
 
 /// Whether everything the flow needs is here; says SKIP (or fails, when
 /// required) naming what is missing and how to get it.
-fn available() -> bool {
+pub(super) fn available() -> bool {
     let mut missing = Vec::new();
     let node = Command::new("node")
         .arg("--version")
@@ -101,7 +101,7 @@ fn enc(s: &str) -> String {
 
 /// Run `script` with `config` (written to a file) under a deadline; its
 /// parsed stdout.
-fn run_flow(script: &str, config: &Value) -> Value {
+pub(super) fn run_flow(script: &str, config: &Value) -> Value {
     let tmp = crate::support::temp_dir();
     let file = tmp.path().join("config.json");
     std::fs::write(&file, config.to_string()).expect("config");

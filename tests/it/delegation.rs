@@ -43,11 +43,17 @@ fn a_delegated_token_is_capped_shown_and_revoked_with_its_app() {
     let (client, t) = oauth_tokens(&s, "vault:test:admin");
     let parent = t["access_token"].as_str().expect("access").to_string();
     let parent_claims = claims(&parent);
+    // Minting `vault:test:admin` is elevated: the parent steps up first
+    // (issue 14); the header is ignored for the everyday grandchild.
+    let step = super::step_up::stepped_up(&s, &parent);
     let mint = |bearer: &str, scope: &str| {
-        let r = s.json(
+        let r = super::step_up::as_bearer(
+            &s,
+            "POST",
             "/api/auth/mint-token",
-            &json!({"scope": scope, "expires_in": 365 * 86_400}),
-            Some(bearer),
+            bearer,
+            Some(&step),
+            Some(&json!({"scope": scope, "expires_in": 365 * 86_400})),
         );
         assert_eq!(r.status, 200, "{r:?}");
         r.json()

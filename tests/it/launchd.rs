@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::lifecycle::{free_port, stderr, stdout, write_module};
 use crate::support::cli::Parachute;
+use crate::support::hub::{PASSWORD, run_with_stdin};
 
 struct Mac {
     root: tempfile::TempDir,
@@ -212,4 +213,273 @@ fn overrides_survive_a_reinstall_and_a_bad_one_is_refused() {
     );
     // Nothing clobbered: the last good plist is still there.
     assert_eq!(fs::read_to_string(m.plist("hello")).expect("plist"), text);
+}
+
+/// Stops the hub agent the fake started, even when an assertion failed.
+struct StopHub<'a>(&'a Mac);
+
+impl Drop for StopHub<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["stop", "hub"]);
+    }
+}
+
+impl Mac {
+    /// `parachute doctor --json`: exit code and the report.
+    fn doctor(&self, args: &[&str]) -> (Option<i32>, Value, String) {
+        let mut all = vec!["doctor", "--json"];
+        all.extend_from_slice(args);
+        let o = self.run(&all);
+        let doc: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("doctor --json ({e}): {}{}", stdout(&o), stderr(&o)));
+        (o.status.code(), doc, stderr(&o))
+    }
+}
+
+fn check<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}: {doc:#}"))
+}
+
+fn failed(doc: &Value) -> Vec<String> {
+    doc["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| format!("{}: {}", c["name"], c["detail"]))
+        .collect()
+}
+
+/// Python's `plistlib` reads the agent (a second, independent parser).
+fn plistlib(path: &Path) -> Value {
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "plistlib: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+/// Issue 12, the hub under launchd: `init` writes and bootstraps
+/// `computer.parachute.hub` (its socket on 127.0.0.1:<port>) and checks
+/// `/health`; `unit hub` prints that plist; `upgrade` restarts it with
+/// `kickstart -k`; `doctor` is green, red once the plist is edited, and
+/// green again after `--fix`.
+#[test]
+fn the_hub_agent_from_init_through_upgrade_and_doctor() {
+    let m = Mac::new();
+    let _stop = StopHub(&m);
+    let port = free_port();
+    let uid = rustix::process::getuid().as_raw();
+    let target = format!("gui/{uid}/computer.parachute.hub");
+    let plist = m.plist("hub");
+
+    let mut init = m.cmd(&["init", "--password-stdin", "--port", &port.to_string()]);
+    init.env_remove("PORT");
+    let o = run_with_stdin(init, &format!("{PASSWORD}\n"));
+    assert!(o.status.success(), "init: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "the hub answers on http://127.0.0.1:{port}/health through computer.parachute.hub"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let calls = m.calls();
+    let enable = calls.iter().position(|c| *c == format!("enable {target}"));
+    let bootstrap = calls
+        .iter()
+        .position(|c| *c == format!("bootstrap gui/{uid} {}", plist.display()));
+    assert!(
+        enable.is_some() && enable < bootstrap,
+        "enable, then bootstrap: {calls:?}"
+    );
+
+    let agent = plistlib(&plist);
+    assert_eq!(agent["Label"], "computer.parachute.hub");
+    assert_eq!(agent["ProcessType"], "Interactive");
+    let listener = &agent["Sockets"]["Listeners"];
+    assert_eq!(listener["SockNodeName"], "127.0.0.1", "{agent:#}");
+    assert_eq!(listener["SockServiceName"], port.to_string(), "{agent:#}");
+    assert_eq!(listener["SockType"], "stream", "{agent:#}");
+    assert_eq!(agent["ProgramArguments"][1], "serve");
+
+    let o = m.run(&["unit", "hub"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        fs::read_to_string(&plist).expect("plist"),
+        "`unit hub` prints the agent as written"
+    );
+
+    let hub = m.status("hub");
+    assert_eq!(hub["state"], "active", "{hub:#}");
+    assert_eq!(hub["enabled"], "enabled", "{hub:#}");
+    let said = m.ok(&["init", "--port", &port.to_string()]);
+    assert!(said.contains("already initialized"), "{said}");
+
+    let said = m.ok(&["upgrade"]);
+    assert!(
+        m.calls().contains(&format!("kickstart -k {target}")),
+        "{said}\n{:?}",
+        m.calls()
+    );
+    assert!(said.contains("the hub's version"), "{said}");
+
+    let (code, doc, _) = m.doctor(&[]);
+    assert_eq!(code, Some(0), "green: {:?}", failed(&doc));
+    for name in [
+        "launchd",
+        "log-dir",
+        "hub-agent",
+        "hub-loaded",
+        "hub-health",
+    ] {
+        assert_eq!(check(&doc, name)["status"], "pass", "{name}: {doc:#}");
+    }
+
+    // An edit by hand (not in the override file) is drift, repaired by --fix.
+    let text = fs::read_to_string(&plist).expect("plist");
+    fs::write(&plist, text.replace("Interactive", "Background")).expect("edit");
+    let (code, doc, _) = m.doctor(&[]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    let c = check(&doc, "hub-agent");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"].as_str().is_some_and(|d| d.contains("differs")),
+        "{c:#}"
+    );
+    assert_eq!(c["fix"], "parachute doctor --fix (or: parachute init)");
+    let (code, doc, said) = m.doctor(&["--fix"]);
+    assert_eq!(code, Some(0), "{said}\n{:?}", failed(&doc));
+    assert_eq!(fs::read_to_string(&plist).expect("plist"), text);
+    assert_eq!(check(&doc, "hub-health")["status"], "pass", "{doc:#}");
+}
+
+/// Issue 12: `disable` is `launchctl disable` + bootout, `enable` clears
+/// it, and `status` reads which from `launchctl print-disabled`.
+#[test]
+fn enable_and_disable_show_in_status() {
+    let m = Mac::new();
+    let module = write_module(m.root.path(), "hello", free_port(), false);
+    m.ok(&["install", module.to_str().expect("utf-8")]);
+    let uid = rustix::process::getuid().as_raw();
+    let target = format!("gui/{uid}/computer.parachute.hello");
+    assert_eq!(m.status("hello")["enabled"], "enabled");
+
+    let said = m.ok(&["disable", "hello"]);
+    assert!(said.contains("hello disabled"), "{said}");
+    let calls = m.calls();
+    let disable = calls.iter().position(|c| *c == format!("disable {target}"));
+    let bootout = calls
+        .iter()
+        .rposition(|c| *c == format!("bootout {target}"));
+    assert!(disable.is_some() && disable < bootout, "{calls:?}");
+    let s = m.status("hello");
+    assert_eq!(
+        (s["state"].as_str(), s["enabled"].as_str()),
+        (Some("inactive"), Some("disabled")),
+        "{s:#}"
+    );
+    assert!(m.calls().contains(&format!("print-disabled gui/{uid}")));
+    let (_, doc, _) = m.doctor(&[]);
+    assert_eq!(check(&doc, "agent:hello")["status"], "pass", "{doc:#}");
+    let c = check(&doc, "loaded:hello");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("(it is disabled)")),
+        "{c:#}"
+    );
+    assert_eq!(c["fix"], "parachute enable hello && parachute start hello");
+
+    m.ok(&["enable", "hello"]);
+    assert_eq!(m.status("hello")["enabled"], "enabled");
+    m.ok(&["start", "hello"]);
+    let (_, doc, _) = m.doctor(&[]);
+    assert_eq!(check(&doc, "loaded:hello")["status"], "pass", "{doc:#}");
+}
+
+/// Binds two loopback listeners, puts them on fds 3 and 4 with
+/// `LISTEN_FDS=2` (as an init system passes them), and execs argv[1:].
+const PASS_TWO_SOCKETS: &str = r"
+import os, socket, sys
+socks = []
+for port in sys.argv[1:3]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', int(port)))
+    s.listen(64)
+    socks.append(s)
+for fd, s in zip((3, 4), socks):
+    os.dup2(s.fileno(), fd)
+    os.set_inheritable(fd, True)
+os.environ['LISTEN_FDS'] = '2'
+os.environ.pop('LISTEN_PID', None)
+os.execv(sys.argv[3], sys.argv[3:])
+";
+
+/// Issue 12: launchd hands the hub one fd per address its socket resolves
+/// to, and `serve` answers on every one it is given (tried here with two
+/// fds passed the systemd way, the same path after the fds are taken), and
+/// `--idle-exit` counts connections on all of them.
+#[test]
+fn serve_answers_on_every_socket_it_is_passed_and_still_idles_out() {
+    use crate::support::hub::{Home, try_http, wait_for};
+    use std::time::{Duration, Instant};
+    let home = Home::with_owner();
+    let (a, b) = (free_port(), free_port());
+    let exe = env!("CARGO_BIN_EXE_parachute");
+    let mut cmd = home.wrap(
+        Path::new("python3"),
+        &[
+            "-c",
+            PASS_TWO_SOCKETS,
+            &a.to_string(),
+            &b.to_string(),
+            exe,
+            "serve",
+            "--idle-exit",
+            "2",
+        ],
+    );
+    let mut child = cmd
+        .env("PORT", a.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    for port in [a, b] {
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        wait_for(Duration::from_secs(20), "/health on every socket", || {
+            try_http(addr, "GET", "/health", None, None).is_ok_and(|r| r.status == 200)
+        });
+    }
+    // Both idle now: the hub exits 0 once --idle-exit passes.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the idle hub exits 0: {status:?}"
+    );
 }

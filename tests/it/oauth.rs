@@ -980,10 +980,16 @@ fn mint_and_revoke_under_capability_attenuation() {
     let s = Server::start();
     let op = s.home.operator_token();
     let mint = |bearer: &str, body: Value| s.json("/api/auth/mint-token", &body, Some(bearer));
-    // Rule 1: host:auth mints a named vault admin (the vault exists).
-    let r = mint(
+    // Rule 1: host:auth mints a named vault admin (the vault exists); an
+    // elevated scope, so after a step-up (issue 14).
+    let step = super::step_up::stepped_up(&s, &op);
+    let r = super::step_up::as_bearer(
+        &s,
+        "POST",
+        "/api/auth/mint-token",
         &op,
-        json!({"scope": "vault:test:admin", "expires_in": 3600}),
+        Some(&step),
+        Some(&json!({"scope": "vault:test:admin", "expires_in": 3600})),
     );
     assert_eq!(r.status, 200, "{r:?}");
     let vault_admin = r.json()["token"].as_str().expect("token").to_string();

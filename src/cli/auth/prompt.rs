@@ -14,11 +14,17 @@ pub fn password(from_stdin: bool, command: &str) -> Result<Password, Error> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::Terminal {
+                stream: "stdin",
+                source: e,
+            })?;
         line.trim_end_matches(['\n', '\r']).to_string()
     } else if std::io::stdin().is_terminal() {
         let read = |p: &str| {
-            rpassword::prompt_password(p).map_err(|e| Error::io(std::path::Path::new("<tty>"), e))
+            rpassword::prompt_password(p).map_err(|e| Error::Terminal {
+                stream: "tty",
+                source: e,
+            })
         };
         let first = read("New password: ")?;
         let again = read("Repeat it: ")?;
@@ -36,5 +42,25 @@ pub fn password(from_stdin: bool, command: &str) -> Result<Password, Error> {
     // The same rule `/account` applies, so a password set here also passes there.
     password::check_rule(&pw)
         .map_err(|e| Error::Usage(format!("{e}; nothing was changed. Run the command again")))?;
+    Ok(Password::new(pw))
+}
+
+/// Read an existing password (to confirm who is asking): once, from the
+/// terminal without echo (`ask` is the prompt) or the first line of stdin.
+pub fn existing_password(from_stdin: bool, ask: &str, command: &str) -> Result<Password, Error> {
+    let pw = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(ask).map_err(|e| Error::io(std::path::Path::new("<tty>"), e))?
+    } else {
+        return Err(Error::Usage(format!(
+            "stdin is not a terminal, so there is no one to ask for the password. Pipe it in instead: printf '%s\\n' \"$PW\" | parachute {command} --password-stdin"
+        )));
+    };
     Ok(Password::new(pw))
 }

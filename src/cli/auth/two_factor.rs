@@ -89,7 +89,7 @@ pub fn run(cx: &Context, args: TwoFactorArgs) -> Result<ExitCode, Error> {
 }
 
 /// `username`, or the owner.
-fn user(store: &Store, username: Option<&str>) -> Result<User, Error> {
+pub(super) fn user(store: &Store, username: Option<&str>) -> Result<User, Error> {
     let conn = store.conn()?;
     let sql = |e| Error::from(store.err(e));
     let all = store::users::list(&conn).map_err(sql)?;
@@ -254,7 +254,10 @@ fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, E
         let read = stdin
             .lock()
             .read_line(&mut line)
-            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::Terminal {
+                stream: "stdin",
+                source: e,
+            })?;
         if read == 0 {
             break;
         }
@@ -362,7 +365,10 @@ fn disable(store: &Store, args: &DisableArgs) -> Result<ExitCode, Error> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| Error::io(std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::Terminal {
+                stream: "stdin",
+                source: e,
+            })?;
         if !matches!(line.trim(), "y" | "Y" | "yes") {
             eprintln!("nothing was changed");
             return Err(Error::Reported);

@@ -6,7 +6,7 @@ use std::ffi::{CString, c_char, c_int, c_void};
 use std::net::TcpListener;
 use std::os::fd::{FromRawFd as _, OwnedFd, RawFd};
 
-use crate::error::Error;
+use super::ListenError;
 use crate::lifecycle::launchd::render::SOCKET_NAME;
 
 #[allow(unsafe_code)]
@@ -19,8 +19,9 @@ unsafe extern "C" {
 /// Every fd launchd passed for `Listeners`, owned; `None` when this process
 /// was not started by launchd with that key (ENOENT, ESRCH).
 #[allow(unsafe_code)]
-fn activate() -> Result<Option<Vec<OwnedFd>>, Error> {
-    let name = CString::new(SOCKET_NAME).map_err(|e| Error::Usage(e.to_string()))?;
+fn activate() -> Result<Option<Vec<OwnedFd>>, ListenError> {
+    // SOCKET_NAME is a constant without NUL bytes.
+    let name = CString::new(SOCKET_NAME).unwrap_or_default();
     let mut fds: *mut c_int = std::ptr::null_mut();
     let mut cnt: usize = 0;
     // SAFETY: `name` is a valid C string; on success launchd hands us `cnt`
@@ -31,9 +32,7 @@ fn activate() -> Result<Option<Vec<OwnedFd>>, Error> {
             return Ok(None);
         }
         if rc != 0 {
-            return Err(Error::Usage(format!(
-                "launchd did not hand over the hub socket (`launch_activate_socket` error {rc}). Rewrite its agent: parachute init"
-            )));
+            return Err(ListenError::LaunchdRefused { rc });
         }
         let list: Vec<OwnedFd> = (0..cnt)
             .map(|i| OwnedFd::from_raw_fd(*fds.add(i) as RawFd))
@@ -47,21 +46,10 @@ fn activate() -> Result<Option<Vec<OwnedFd>>, Error> {
 const ENOENT: c_int = 2;
 const ESRCH: c_int = 3;
 
-/// The hub's listener from launchd, if it started us. launchd binds one fd
-/// per address `SockNodeName` resolves to (127.0.0.1 gives one); the hub
-/// serves the first and closes the others, saying so.
-pub fn take() -> Result<Option<TcpListener>, Error> {
-    let Some(mut fds) = activate()? else {
-        return Ok(None);
-    };
-    if fds.len() > 1 {
-        tracing::warn!(
-            count = fds.len(),
-            "launchd passed several sockets; serving the first"
-        );
-    }
-    if fds.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(TcpListener::from(fds.remove(0))))
+/// The hub's listeners from launchd, if it started us (empty otherwise).
+/// launchd binds one fd per address `SockNodeName` resolves to (127.0.0.1
+/// gives one, `localhost` two); the hub serves every one.
+pub fn take() -> Result<Vec<TcpListener>, ListenError> {
+    let fds = activate()?.unwrap_or_default();
+    Ok(fds.into_iter().map(TcpListener::from).collect())
 }

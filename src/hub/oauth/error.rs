@@ -53,12 +53,19 @@ impl IntoResponse for OAuthError {
 
 /// What an OAuth handler answers with when it does not succeed: an OAuth
 /// error (JSON), an authorization request refused (a redirect or a page),
-/// or a hub fault (store down, bug).
+/// a dangerous action without its step-up, or a hub fault (store down, bug).
 #[derive(Debug)]
 pub enum Failure {
     OAuth(OAuthError),
     Authorize(AuthorizeError),
+    StepUp(crate::hub::step_up::StepUpRequired),
     Api(ApiError),
+}
+
+impl From<crate::hub::step_up::StepUpRequired> for Failure {
+    fn from(e: crate::hub::step_up::StepUpRequired) -> Self {
+        Self::StepUp(e)
+    }
 }
 
 impl From<AuthorizeError> for Failure {
@@ -105,6 +112,7 @@ impl IntoResponse for Failure {
         match self {
             Self::OAuth(e) => e.into_response(),
             Self::Authorize(e) => authorize_response(e),
+            Self::StepUp(e) => e.into_response(),
             Self::Api(e) => e.into_response(),
         }
     }

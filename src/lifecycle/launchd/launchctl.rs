@@ -14,6 +14,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use super::disabled;
 use super::error::{Error, hint};
 use super::print::{self, JobInfo, NOT_FOUND};
 use super::runner::{Output, Runner};
@@ -112,6 +113,17 @@ impl<R: Runner> Launchctl<R> {
             _ if is_not_found(&out) => Ok(None),
             _ => Err(self.failed("print", label, &out)),
         }
+    }
+
+    /// `print-disabled <domain>`: whether `label` is disabled (`None` when
+    /// launchd does not list it, which means enabled).
+    pub async fn is_disabled(&self, label: &str) -> Result<Option<bool>, Error> {
+        let domain = self.domain.to_string();
+        let out = self.run(&["print-disabled", &domain]).await?;
+        if out.code != 0 {
+            return Err(self.failed("print-disabled", label, &out));
+        }
+        Ok(disabled::parse(&out.stdout).get(label).copied())
     }
 
     /// `enable <target>`: clears a persisted "disabled" (which `bootout`

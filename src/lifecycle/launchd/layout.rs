@@ -25,6 +25,8 @@ pub fn short_of(label: &str) -> Option<&str> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
+    /// The user's home (`$HOME`): the agents' `PATH` names its tool dirs.
+    pub user_home: PathBuf,
     /// `$HOME/Library/LaunchAgents`.
     pub agents_dir: PathBuf,
     /// `$HOME/Library/Logs/Parachute`.
@@ -37,6 +39,7 @@ impl Layout {
     pub fn new(user_home: &Path, parachute_home: &Path) -> Self {
         let library = user_home.join("Library");
         Self {
+            user_home: user_home.to_path_buf(),
             agents_dir: library.join("LaunchAgents"),
             logs_dir: library.join("Logs").join("Parachute"),
             state_dir: parachute_home.join("launchd"),

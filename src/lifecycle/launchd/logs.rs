@@ -129,6 +129,110 @@ fn rotate(path: &Path, keep: u32) -> std::io::Result<()> {
         .set_len(0)
 }
 
+/// How much of a log file is read at a time by [`Lines`].
+const CHUNK: u64 = 64 * 1024;
+
+/// The agent's log file followed line by line, each line with the byte
+/// offset just past it (what a reader resumes from). A file replaced or
+/// truncated (rotation) is read again from its start.
+#[derive(Debug)]
+pub struct Lines {
+    path: std::path::PathBuf,
+    ino: Option<u64>,
+    pos: u64,
+    ready: std::collections::VecDeque<(u64, String)>,
+}
+
+impl Lines {
+    /// Follow `path` from offset `after` when the file still reaches it,
+    /// else from its last `lines` lines.
+    pub fn open(path: &Path, after: Option<u64>, lines: usize) -> Self {
+        let m = std::fs::metadata(path).ok();
+        let len = m.as_ref().map_or(0, std::fs::Metadata::len);
+        let pos = match after {
+            Some(a) if a <= len => a,
+            _ => start_of_last(path, len, lines),
+        };
+        Self {
+            path: path.to_path_buf(),
+            ino: m.map(|m| m.ino()),
+            pos,
+            ready: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The next line and the offset past it, waiting for one to be written.
+    pub async fn next(&mut self) -> (u64, String) {
+        loop {
+            if let Some(l) = self.ready.pop_front() {
+                return l;
+            }
+            if !self.read_more() {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+
+    /// Read complete lines past `pos`; whether any were found.
+    fn read_more(&mut self) -> bool {
+        let Ok(m) = std::fs::metadata(&self.path) else {
+            return false;
+        };
+        if self.ino != Some(m.ino()) || m.len() < self.pos {
+            (self.ino, self.pos) = (Some(m.ino()), 0);
+        }
+        let Ok(mut f) = File::open(&self.path) else {
+            return false;
+        };
+        let mut bytes = Vec::new();
+        if f.seek(SeekFrom::Start(self.pos)).is_err()
+            || f.take(CHUNK).read_to_end(&mut bytes).is_err()
+        {
+            return false;
+        }
+        // A line longer than a whole chunk is cut there rather than waited on.
+        let end = match bytes.iter().rposition(|b| *b == b'\n') {
+            Some(i) => i + 1,
+            None if bytes.len() as u64 == CHUNK => bytes.len(),
+            None => return false,
+        };
+        let mut at = self.pos;
+        for line in bytes[..end].split_inclusive(|b| *b == b'\n') {
+            at += line.len() as u64;
+            let text = String::from_utf8_lossy(line);
+            self.ready
+                .push_back((at, text.trim_end_matches(['\n', '\r']).to_string()));
+        }
+        self.pos = at;
+        true
+    }
+}
+
+/// The offset where the last `lines` lines of a file of `len` bytes start
+/// (looking at most [`CHUNK`] back).
+fn start_of_last(path: &Path, len: u64, lines: usize) -> u64 {
+    let from = len.saturating_sub(CHUNK);
+    let mut bytes = Vec::new();
+    let read = File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(from))?;
+        f.read_to_end(&mut bytes)
+    });
+    if read.is_err() {
+        return len;
+    }
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let mut starts = body
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| from + i as u64 + 1);
+    if lines == 0 {
+        return len;
+    }
+    starts.nth(lines - 1).unwrap_or(from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +301,29 @@ mod tests {
             .expect("follow");
         writer.await.expect("writer");
         assert_eq!(seen, "old\nappended\nfresh\n");
+    }
+
+    #[tokio::test]
+    async fn lines_carry_their_end_offset_and_resume_from_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("x.log");
+        std::fs::write(&path, "one\ntwo\nthree\n").expect("write");
+        let mut l = Lines::open(&path, None, 2);
+        assert_eq!(l.next().await, (8, "two".to_string()));
+        assert_eq!(l.next().await, (14, "three".to_string()));
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        std::io::Write::write_all(&mut f, b"four\nfi").expect("append");
+        assert_eq!(l.next().await, (19, "four".to_string()));
+        // Resuming from an offset gives what came after it, nothing before.
+        let mut again = Lines::open(&path, Some(14), 10);
+        assert_eq!(again.next().await, (19, "four".to_string()));
+        std::io::Write::write_all(&mut f, b"ve\n").expect("append");
+        assert_eq!(again.next().await, (24, "five".to_string()));
+        // An offset past the end (the file was rotated) starts over at its tail.
+        let mut past = Lines::open(&path, Some(999), 1);
+        assert_eq!(past.next().await, (24, "five".to_string()));
     }
 }

@@ -7,8 +7,10 @@
 //! [`ServiceSpec`]: crate::lifecycle::service::ServiceSpec
 
 pub mod agents;
+pub mod disabled;
 pub mod error;
 pub mod guard;
+pub mod hub;
 pub mod launchctl;
 pub mod layout;
 pub mod logs;

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use super::agents;
+use super::disabled;
 use super::guard::{self, Limit};
 use super::launchctl::{Domain, Launchctl};
 use super::layout::{HUB_LABEL, HUB_SHORT, Layout, label};
@@ -14,10 +15,12 @@ use super::render;
 use super::runner;
 use super::runner::Runner;
 use crate::clock::Clock;
+use crate::error::Error;
 use crate::lifecycle::service::ServiceSpec;
 use crate::lifecycle::service::{HUB_SERVICE, HUB_SOCKET};
 use crate::lifecycle::systemd::hardening::Ns;
-use crate::lifecycle::{InitError, InitSystem, JobResult, Rendered, UnitState};
+use crate::lifecycle::systemd::hub_unit::HubUnits;
+use crate::lifecycle::{HubFiles, InitError, InitSystem, JobResult, Kind, Rendered, UnitState};
 use crate::paths::Paths;
 
 /// launchd behind the `InitSystem` seam.
@@ -36,6 +39,17 @@ pub fn job(unit: &str) -> Option<(String, String)> {
     }
     let short = unit.strip_prefix("parachute-")?.strip_suffix(".service")?;
     Some((label(short), short.to_string()))
+}
+
+/// The agents `units` stand for, each once (the hub's socket and service are one).
+fn labels(units: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (label, _) in units.iter().filter_map(|u| job(u)) {
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
 }
 
 fn limit(short: &str) -> Limit {
@@ -107,6 +121,58 @@ impl<R: Runner> Launchd<R> {
         Ok(())
     }
 
+    /// `enabled` or `disabled`, from `print-disabled`. Asked only for a job
+    /// that is not loaded: launchd refuses to load a disabled one (119), and
+    /// `disable` boots it out, so a loaded job is enabled.
+    async fn enablement(&self, label: &str) -> &'static str {
+        match self.ctl.is_disabled(label).await {
+            Ok(d) => disabled::word(d.unwrap_or(false)),
+            Err(e) => {
+                tracing::debug!("{e}");
+                "enabled"
+            }
+        }
+    }
+
+    /// Write the hub's agent when it changed, clear a persisted "disabled",
+    /// and boot out a loaded hub whose agent changed (the caller bootstraps
+    /// the new one).
+    async fn ensure_hub_agent(&self, spec: &HubUnits) -> Result<Vec<String>, InitError> {
+        let agent = super::hub::agent(&self.layout, spec);
+        let mut changed = Vec::new();
+        if agents::write_if_changed(&self.layout, &agent)? {
+            changed.push(format!("wrote {}", self.plist(HUB_LABEL).display()));
+        }
+        // Unreadable: `bootstrap` answers 119 for a disabled job, and is retried after `enable`.
+        if matches!(self.ctl.is_disabled(HUB_LABEL).await, Ok(Some(true))) {
+            self.ctl.enable(HUB_LABEL).await?;
+            changed.push(format!("enabled {HUB_LABEL}"));
+        }
+        if agents::changed_since_load(&self.layout, HUB_LABEL, HUB_SHORT)
+            && self.ctl.print(HUB_LABEL).await?.is_some()
+        {
+            self.ctl.bootout(HUB_LABEL).await?;
+            changed.push("stopped the running hub so its new agent applies".into());
+        }
+        Ok(changed)
+    }
+
+    /// The hub's socket: launchd listens for as long as the agent is loaded,
+    /// whether or not the hub process runs.
+    async fn socket_state(&self) -> Result<UnitState, InitError> {
+        let mut s = self.job_state(HUB_LABEL, HUB_SHORT).await?;
+        if s.is_failed() || s.load_state == "not-found" {
+            return Ok(s);
+        }
+        if self.ctl.print(HUB_LABEL).await?.is_some() {
+            s.active_state = "active".into();
+            s.sub_state = "listening".into();
+            s.main_pid = 0;
+            s.memory_current = None;
+        }
+        Ok(s)
+    }
+
     /// Read the job, let the guard look at it, and describe it as systemd would.
     async fn job_state(&self, label: &str, short: &str) -> Result<UnitState, InitError> {
         let plist = self.plist(label);
@@ -124,6 +190,9 @@ impl<R: Runner> Launchd<R> {
         let mut record = agents::record(&self.layout, short);
         let Some(info) = self.ctl.print(label).await? else {
             (s.active_state, s.sub_state) = ("inactive".into(), "dead".into());
+            if plist.is_file() {
+                s.unit_file_state = self.enablement(label).await.into();
+            }
             if record.tripped.is_some() {
                 crash_looped(&mut s);
             }
@@ -200,12 +269,47 @@ async fn memory(pid: Option<u32>) -> Option<u64> {
 }
 
 impl<R: Runner> InitSystem for Launchd<R> {
+    fn kind(&self) -> Kind {
+        Kind::Launchd
+    }
+
+    fn unit_path(&self, _: &Paths, unit: &str) -> Option<PathBuf> {
+        job(unit).map(|(label, _)| self.plist(&label))
+    }
+
+    fn log_dir(&self) -> Option<PathBuf> {
+        Some(self.layout.logs_dir.clone())
+    }
+
+    fn has_hub(&self, _: &Paths) -> bool {
+        self.plist(HUB_LABEL).is_file()
+    }
+
+    fn installed_hub_port(&self, _: &Paths) -> Option<u16> {
+        super::hub::installed_port(&self.layout)
+    }
+
+    async fn render_hub(&self, _: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
+        let agent = super::hub::agent(&self.layout, spec);
+        let text = agents::expected(&self.layout, &agent).map_err(InitError::from)?;
+        Ok(vec![(self.plist(HUB_LABEL), text)])
+    }
+
+    async fn write_hub(&self, _: &Paths, spec: &HubUnits) -> Result<bool, Error> {
+        let agent = super::hub::agent(&self.layout, spec);
+        Ok(agents::write_if_changed(&self.layout, &agent).map_err(InitError::from)?)
+    }
+
+    async fn ensure_hub(&self, _: &Paths, spec: &HubUnits) -> Result<Vec<String>, Error> {
+        Ok(self.ensure_hub_agent(spec).await?)
+    }
+
     fn has_unit(&self, _: &Paths, unit: &str) -> bool {
         job(unit).is_none_or(|(label, _)| self.plist(&label).is_file())
     }
 
     /// launchd has no group of jobs to write.
-    fn ensure_group(&self, _: &Paths) -> Result<bool, crate::error::Error> {
+    fn ensure_group(&self, _: &Paths) -> Result<bool, Error> {
         Ok(false)
     }
 
@@ -221,16 +325,12 @@ impl<R: Runner> InitSystem for Launchd<R> {
         }
     }
 
-    async fn write_service(
-        &self,
-        _: &Paths,
-        spec: &ServiceSpec,
-    ) -> Result<bool, crate::error::Error> {
+    async fn write_service(&self, _: &Paths, spec: &ServiceSpec) -> Result<bool, Error> {
         let agent = render::module(spec, &self.layout);
         Ok(agents::write_if_changed(&self.layout, &agent).map_err(InitError::from)?)
     }
 
-    fn remove_unit(&self, _: &Paths, unit: &str) -> Result<bool, crate::error::Error> {
+    fn remove_unit(&self, _: &Paths, unit: &str) -> Result<bool, Error> {
         match job(unit) {
             Some((label, short)) => {
                 Ok(agents::remove(&self.layout, &label, &short).map_err(InitError::from)?)
@@ -246,7 +346,7 @@ impl<R: Runner> InitSystem for Launchd<R> {
 
     /// `enable`: the agent loads at login again.
     async fn enable(&self, units: &[String]) -> Result<(), InitError> {
-        for (label, _) in units.iter().filter_map(|u| job(u)) {
+        for label in labels(units) {
             self.ctl.enable(&label).await?;
         }
         Ok(())
@@ -254,7 +354,7 @@ impl<R: Runner> InitSystem for Launchd<R> {
 
     /// `disable` + bootout.
     async fn disable(&self, units: &[String]) -> Result<(), InitError> {
-        for (label, _) in units.iter().filter_map(|u| job(u)) {
+        for label in labels(units) {
             self.ctl.disable(&label).await?;
         }
         Ok(())
@@ -303,6 +403,7 @@ impl<R: Runner> InitSystem for Launchd<R> {
 
     async fn state(&self, unit: &str) -> Result<UnitState, InitError> {
         match job(unit) {
+            Some(_) if unit == HUB_SOCKET => self.socket_state().await,
             Some((label, short)) => self.job_state(&label, &short).await,
             // The target has no counterpart: it is always "there".
             None => Ok(UnitState {

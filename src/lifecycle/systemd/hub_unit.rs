@@ -23,12 +23,11 @@ pub const WATCHDOG_SEC: u32 = 30;
 pub const RESTART_SEC: &str = "500ms";
 /// Longer than the hub's own drain bound (`cli::serve::DRAIN`).
 pub const TIMEOUT_STOP_SEC: u32 = 15;
-/// `LimitNOFILE=`: room for the hub's connection cap (see
-/// `hub::connections`) above the 1024 a user manager gives by default.
+/// `LimitNOFILE=`: [`crate::lifecycle::service::HUB_NOFILE`].
 /// `KillMode=control-group` (spelled out, though it is systemd's default)
 /// is what takes `git http-backend` and its children down with a hub that
 /// died or was stopped mid-push.
-pub const LIMIT_NOFILE: u64 = crate::hub::connections::WANT_NOFILE;
+pub const LIMIT_NOFILE: u64 = crate::lifecycle::service::HUB_NOFILE;
 /// Crash-loop ceiling for the hub. Looser than the modules' (5 in 300 s):
 /// every activation after an idle exit and every restart counts as a start,
 /// and once the limit is hit systemd fails the socket too, refusing every

@@ -187,14 +187,17 @@ fn field(v: &Value, key: &str) -> Option<String> {
 
 /// One `--output=json` line as an [`Entry`]; `None` for what is not one.
 fn parse_entry(json: &str) -> Option<Entry> {
-    let v: Value = serde_json::from_str(json).ok()?;
+    entry_of(&serde_json::from_str(json).ok()?)
+}
+
+fn entry_of(v: &Value) -> Option<Entry> {
     // The unit's own output carries `_SYSTEMD_USER_UNIT`; the manager's
     // messages about it carry `USER_UNIT`.
-    let unit = field(&v, "_SYSTEMD_USER_UNIT").or_else(|| field(&v, "USER_UNIT"))?;
-    let realtime_us: i64 = field(&v, "__REALTIME_TIMESTAMP")?.parse().ok()?;
-    let message = field(&v, "MESSAGE").unwrap_or_default();
-    let ident = field(&v, "SYSLOG_IDENTIFIER").unwrap_or_else(|| unit.clone());
-    let pid = field(&v, "_PID")
+    let unit = field(v, "_SYSTEMD_USER_UNIT").or_else(|| field(v, "USER_UNIT"))?;
+    let realtime_us: i64 = field(v, "__REALTIME_TIMESTAMP")?.parse().ok()?;
+    let message = field(v, "MESSAGE").unwrap_or_default();
+    let ident = field(v, "SYSLOG_IDENTIFIER").unwrap_or_else(|| unit.clone());
+    let pid = field(v, "_PID")
         .map(|p| format!("[{p}]"))
         .unwrap_or_default();
     let at = jiff::Timestamp::from_microsecond(realtime_us)
@@ -207,6 +210,74 @@ fn parse_entry(json: &str) -> Option<Entry> {
         realtime_us,
         line: format!("{at} {ident}{pid}: {message}"),
     })
+}
+
+/// Longest journal cursor taken back from a client (journald's are ~150
+/// characters); a longer or odd one is not a cursor and is ignored.
+const MAX_CURSOR: usize = 512;
+
+/// Is `c` shaped like a journal cursor (`s=…;i=…;b=…;m=…;t=…;x=…`)?
+pub fn is_cursor(c: &str) -> bool {
+    !c.is_empty()
+        && c.len() <= MAX_CURSOR
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'=' || b == b';')
+}
+
+/// A unit's journal followed live, entry by entry, each with its cursor.
+/// Dropping it kills its `journalctl`.
+#[derive(Debug)]
+pub struct Follower {
+    _child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+fn follow_command(unit: &str, after: Option<&str>, lines: usize) -> Command {
+    let mut c = base();
+    c.arg("--user-unit")
+        .arg(unit)
+        .arg("--output=json")
+        .arg("--follow");
+    match after.filter(|a| is_cursor(a)) {
+        // Everything after the cursor, however much that is.
+        Some(a) => c.arg(format!("--after-cursor={a}")).arg("--lines=all"),
+        None => c.arg("--lines").arg(lines.to_string()),
+    };
+    c
+}
+
+impl Follower {
+    /// Follow `unit`: from just after cursor `after` when it is one,
+    /// else from its last `lines` entries.
+    pub fn start(unit: &str, after: Option<&str>, lines: usize) -> Result<Self, Error> {
+        let mut child = follow_command(unit, after, lines)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| spawn_error(&e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::Usage("journalctl gave no output pipe".into()))?;
+        Ok(Self {
+            _child: child,
+            lines: BufReader::new(stdout).lines(),
+        })
+    }
+
+    /// The next entry and its cursor; `None` once `journalctl` has ended.
+    pub async fn next(&mut self) -> Option<(String, Entry)> {
+        loop {
+            let line = self.lines.next_line().await.ok()??;
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if let (Some(cursor), Some(e)) = (field(&v, "__CURSOR"), entry_of(&v)) {
+                return Some((cursor, e));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -245,5 +316,24 @@ mod tests {
         assert!(e.line.ends_with(" python3[42]: hi\u{fffd}"), "{}", e.line);
         assert_eq!(parse_entry(r#"{"MESSAGE":"no unit"}"#), None);
         assert_eq!(parse_entry("not json"), None);
+    }
+
+    #[test]
+    fn a_follow_resumes_after_a_cursor_and_ignores_what_is_not_one() {
+        let args = |c: Command| -> Vec<String> {
+            c.as_std()
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let cur = "s=0a1b;i=2c;b=3d;m=4e;t=5f;x=6a";
+        let a = args(follow_command("parachute-x.service", Some(cur), 10));
+        assert!(a.contains(&format!("--after-cursor={cur}")), "{a:?}");
+        assert!(a.contains(&"--lines=all".to_string()), "{a:?}");
+        let a = args(follow_command("parachute-x.service", Some("x --all"), 10));
+        assert!(!a.iter().any(|x| x.starts_with("--after-cursor")), "{a:?}");
+        assert!(a.contains(&"10".to_string()), "{a:?}");
+        assert!(!is_cursor(&"s".repeat(MAX_CURSOR + 1)));
+        assert!(!is_cursor(""));
     }
 }

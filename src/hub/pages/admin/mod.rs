@@ -12,6 +12,7 @@
 mod clients;
 mod format;
 mod home;
+mod live_log;
 mod security;
 mod services;
 mod step_up;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<HubState> {
         .route("/", get(home::landing))
         .route(PATH, get(home::show))
         .route("/admin/services/{svc}", get(services::show))
+        .route(live_log::SCRIPT_PATH, get(live_log::script))
         .route("/admin/services/{svc}/{action}", post(services::act))
         .route("/admin/tokens", get(tokens::show))
         .route("/admin/tokens/revoke", post(tokens::revoke))

@@ -137,11 +137,20 @@ pub async fn set_pin(
         Err(StepUpError::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
         Err(ref e) => return Err(PageError::internal(e)),
     };
+    let retry = match &done {
+        Err(StepUpError::RateLimited(secs)) => Some(*secs),
+        _ => None,
+    };
     let msg = format!(
         "The PIN was not changed: {}.",
         done.err().map(|e| e.to_string()).unwrap_or_default()
     );
-    render(&state, &headers, &me, status, Some(Notice::err(msg)))
+    let mut r = render(&state, &headers, &me, status, Some(Notice::err(msg)))?;
+    if let Some(secs) = retry {
+        r.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    Ok(r)
 }
 
 /// `POST /admin/security/sign-out-everywhere`: every session of the owner

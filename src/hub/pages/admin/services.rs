@@ -123,7 +123,7 @@ pub async fn show(
     };
     let file = unit_text(host.init, state.paths(), &unit);
     let log = recent_lines(host.init, &unit, LOG_LINES).await;
-    Ok(form_page(&state, &headers, StatusCode::OK, |csrf| Page {
+    let page = form_page(&state, &headers, StatusCode::OK, |csrf| Page {
         csrf,
         notice: q.notice(),
         is_hub: unit == HUB_SERVICE,
@@ -134,7 +134,8 @@ pub async fn show(
         unit_text: file.and_then(|f| f.text),
         log,
         s,
-    }))
+    });
+    Ok(super::live_log::allow(page))
 }
 
 /// Run `action` on `unit` (`svc` as the user named it) the way the CLI does.

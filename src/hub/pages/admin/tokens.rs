@@ -172,9 +172,7 @@ impl MintRequest {
     /// Whether any scope is one the catalog marks elevated or high (the
     /// admin scopes): minting it needs step-up.
     fn elevated(&self) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| scopes::explain(s).is_none_or(|e| e.risk > scopes::Risk::Low))
+        self.scopes.iter().any(|s| scopes::is_elevated(s))
     }
 }
 

@@ -228,3 +228,36 @@ fn the_domain_falls_back_to_user_without_a_gui_session() {
     assert_eq!(Domain::choose(501, false, Some(0)).to_string(), "user/501");
     assert_eq!(Domain::choose(501, false, None).to_string(), "gui/501");
 }
+
+#[tokio::test]
+async fn print_disabled_asks_the_domain_and_finds_the_label() {
+    let listing = "disabled services = {\n\t\"computer.parachute.vault\" => disabled\n\t\"computer.parachute.notes\" => enabled\n}\n";
+    let c = ctl(vec![
+        Output::ok(listing),
+        Output::ok(listing),
+        Output::ok(listing),
+    ]);
+    assert_eq!(c.is_disabled(L).await.expect("read"), Some(true));
+    assert_eq!(
+        c.is_disabled("computer.parachute.notes")
+            .await
+            .expect("read"),
+        Some(false)
+    );
+    assert_eq!(
+        c.is_disabled("computer.parachute.scribe")
+            .await
+            .expect("read"),
+        None,
+        "not listed: launchd has no opinion, so it loads"
+    );
+    assert_eq!(calls_of(&c), vec!["print-disabled gui/501".to_string(); 3]);
+
+    let c = Launchctl::new(
+        Recording::new(vec![Output::fail(1, "Not privileged\n")]),
+        Domain::User(501),
+    );
+    let e = c.is_disabled(L).await.expect_err("refused");
+    assert!(e.to_string().contains("print-disabled"), "{e}");
+    assert_eq!(calls_of(&c), ["print-disabled user/501"]);
+}

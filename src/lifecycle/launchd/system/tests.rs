@@ -19,7 +19,7 @@ fn crashed(runs: u32) -> Output {
 }
 
 struct Fixture {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     init: Launchd<Recording>,
     clock: Clock,
 }
@@ -50,11 +50,7 @@ fn fixture(script: Vec<Output>) -> Fixture {
         layout,
         clock.clone(),
     );
-    Fixture {
-        _tmp: tmp,
-        init,
-        clock,
-    }
+    Fixture { tmp, init, clock }
 }
 
 #[test]
@@ -182,4 +178,176 @@ async fn a_running_job_reads_as_active_with_its_pid() {
     assert_eq!(s.n_restarts, 1);
     assert_eq!(s.exec_path, "/opt/vault/bin/parachute-vault");
     assert!(s.memory_current.is_some_and(|m| m > 0), "memory from ps");
+}
+
+const HUB: &str = "computer.parachute.hub";
+
+fn hub_spec(root: &std::path::Path, port: u16) -> HubUnits {
+    HubUnits {
+        exe: "/opt/homebrew/bin/parachute".into(),
+        listen: format!("127.0.0.1:{port}").parse().expect("addr"),
+        parachute_home: root.join("home/.parachute"),
+        hub_origin: format!("http://127.0.0.1:{port}"),
+        idle_exit_secs: 600,
+    }
+}
+
+fn paths(root: &std::path::Path) -> Paths {
+    Paths {
+        home: root.join("home/.parachute"),
+        unit_dir: root.join("units"),
+    }
+}
+
+fn listing(disabled: &str) -> Output {
+    Output::ok(&format!(
+        "disabled services = {{\n\t\"{disabled}\" => disabled\n}}\n"
+    ))
+}
+
+#[tokio::test]
+async fn init_writes_the_hub_agent_and_clears_a_persisted_disable() {
+    let f = fixture(vec![listing(HUB), Output::ok(""), gone()]);
+    let root = f.tmp.path();
+    let spec = hub_spec(root, 1939);
+    let said = f
+        .init
+        .ensure_hub(&paths(root), &spec)
+        .await
+        .expect("ensure");
+    let plist = f.init.layout.plist(HUB);
+    assert_eq!(
+        said,
+        [
+            format!("wrote {}", plist.display()),
+            format!("enabled {HUB}"),
+        ]
+    );
+    assert_eq!(
+        f.init.ctl.runner.calls(),
+        [
+            "print-disabled gui/501".to_string(),
+            format!("enable gui/501/{HUB}"),
+            format!("print gui/501/{HUB}"),
+        ],
+        "not loaded yet: nothing to boot out"
+    );
+    assert!(f.init.has_hub(&paths(root)));
+    assert_eq!(f.init.installed_hub_port(&paths(root)), Some(1939));
+    let files = f
+        .init
+        .render_hub(&paths(root), &spec)
+        .await
+        .expect("render");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].0, plist);
+    assert_eq!(
+        files[0].1,
+        std::fs::read_to_string(&plist).expect("plist"),
+        "`unit hub` shows what is on disk"
+    );
+    assert_eq!(f.init.kind(), Kind::Launchd);
+}
+
+#[tokio::test]
+async fn a_changed_hub_agent_boots_out_the_loaded_one_and_an_unchanged_one_is_left() {
+    let running = Output::ok(&format!(
+        "gui/501/{HUB} = {{\n\tstate = running\n\tpid = 7\n\truns = 1\n}}\n"
+    ));
+    let f = fixture(vec![
+        Output::ok(""), // print-disabled: nothing listed
+        gone(),         // print: not loaded
+        gone(),         // start: print
+        Output::ok(""), // enable
+        Output::ok(""), // bootstrap
+        Output::ok(""), // ensure again, unchanged: print-disabled only
+        Output::ok(""), // ensure on another port: print-disabled
+        running,        // print: loaded
+        Output::ok(""), // bootout
+        gone(),         // gone
+    ]);
+    let root = f.tmp.path();
+    let p = paths(root);
+    f.init
+        .ensure_hub(&p, &hub_spec(root, 1939))
+        .await
+        .expect("ensure");
+    assert_eq!(
+        f.init.start(HUB_SOCKET).await.expect("start"),
+        JobResult::Done
+    );
+    let before = f.init.ctl.runner.calls().len();
+    let said = f
+        .init
+        .ensure_hub(&p, &hub_spec(root, 1939))
+        .await
+        .expect("again");
+    assert!(said.is_empty(), "{said:?}");
+    assert_eq!(f.init.ctl.runner.calls().len(), before + 1);
+
+    let said = f
+        .init
+        .ensure_hub(&p, &hub_spec(root, 1950))
+        .await
+        .expect("moved");
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some("stopped the running hub so its new agent applies")
+    );
+    assert_eq!(
+        f.init.ctl.runner.calls()[before + 1..],
+        [
+            "print-disabled gui/501".to_string(),
+            format!("print gui/501/{HUB}"),
+            format!("bootout gui/501/{HUB}"),
+            format!("print gui/501/{HUB}"),
+        ]
+    );
+    assert_eq!(f.init.installed_hub_port(&p), Some(1950));
+}
+
+#[tokio::test]
+async fn an_idle_hub_is_listening_while_its_agent_is_loaded() {
+    let idle = || {
+        Output::ok(&format!(
+            "gui/501/{HUB} = {{\n\tstate = not running\n\truns = 1\n\tlast exit code = 0\n}}\n"
+        ))
+    };
+    let f = fixture(vec![Output::ok(""), gone(), idle(), idle(), idle()]);
+    let root = f.tmp.path();
+    f.init
+        .ensure_hub(&paths(root), &hub_spec(root, 1939))
+        .await
+        .expect("ensure");
+    let socket = f.init.state(HUB_SOCKET).await.expect("socket");
+    assert_eq!(
+        (socket.active_state.as_str(), socket.sub_state.as_str()),
+        ("active", "listening")
+    );
+    let service = f.init.state(HUB_SERVICE).await.expect("service");
+    assert_eq!(
+        service.active_state, "inactive",
+        "exited 0 after --idle-exit"
+    );
+}
+
+#[tokio::test]
+async fn a_module_that_is_not_loaded_reads_enabled_or_disabled_from_print_disabled() {
+    let f = fixture(vec![gone(), listing(L), gone(), Output::ok("")]);
+    let s = f.init.state(UNIT).await.expect("state");
+    assert_eq!(
+        (s.active_state.as_str(), s.unit_file_state.as_str()),
+        ("inactive", "disabled")
+    );
+    let s = f.init.state(UNIT).await.expect("state");
+    assert_eq!(s.unit_file_state, "enabled", "not listed: enabled");
+    assert_eq!(
+        f.init.ctl.runner.calls(),
+        [
+            format!("print gui/501/{L}"),
+            "print-disabled gui/501".to_string(),
+            format!("print gui/501/{L}"),
+            "print-disabled gui/501".to_string(),
+        ]
+    );
 }

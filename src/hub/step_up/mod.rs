@@ -15,6 +15,25 @@
 //! `setup` (the user has no PIN yet) or `token` (missing, expired, or
 //! another credential's), distinct from the 401 of a bad credential: a 401
 //! means "sign in again", this means "enter your PIN".
+//!
+//! Guarded over HTTP: `POST /api/auth/mint-token` of an elevated scope
+//! (`tokens::scopes::is_elevated`), and on the admin pages rotating the
+//! signing key, approving a client and minting an elevated token.
+//!
+//! **No bearer is exempt, the operator token included.** A bearer over
+//! HTTP proves only possession, and possession is what leaks (a pasted
+//! command, a log, an environment dump, a copy on another machine); the
+//! PIN is the second factor exactly for that case, and an exemption for
+//! the most powerful token would undo it. A script that holds the
+//! operator token and wants an elevated mint over HTTP steps up like any
+//! caller (`POST /api/step-up` with its own bearer and the PIN). The CLI
+//! keeps working without a PIN because it does not go through HTTP: its
+//! dangerous verbs (`auth mint-token`, `auth rotate-key`, `auth
+//! approve-client`) act on `hub.db` directly, and whoever can open that
+//! file holds the signing keys and the PIN's hash already, so asking them
+//! for the PIN would be theatre, not a factor.
+
+pub mod api;
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -68,6 +87,14 @@ impl Holder {
         match self {
             Self::Session { user_id, .. } => user_id,
             Self::Bearer { sub, .. } => sub,
+        }
+    }
+
+    /// `session` or `bearer`, for the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Session { .. } => "session",
+            Self::Bearer { .. } => "bearer",
         }
     }
 
