@@ -72,7 +72,12 @@ async fn hub_agent(env: &Env<'_, impl InitSystem>, init: &impl InitSystem) -> Ve
     let spec = hub::spec(env.paths, env.exe.clone(), env.hub_port, env.hub_origin);
     let mut found = vec![match init.render_hub(env.paths, &spec).await {
         Ok(files) => current("hub-agent", &files, "parachute init", Repair::HubUnits),
-        Err(e) => Finding::fail("hub-agent", e.to_string(), "then: parachute init"),
+        // An unusable override file: the error names it.
+        Err(e) => Finding::fail(
+            "hub-agent",
+            e.to_string(),
+            "fix or remove that override file, then: parachute init",
+        ),
     }];
     let (Ok(state), Ok(service)) = (init.state(HUB_SOCKET).await, init.state(HUB_SERVICE).await)
     else {

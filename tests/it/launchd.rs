@@ -429,6 +429,11 @@ fn enable_and_disable_show_in_status() {
     m.ok(&["enable", "hello"]);
     assert_eq!(m.status("hello")["enabled"], "enabled");
     m.ok(&["start", "hello"]);
+    let s = m.status("hello");
+    assert!(
+        s["uptimeSeconds"].as_u64().is_some(),
+        "uptime from ps: {s:#}"
+    );
     let (_, doc, _) = m.doctor(&[]);
     assert_eq!(check(&doc, "loaded:hello")["status"], "pass", "{doc:#}");
 }

@@ -213,7 +213,7 @@ impl<R: Runner> Launchd<R> {
         }
         agents::save_record(&self.layout, short, &record)?;
         describe(&mut s, &info);
-        s.memory_current = memory(info.pid).await;
+        with_process(&mut s, process(info.pid).await, self.clock.now());
         Ok(s)
     }
 }
@@ -256,16 +256,52 @@ fn program(plist: &std::path::Path) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Resident memory of `pid` in bytes, from `ps` (macOS and Linux alike).
-async fn memory(pid: Option<u32>) -> Option<u64> {
+/// What `ps` says of the job's process: resident bytes and seconds since
+/// it started (launchd's `print` reports neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Process {
+    rss_bytes: u64,
+    elapsed_secs: u64,
+}
+
+/// `ps -o rss=,etime= -p <pid>` (macOS and Linux alike).
+async fn process(pid: Option<u32>) -> Option<Process> {
     let pid = pid?;
     let out = tokio::process::Command::new("ps")
-        .args(["-o", "rss=", "-p", &pid.to_string()])
+        .args(["-o", "rss=,etime=", "-p", &pid.to_string()])
         .output()
         .await
         .ok()?;
-    let kib: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-    Some(kib * 1024)
+    parse_ps(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// `  25700     01:02:03`: RSS in KiB, then `[[dd-]hh:]mm:ss`.
+fn parse_ps(line: &str) -> Option<Process> {
+    let mut words = line.split_whitespace();
+    let kib: u64 = words.next()?.parse().ok()?;
+    let etime = words.next()?;
+    let (days, clock) = match etime.split_once('-') {
+        Some((d, rest)) => (d.parse::<u64>().ok()?, rest),
+        None => (0, etime),
+    };
+    let mut secs = 0u64;
+    for part in clock.split(':') {
+        secs = secs * 60 + part.parse::<u64>().ok()?;
+    }
+    Some(Process {
+        rss_bytes: kib * 1024,
+        elapsed_secs: days * 86_400 + secs,
+    })
+}
+
+/// `status`'s memory and uptime columns, from `ps`.
+fn with_process(s: &mut UnitState, p: Option<Process>, now: i64) {
+    let Some(p) = p else { return };
+    s.memory_current = Some(p.rss_bytes);
+    let started = u64::try_from(now)
+        .unwrap_or_default()
+        .saturating_sub(p.elapsed_secs);
+    s.active_enter_timestamp_us = started * 1_000_000;
 }
 
 impl<R: Runner> InitSystem for Launchd<R> {

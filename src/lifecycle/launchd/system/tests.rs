@@ -184,6 +184,8 @@ async fn a_running_job_reads_as_active_with_its_pid() {
     assert_eq!(s.n_restarts, 1);
     assert_eq!(s.exec_path, "/opt/vault/bin/parachute-vault");
     assert!(s.memory_current.is_some_and(|m| m > 0), "memory from ps");
+    // Started = the fixture's clock minus the elapsed time `ps` gives.
+    assert!(s.active_enter_timestamp_us > 0, "uptime from ps");
 }
 
 const HUB: &str = "computer.parachute.hub";
@@ -356,4 +358,14 @@ async fn a_module_that_is_not_loaded_reads_enabled_or_disabled_from_print_disabl
             "print-disabled gui/501".to_string(),
         ]
     );
+}
+
+#[test]
+fn ps_gives_memory_and_elapsed_time_in_every_etime_shape() {
+    let p = |line: &str| parse_ps(line).map(|p| (p.rss_bytes, p.elapsed_secs));
+    assert_eq!(p("  25700     01:02\n"), Some((25700 * 1024, 62)));
+    assert_eq!(p("1 01:02:03"), Some((1024, 3723)));
+    assert_eq!(p("1 2-01:02:03"), Some((1024, 2 * 86_400 + 3723)));
+    assert_eq!(p(""), None, "the process is gone");
+    assert_eq!(p("12"), None);
 }
