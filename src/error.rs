@@ -137,6 +137,30 @@ impl From<StoreError> for Error {
     }
 }
 
+/// The manifests' faults: the same messages under the CLI's variants.
+impl From<crate::manifest::ManifestError> for Error {
+    fn from(e: crate::manifest::ManifestError) -> Self {
+        use crate::manifest::ManifestError as M;
+        match e {
+            M::Syntax {
+                path,
+                line,
+                column,
+                message,
+            } => Self::ManifestSyntax {
+                path,
+                line,
+                column,
+                message,
+            },
+            M::Invalid { path, problem } => Self::ManifestInvalid { path, problem },
+            M::Module { path, problem } => Self::ModuleManifest { path, problem },
+            M::Io { path, source } => Self::Io { path, source },
+            M::Home(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::paths::PathsError> for Error {
     fn from(e: crate::paths::PathsError) -> Self {
         use crate::paths::PathsError;

@@ -9,7 +9,7 @@ use std::io::ErrorKind;
 
 use crate::error::Error;
 use crate::lifecycle::service::HUB_SERVICE;
-use crate::manifest::{Services, short_name, unit_name};
+use crate::manifest::{ManifestError, Services, short_name, unit_name};
 use crate::paths::Paths;
 
 /// The registry as far as it could be read, and the units beside it.
@@ -33,10 +33,10 @@ impl Inventory {
         let (services, warnings, unreadable) = match Services::load_lenient(&paths.services_json())
         {
             Ok((s, w)) => (s, w, None),
-            Err(e @ (Error::ManifestSyntax { .. } | Error::ManifestInvalid { .. })) => {
-                (Services::empty(), Vec::new(), Some(e))
+            Err(e @ (ManifestError::Syntax { .. } | ManifestError::Invalid { .. })) => {
+                (Services::empty(), Vec::new(), Some(e.into()))
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let unregistered = service_units_on_disk(paths)?
             .into_iter()

@@ -3,12 +3,14 @@
 //! `<installDir>/.parachute/module.json` (what a module declares).
 
 pub mod duration;
+pub mod error;
 pub mod module;
 pub mod names;
 pub mod opt_out;
 pub mod row;
 pub mod services;
 
+pub use error::ManifestError;
 pub use module::ModuleManifest;
 pub use opt_out::OptOuts;
 pub use row::Row;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::Error;
+use super::ManifestError;
 use crate::manifest::names;
 use crate::manifest::opt_out::{self, OptOuts};
 
@@ -128,29 +128,29 @@ impl ModuleManifest {
         install_dir.join(".parachute").join("module.json")
     }
 
-    pub fn load(install_dir: &Path) -> Result<Self, Error> {
+    pub fn load(install_dir: &Path) -> Result<Self, ManifestError> {
         let path = Self::path_in(install_dir);
         let text = read_capped(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::module(
+            std::io::ErrorKind::NotFound => ManifestError::module(
                 &path,
                 format!(
                     "not found — `{}` is not a Parachute module (it must ship .parachute/module.json)",
                     install_dir.display()
                 ),
             ),
-            std::io::ErrorKind::FileTooLarge => Error::module(
+            std::io::ErrorKind::FileTooLarge => ManifestError::module(
                 &path,
                 format!("larger than {MAX_FILE_BYTES} bytes; a module.json is a small JSON object"),
             ),
-            _ => Error::io(&path, e),
+            _ => ManifestError::io(&path, e),
         })?;
         let value: Value = serde_json::from_str(&text).map_err(|e| {
-            Error::module(
+            ManifestError::module(
                 &path,
                 format!("not valid JSON (line {}, column {})", e.line(), e.column()),
             )
         })?;
-        Self::from_value(&value).map_err(|p| Error::module(&path, p))
+        Self::from_value(&value).map_err(|p| ManifestError::module(&path, p))
     }
 
     /// Validate; the error names the field and what it must be.

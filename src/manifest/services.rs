@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::ManifestError;
 use super::row::Row;
-use crate::error::Error;
 use crate::fsio;
 use crate::paths::Paths;
 
@@ -40,11 +40,11 @@ impl Services {
     }
 
     /// Read for a command that will write: every problem is an error.
-    pub fn load_strict(path: &Path) -> Result<Self, Error> {
+    pub fn load_strict(path: &Path) -> Result<Self, ManifestError> {
         let Some((doc, raw_rows)) = read_document(path)? else {
             return Ok(Self::empty());
         };
-        let invalid = |problem: String| Error::ManifestInvalid {
+        let invalid = |problem: String| ManifestError::Invalid {
             path: path.to_path_buf(),
             problem,
         };
@@ -70,7 +70,7 @@ impl Services {
 
     /// Read for display and routing: bad rows and later rows that reuse a
     /// port are skipped, each with a warning.
-    pub fn load_lenient(path: &Path) -> Result<(Self, Warnings), Error> {
+    pub fn load_lenient(path: &Path) -> Result<(Self, Warnings), ManifestError> {
         let Some((doc, raw_rows)) = read_document(path)? else {
             return Ok((Self::empty(), Vec::new()));
         };
@@ -104,11 +104,11 @@ impl Services {
 
     /// Lock, strict-read, apply `change`, write back atomically if it
     /// returned `true`. The closure's value is passed through.
-    pub fn update<T>(
+    pub fn update<T, E: From<ManifestError>>(
         paths: &Paths,
-        change: impl FnOnce(&mut Self) -> Result<(bool, T), Error>,
-    ) -> Result<T, Error> {
-        paths.ensure_home()?;
+        change: impl FnOnce(&mut Self) -> Result<(bool, T), E>,
+    ) -> Result<T, E> {
+        paths.ensure_home().map_err(ManifestError::from)?;
         let _lock = lock(&paths.services_lock())?;
         let path = paths.services_json();
         let mut doc = Self::load_strict(&path)?;
@@ -116,15 +116,15 @@ impl Services {
         if changed {
             doc.check_ports(&path)?;
             fsio::write_atomic(&path, doc.to_json().as_bytes(), fsio::PRIVATE)
-                .map_err(|e| Error::io(&path, e))?;
+                .map_err(|e| ManifestError::io(&path, e))?;
         }
         Ok(out)
     }
 
-    fn check_ports(&self, path: &Path) -> Result<(), Error> {
+    fn check_ports(&self, path: &Path) -> Result<(), ManifestError> {
         for (i, a) in self.rows.iter().enumerate() {
             if let Some(b) = self.rows[..i].iter().find(|b| port_clash(a, b)) {
-                return Err(Error::ManifestInvalid {
+                return Err(ManifestError::Invalid {
                     path: path.to_path_buf(),
                     problem: format!(
                         "duplicate port {}: `{}` and `{}` both claim it",
@@ -193,13 +193,13 @@ fn port_clash(a: &Row, b: &Row) -> bool {
 /// A parsed file: its top-level keys besides `services`, and the raw rows.
 type Document = (Map<String, Value>, Vec<Value>);
 
-fn read_document(path: &Path) -> Result<Option<Document>, Error> {
+fn read_document(path: &Path) -> Result<Option<Document>, ManifestError> {
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e)),
+        Err(e) => return Err(ManifestError::io(path, e)),
     };
-    let syntax = |line: usize, column: usize, message: String| Error::ManifestSyntax {
+    let syntax = |line: usize, column: usize, message: String| ManifestError::Syntax {
         path: path.to_path_buf(),
         line,
         column,
@@ -243,14 +243,14 @@ fn locate_key(text: &str, key: &str) -> (usize, usize) {
 }
 
 /// An exclusive advisory lock held until the returned file is dropped.
-fn lock(path: &PathBuf) -> Result<File, Error> {
+fn lock(path: &PathBuf) -> Result<File, ManifestError> {
     let f = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.lock().map_err(|e| Error::io(path, e))?;
+        .map_err(|e| ManifestError::io(path, e))?;
+    f.lock().map_err(|e| ManifestError::io(path, e))?;
     Ok(f)
 }
 
@@ -295,13 +295,13 @@ mod tests {
         fs::create_dir_all(&p.home).expect("mkdir");
         let bad = "{\n  \"services\": [\n    {\"name\": \"x\",,}\n  ]\n}\n";
         fs::write(p.services_json(), bad).expect("write");
-        let e = Services::update(&p, |s| {
+        let e = Services::update(&p, |s| -> Result<_, ManifestError> {
             s.upsert(Row::new("parachute-y", 1950, &[], "/h", "1"));
             Ok((true, ()))
         })
         .expect_err("must fail");
         match &e {
-            Error::ManifestSyntax { line, column, .. } => {
+            ManifestError::Syntax { line, column, .. } => {
                 assert_eq!((*line, *column), (3, 18));
             }
             other => panic!("wrong error {other:?}"),
@@ -368,7 +368,7 @@ mod tests {
         let mut a = row("parachute-a", 1950);
         a["moduleOwned"] = json!([1, 2]);
         write_doc(&p, &json!({"version": 2, "services": [a]}));
-        Services::update(&p, |s| {
+        Services::update(&p, |s| -> Result<_, ManifestError> {
             s.upsert(Row::new(
                 "parachute-b",
                 1951,
@@ -395,7 +395,7 @@ mod tests {
             .map(|i| {
                 let p = p.clone();
                 std::thread::spawn(move || {
-                    Services::update(&p, |s| {
+                    Services::update(&p, |s| -> Result<_, ManifestError> {
                         s.upsert(Row::new(
                             &format!("parachute-m{i}"),
                             2000 + i,

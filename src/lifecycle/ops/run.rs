@@ -6,7 +6,7 @@
 use crate::error::Error;
 use crate::lifecycle::InitSystem;
 use crate::lifecycle::start::{self, Outcome, Target, Verb};
-use crate::manifest::Services;
+use crate::manifest::{ManifestError, Services};
 
 use super::{Event, Host, Verdict, label, units};
 
@@ -112,7 +112,7 @@ fn record(
     at: &str,
     say: &mut impl FnMut(Event),
 ) {
-    let res = Services::update(host.paths(), |s| {
+    let res = Services::update(host.paths(), |s| -> Result<_, ManifestError> {
         let Some(row) = s.find_mut(row_name) else {
             return Ok((false, ()));
         };

@@ -19,7 +19,9 @@ pub async fn run(
     if host.init.remove_unit(host.paths(), &unit)? {
         host.init.reload().await?;
     }
-    Services::update(host.paths(), |s| Ok((s.remove(&row.name).is_some(), ())))?;
+    Services::update(host.paths(), |s| {
+        Ok::<_, Error>((s.remove(&row.name).is_some(), ()))
+    })?;
     say(Event::Uninstalled {
         name: row.name.clone(),
     });
