@@ -117,6 +117,9 @@ impl InitSystem for Backend {
     fn why_stopped(&self, unit: &str) -> Option<String> {
         delegate!(self, b => b.why_stopped(unit))
     }
+    fn display(&self, unit: &str) -> String {
+        delegate!(self, b => b.display(unit))
+    }
     fn has_hub(&self, paths: &Paths) -> bool {
         delegate!(self, b => b.has_hub(paths))
     }

@@ -216,6 +216,12 @@ pub trait InitSystem: Sized {
     fn why_stopped(&self, _unit: &str) -> Option<String> {
         None
     }
+    /// The name a message gives `unit`: what this backend's own tools call it
+    /// (`parachute-hub.socket` for systemctl, `computer.parachute.hub` for
+    /// launchctl), so a user can paste it into them.
+    fn display(&self, unit: &str) -> String {
+        ops::label(unit)
+    }
     /// Whether the hub is set up (systemd: its socket unit; launchd: its agent).
     fn has_hub(&self, paths: &Paths) -> bool {
         self.has_unit(paths, service::HUB_SOCKET)

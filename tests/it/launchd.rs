@@ -334,6 +334,23 @@ fn the_hub_agent_from_init_through_upgrade_and_doctor() {
         m.calls()
     );
     assert!(said.contains("the hub's version"), "{said}");
+    // Messages name the hub as launchctl knows it, never a systemd unit.
+    assert!(
+        said.contains("✓ computer.parachute.hub restarted"),
+        "{said}"
+    );
+    let said = format!("{said}{}", m.ok(&["restart", "hub"]));
+    let stopped = m.ok(&["stop", "hub"]);
+    assert_eq!(
+        stopped.matches("computer.parachute.hub").count(),
+        1,
+        "one agent, one line: {stopped}"
+    );
+    m.ok(&["start", "hub"]);
+    assert!(
+        !format!("{said}{stopped}").contains("parachute-hub."),
+        "{said}{stopped}"
+    );
 
     let (code, doc, _) = m.doctor(&[]);
     assert_eq!(code, Some(0), "green: {:?}", failed(&doc));

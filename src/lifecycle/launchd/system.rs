@@ -327,6 +327,16 @@ impl<R: Runner> InitSystem for Launchd<R> {
         self.plist(HUB_LABEL).is_file()
     }
 
+    /// Both hub units are the one hub agent here; modules keep their short
+    /// name, as on systemd.
+    fn display(&self, unit: &str) -> String {
+        if unit.starts_with("parachute-hub.") {
+            HUB_LABEL.to_string()
+        } else {
+            crate::lifecycle::ops::label(unit)
+        }
+    }
+
     fn installed_hub_port(&self, _: &Paths) -> Option<u16> {
         super::hub::installed_port(&self.layout)
     }

@@ -61,8 +61,8 @@ pub async fn report(
     let mut verdict = Verdict::Success;
     let at = host.clock.timestamp().to_string();
     for o in outcomes {
-        let name = label(&o.unit);
-        let row_name = format!("parachute-{name}");
+        let row_name = format!("parachute-{}", label(&o.unit));
+        let name = host.init.display(&o.unit);
         match &o.failure {
             None => {
                 say(Event::Started {

@@ -7,7 +7,7 @@ use crate::lifecycle::InitSystem;
 use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::service::{HUB_SERVICE, TARGET};
 
-use super::{Event, Host, Verdict, label, short_label, units};
+use super::{Event, Host, Verdict, short_label, units};
 
 /// Stop `service` (`None`: the whole suite; `hub`: the hub's units).
 pub async fn run(
@@ -60,26 +60,30 @@ async fn stop_units(
     }
     let mut verdict = Verdict::Success;
     let mut come_back = Vec::new();
+    let mut said: Option<String> = None;
     for (u, before) in targets.iter().zip(&before) {
+        let name = init.display(u);
+        // Under launchd both hub units are one agent: stop it once, say so once.
+        if said.as_deref() == Some(name.as_str()) {
+            continue;
+        }
+        said = Some(name.clone());
         if before.load_state == "not-found" {
-            say(Event::NotInstalled { label: label(u) });
+            say(Event::NotInstalled { label: name });
             continue;
         }
         let job = init.stop(u).await?;
         if !job.is_ok() {
-            say(Event::StopFailed {
-                label: label(u),
-                job,
-            });
+            say(Event::StopFailed { label: name, job });
             verdict = Verdict::Failure;
         } else if before.is_active() || before.active_state == "activating" {
-            say(Event::Stopped { label: label(u) });
+            say(Event::Stopped { label: name });
             // The hub's service is enabled through its socket (`Also=`).
             if before.unit_file_state == "enabled" && u != TARGET && u != HUB_SERVICE {
                 come_back.push(short_label(u));
             }
         } else {
-            say(Event::WasntRunning { label: label(u) });
+            say(Event::WasntRunning { label: name });
         }
     }
     come_back.dedup();
