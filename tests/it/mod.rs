@@ -23,6 +23,7 @@ mod lifecycle;
 mod lifecycle_trust;
 mod lifecycle_verbs;
 mod man;
+mod mcp_proxy;
 mod moved_binary;
 mod oauth;
 mod oauth_clients;

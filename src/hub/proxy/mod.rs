@@ -18,10 +18,12 @@
 //! - [`upstream`]: the pool and the retry;
 //! - [`websocket`]: splicing upgraded connections;
 //! - [`challenge`]: a vault's 401 names its metadata;
-//! - [`unreachable`]: the answer when a module is down.
+//! - [`unreachable`]: the answer when a module is down;
+//! - [`own_metadata`]: a vault module's own RFC 9728 document under its prefix.
 
 mod challenge;
 mod headers;
+pub mod own_metadata;
 mod unreachable;
 pub mod upstream;
 mod websocket;
