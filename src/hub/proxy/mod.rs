@@ -63,7 +63,9 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
         .then(|| req.extensions_mut().remove::<OnUpgrade>())
         .flatten();
     *req.uri_mut() = uri;
-    let accept = req.headers().clone();
+    // Decided now (the request is gone after the send), without copying
+    // every header of every request for the rare failure.
+    let html = unreachable::wants_html(req.headers());
     match state.upstream().send(req).await {
         Ok(res) => answer(&state, &route, res, client_upgrade),
         Err(e) => {
@@ -72,7 +74,7 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
                 upstream::SendError::Connect(_) => "nothing accepts connections there",
                 upstream::SendError::Failed(_) => "the connection broke before it answered",
             };
-            unreachable::response(&accept, &route.service, route.port, why)
+            unreachable::response(html, &route.service, route.port, why)
         }
     }
 }
