@@ -21,10 +21,13 @@ import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.j
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 
+// With MCP_URL (issue 11) there is no front: the SDK is given only the
+// hub's `<hub>/vault/<name>/mcp`, a real MCP module behind the hub's proxy.
+const DIRECT = process.env.MCP_URL ? new URL(process.env.MCP_URL) : null;
 const HUB = process.env.HUB;
 const FRONT_PORT = Number(process.env.FRONT_PORT);
-const ISS = `http://127.0.0.1:${FRONT_PORT}`;
-const MCP_URL = `${ISS}/vault/test/mcp`;
+const ISS = DIRECT ? DIRECT.origin : `http://127.0.0.1:${FRONT_PORT}`;
+const MCP_URL = DIRECT ? DIRECT.href : `${ISS}/vault/test/mcp`;
 const PRM_URL = `${ISS}/.well-known/oauth-protected-resource/vault/test/mcp`;
 const REDIRECT = "http://127.0.0.1:1/callback"; // never fetched: the driver reads Location
 const CIMD_URL = process.env.CIMD_URL || undefined;
@@ -116,7 +119,7 @@ const front = http.createServer((req, res) => {
     proxy(req, res);
   }
 });
-await new Promise((ok) => front.listen(FRONT_PORT, "127.0.0.1", ok));
+if (!DIRECT) await new Promise((ok) => front.listen(FRONT_PORT, "127.0.0.1", ok));
 
 // ---- a browser, headless: cookies and forms over plain fetch ----
 const jar = new Map();
@@ -272,6 +275,10 @@ const tools = await client.listTools();
 out.tools = tools.tools.map((t) => t.name);
 const who = await client.callTool({ name: "whoami", arguments: {} });
 out.whoami = JSON.parse(who.content[0].text);
+if (DIRECT) {
+  const echo = await client.callTool({ name: "echo", arguments: { text: "through the hub" } });
+  out.echo = echo.content[0].text;
+}
 await client.close();
 
 // 5. refresh through the SDK: a new pair, the old refresh token is rotated.
@@ -309,8 +316,8 @@ try {
   out.revoked_connect = e instanceof UnauthorizedError ? "unauthorized" : String(e);
 }
 out.vault_rejections = seen.rejected;
-out.registration_requests = hubPaths.filter((p) => p === "/oauth/register").length;
+out.registration_requests = DIRECT ? null : hubPaths.filter((p) => p === "/oauth/register").length;
 
-front.close();
+if (!DIRECT) front.close();
 console.log(JSON.stringify(out));
 process.exit(0);

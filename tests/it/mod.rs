@@ -25,6 +25,7 @@ mod lifecycle_trust;
 mod lifecycle_verbs;
 mod log_stream;
 mod man;
+mod mcp_proxy;
 mod moved_binary;
 mod oauth;
 mod oauth_clients;

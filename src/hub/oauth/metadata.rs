@@ -3,7 +3,7 @@
 //! hub's own API). Public, cross-origin readable, never redirected.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -62,9 +62,23 @@ pub async fn hub_resource(State(state): State<HubState>) -> Response {
     )
 }
 
-/// `GET /vault/<name>/.well-known/oauth-protected-resource` and
-/// `GET /.well-known/oauth-protected-resource/vault/<name>/mcp`: `resource`
-/// is the vault's exact MCP URL.
+/// `GET /vault/<name>/.well-known/oauth-protected-resource`: the vault
+/// module's own document when it serves one (passed through, issue 11),
+/// else the hub's ([`vault_resource`]).
+pub async fn vault_resource_under_prefix(
+    State(state): State<HubState>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Response {
+    match crate::hub::proxy::own_metadata::from_module(&state, req).await {
+        Some(res) => cors(res),
+        None => vault_resource(State(state), Path(name)).await,
+    }
+}
+
+/// `GET /.well-known/oauth-protected-resource/vault/<name>/mcp` (and the
+/// prefixed form when the module has none of its own): `resource` is the
+/// vault's exact MCP URL.
 pub async fn vault_resource(State(state): State<HubState>, Path(name): Path<String>) -> Response {
     if !scopes::is_vault_name(&name) || !installed(&state).vaults.contains(&name) {
         return cors(

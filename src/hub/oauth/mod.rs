@@ -49,7 +49,7 @@ pub fn routes() -> Router<HubState> {
         )
         .route(
             "/vault/{name}/.well-known/oauth-protected-resource",
-            get(metadata::vault_resource).options(preflight),
+            get(metadata::vault_resource_under_prefix).options(preflight),
         )
         .route(
             "/oauth/register",

@@ -20,12 +20,14 @@
 //! - [`challenge`]: a vault's 401 names its metadata;
 //! - [`unreachable`]: the answer when a module is down;
 //! - [`on_demand`]: start a stopped module for the request that needs it;
-//! - [`idle`]: count each module's traffic, stop it when idle.
+//! - [`idle`]: count each module's traffic, stop it when idle;
+//! - [`own_metadata`]: a vault module's own RFC 9728 document under its prefix.
 
 mod challenge;
 mod headers;
 pub mod idle;
 pub mod on_demand;
+pub mod own_metadata;
 mod single_flight;
 mod unreachable;
 pub mod upstream;
@@ -70,7 +72,9 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
         .then(|| req.extensions_mut().remove::<OnUpgrade>())
         .flatten();
     *req.uri_mut() = uri;
-    let accept = req.headers().clone();
+    // Decided now (the request is gone after the send), without copying
+    // every header of every request for the rare failure.
+    let html = unreachable::wants_html(req.headers());
     match state.upstream().send(req).await {
         Ok(res) => answer(&state, &route, res, client_upgrade, in_use),
         Err(e) => {
@@ -83,7 +87,7 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
                 upstream::SendError::Connect(_) => "nothing accepts connections there",
                 upstream::SendError::Failed(_) => "the connection broke before it answered",
             };
-            unreachable::response(&accept, &route.service, route.port, why)
+            unreachable::response(html, &route.service, route.port, why)
         }
     }
 }

@@ -33,12 +33,12 @@ struct Unreachable<'a> {
 const RETRY_AFTER: &str = "5";
 
 /// The module behind `service` on `port` could not be reached (`why`).
-pub fn response(request: &HeaderMap, service: &str, port: u16, why: &str) -> Response {
+pub fn response(html: bool, service: &str, port: u16, why: &str) -> Response {
     let short = short_name(service);
     let start = format!("parachute start {short}");
     let logs = format!("parachute logs {short}");
     let message = format!("`{service}` is not answering on port {port} ({why})");
-    let mut r = if wants_html(request) {
+    let mut r = if html {
         pages::kit::page(
             StatusCode::BAD_GATEWAY,
             Unreachable {

@@ -123,3 +123,73 @@ fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A module that answers the first request on each connection with
+    /// keep-alive, then reads the next one and closes without answering
+    /// (a keep-alive timer firing just as the request arrives).
+    async fn closing_module() -> (u16, Arc<AtomicUsize>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let n = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                n.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    if s.read(&mut buf).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    let _ = s.write_all(ok).await;
+                    let _ = s.read(&mut buf).await;
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    fn request(method: Method, port: u16, body: Body) -> Request<Body> {
+        Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1:{port}/x"))
+            .body(body)
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn an_idempotent_request_on_a_connection_the_module_just_closed_is_retried_once() {
+        let (port, accepted) = closing_module().await;
+        let up = Upstream::new();
+        let first = up.send(request(Method::GET, port, Body::empty())).await;
+        assert_eq!(first.expect("first").status(), 200);
+        // Pooled connection: the module takes the request and closes.
+        let again = up.send(request(Method::GET, port, Body::empty())).await;
+        assert_eq!(again.expect("retried").status(), 200);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "one fresh connection");
+    }
+
+    #[tokio::test]
+    async fn a_request_with_a_body_is_not_replayed() {
+        let (port, accepted) = closing_module().await;
+        let up = Upstream::new();
+        let first = up.send(request(Method::GET, port, Body::empty())).await;
+        assert_eq!(first.expect("first").status(), 200);
+        let with_body = up.send(request(Method::POST, port, Body::from("x"))).await;
+        assert!(
+            matches!(with_body, Err(SendError::Failed(_))),
+            "{with_body:?}"
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "no second attempt");
+    }
+}
