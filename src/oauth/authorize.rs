@@ -162,17 +162,7 @@ pub fn registered(store: &Store, client_id: &str, now: i64) -> Result<Client, Au
 
 /// Validate `p`, a request from `client`.
 pub fn validate(client: Client, p: &Params, issuers: &Issuers) -> Result<Valid, AuthorizeError> {
-    let Some(uri) = p.redirect_uri.as_deref().filter(|u| !u.is_empty()) else {
-        return Err(Untrusted::NoRedirectUri.into());
-    };
-    if !redirect::matches(&client.redirect_uris, uri) {
-        return Err(Untrusted::UnregisteredRedirect.into());
-    }
-    let back = Back {
-        redirect_uri: uri.to_string(),
-        state: p.state.clone(),
-        iss: issuers.primary().to_string(),
-    };
+    let back = trusted_back(&client, p, issuers)?;
     let refuse = |code, d: &str| AuthorizeError::Redirect {
         to: back.clone(),
         error: OAuthError::new(code, d),
@@ -189,15 +179,17 @@ pub fn validate(client: Client, p: &Params, issuers: &Issuers) -> Result<Valid, 
     )
     .map_err(|d| refuse(ErrorCode::InvalidRequest, d))?;
     let resource = p.resource.clone().filter(|r| !r.is_empty());
-    let target = match resource.as_deref() {
-        None => None,
-        Some(r) => Some(resource::resolve(r, issuers.accepted()).ok_or_else(|| {
-            refuse(
-                ErrorCode::InvalidTarget,
-                "the `resource` is not one this hub issues tokens for",
-            )
-        })?),
-    };
+    let target = resource
+        .as_deref()
+        .map(|r| {
+            resource::resolve(r, issuers.accepted()).ok_or_else(|| {
+                refuse(
+                    ErrorCode::InvalidTarget,
+                    "the `resource` is not one this hub issues tokens for",
+                )
+            })
+        })
+        .transpose()?;
     let scopes =
         requested(p, &client, target.as_ref()).map_err(|d| refuse(ErrorCode::InvalidScope, &d))?;
     Ok(Valid {
@@ -207,6 +199,22 @@ pub fn validate(client: Client, p: &Params, issuers: &Issuers) -> Result<Valid, 
         target,
         challenge: p.code_challenge.clone().unwrap_or_default(),
         client,
+    })
+}
+
+/// Where errors may be sent back: only a `redirect_uri` the client
+/// registered. Until that is known, errors are shown, never redirected.
+fn trusted_back(client: &Client, p: &Params, issuers: &Issuers) -> Result<Back, AuthorizeError> {
+    let Some(uri) = p.redirect_uri.as_deref().filter(|u| !u.is_empty()) else {
+        return Err(Untrusted::NoRedirectUri.into());
+    };
+    if !redirect::matches(&client.redirect_uris, uri) {
+        return Err(Untrusted::UnregisteredRedirect.into());
+    }
+    Ok(Back {
+        redirect_uri: uri.to_string(),
+        state: p.state.clone(),
+        iss: issuers.primary().to_string(),
     })
 }
 

@@ -24,65 +24,22 @@ pub struct Options {
     pub force: bool,
 }
 
-/// Install the module in `dir` (an absolute, existing directory).
+/// Install the module in `dir` (an absolute, existing directory):
+/// validate → port and row → unit → reload → enable → start → settle.
 pub async fn run(
     host: &Host<'_, impl InitSystem>,
     dir: &Path,
     opts: Options,
     say: &mut impl FnMut(Event),
 ) -> Result<Verdict, Error> {
-    let module = ModuleManifest::load(dir)?;
-    for f in &module.unknown_fields {
-        say(Event::UnknownField {
-            manifest: ModuleManifest::path_in(dir),
-            field: f.clone(),
-        });
-    }
-    if let Some(problem) = names::refusal(&module.name, &module.manifest_name) {
-        return Err(Error::ReservedName {
-            path: dir.join(".parachute/module.json"),
-            problem,
-        });
-    }
+    let module = load_module(dir, say)?;
     let version = module.version.clone().or_else(|| package_version(dir));
-
     // Register first: the port must be settled before the unit is rendered.
     let reg = register(host, &module, dir, version.as_deref(), opts.force)?;
+    say_port(&reg, say);
     let row = &reg.row;
-    if let Some(a) = &reg.assigned {
-        if let Some((asked, why)) = &a.refused {
-            say(Event::PortRefused {
-                name: row.name.clone(),
-                asked: *asked,
-                why: why.to_string(),
-                port: row.port,
-            });
-        }
-        if a.overflow {
-            say(Event::PortOverflow {
-                name: row.name.clone(),
-                port: row.port,
-            });
-        }
-    }
-
-    let unit = row.unit();
-    let reload = host.init.ensure_group(host.paths())?;
-    let unit_changed = units::ensure_unit(host, row, Some(&module)).await?;
-    if reload || unit_changed {
-        host.init.reload().await?;
-    }
-    host.init
-        .enable(&[unit.clone(), TARGET.to_string()])
-        .await?;
-    say(Event::Registered {
-        name: row.name.clone(),
-        port: row.port,
-    });
-    if host.linger_off_once().await {
-        say(Event::LingerOff);
-    }
-    let running = host.init.state(&unit).await?;
+    let unit_changed = write_and_enable(host, row, &module, say).await?;
+    let running = host.init.state(&row.unit()).await?;
     let changed = unit_changed || reg.reinstall == Some(true);
     let restart = running.is_active() && reg.reinstall.is_some();
     let short = row.short().to_string();
@@ -101,15 +58,91 @@ pub async fn run(
         });
         return Ok(Verdict::Success);
     }
+    start_now(host, row, restart, say).await
+}
+
+/// Start the freshly installed unit (restart it on a changed re-install)
+/// and wait for it to settle.
+async fn start_now(
+    host: &Host<'_, impl InitSystem>,
+    row: &Row,
+    restart: bool,
+    say: &mut impl FnMut(Event),
+) -> Result<Verdict, Error> {
     let verb = if restart {
-        say(Event::Restarting { short });
+        say(Event::Restarting {
+            short: row.short().to_string(),
+        });
         Verb::Restart
     } else {
         Verb::Start
     };
-    let target = [Target::new(unit, Some(row.port))];
+    let target = [Target::new(row.unit(), Some(row.port))];
     let outcomes = start::run(host.init, host.clock, &target, verb, host.settle).await?;
     Ok(run::report(host, verb, &outcomes, say).await)
+}
+
+/// Read and vet the module's manifest, warning about fields we do not know.
+fn load_module(dir: &Path, say: &mut impl FnMut(Event)) -> Result<ModuleManifest, Error> {
+    let module = ModuleManifest::load(dir)?;
+    for f in &module.unknown_fields {
+        say(Event::UnknownField {
+            manifest: ModuleManifest::path_in(dir),
+            field: f.clone(),
+        });
+    }
+    if let Some(problem) = names::refusal(&module.name, &module.manifest_name) {
+        return Err(Error::ReservedName {
+            path: dir.join(".parachute/module.json"),
+            problem,
+        });
+    }
+    Ok(module)
+}
+
+/// Tell the user when the port they asked for was not the one they got.
+fn say_port(reg: &Registered, say: &mut impl FnMut(Event)) {
+    let Some(a) = &reg.assigned else { return };
+    let row = &reg.row;
+    if let Some((asked, why)) = &a.refused {
+        say(Event::PortRefused {
+            name: row.name.clone(),
+            asked: *asked,
+            why: why.to_string(),
+            port: row.port,
+        });
+    }
+    if a.overflow {
+        say(Event::PortOverflow {
+            name: row.name.clone(),
+            port: row.port,
+        });
+    }
+}
+
+/// Write the group and the unit, reload if either changed, enable both.
+/// Returns whether the unit file changed.
+async fn write_and_enable(
+    host: &Host<'_, impl InitSystem>,
+    row: &Row,
+    module: &ModuleManifest,
+    say: &mut impl FnMut(Event),
+) -> Result<bool, Error> {
+    let unit = row.unit();
+    let reload = host.init.ensure_group(host.paths())?;
+    let unit_changed = units::ensure_unit(host, row, Some(module)).await?;
+    if reload || unit_changed {
+        host.init.reload().await?;
+    }
+    host.init.enable(&[unit, TARGET.to_string()]).await?;
+    say(Event::Registered {
+        name: row.name.clone(),
+        port: row.port,
+    });
+    if host.linger_off_once().await {
+        say(Event::LingerOff);
+    }
+    Ok(unit_changed)
 }
 
 /// The module's services.json row after registering.
@@ -133,35 +166,14 @@ fn register(
     let hub_port = host.hub_port;
     Services::update(host.paths(), |services| {
         let before = services.find(&module.manifest_name).cloned();
-        if let Some(current) = before.as_ref().and_then(|r| r.install_dir.clone())
-            && current != dir
-            && !force
-        {
-            return Err(Error::InstalledElsewhere {
-                name: module.manifest_name.clone(),
-                short: short_name(&module.manifest_name).to_string(),
-                current,
-                new: dir.to_path_buf(),
-            });
+        if !force {
+            refuse_elsewhere(before.as_ref(), module, dir)?;
         }
         // Re-install keeps the port the row has (an operator may have moved it).
         let (mut row, assigned) = if let Some(r) = &before {
             (r.clone(), None)
         } else {
-            let a = ports::assign(
-                &module.manifest_name,
-                Some(module.port),
-                services,
-                hub_port,
-                ports::bind_probe,
-            );
-            let row = Row::new(
-                &module.manifest_name,
-                a.port,
-                &module.paths,
-                &module.health,
-                version.unwrap_or("0.0.0-linked"),
-            );
+            let (row, a) = first_row(module, services, hub_port, version);
             (row, Some(a))
         };
         apply_module(&mut row, module, dir, version);
@@ -177,6 +189,47 @@ fn register(
             },
         ))
     })
+}
+
+/// An install must not silently take over a row registered from elsewhere.
+fn refuse_elsewhere(
+    before: Option<&Row>,
+    module: &ModuleManifest,
+    dir: &Path,
+) -> Result<(), Error> {
+    match before.and_then(|r| r.install_dir.clone()) {
+        Some(current) if current != dir => Err(Error::InstalledElsewhere {
+            name: module.manifest_name.clone(),
+            short: short_name(&module.manifest_name).to_string(),
+            current,
+            new: dir.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A first install's row, on the port [`ports::assign`] picks.
+fn first_row(
+    module: &ModuleManifest,
+    services: &Services,
+    hub_port: u16,
+    version: Option<&str>,
+) -> (Row, ports::Assignment) {
+    let a = ports::assign(
+        &module.manifest_name,
+        Some(module.port),
+        services,
+        hub_port,
+        ports::bind_probe,
+    );
+    let row = Row::new(
+        &module.manifest_name,
+        a.port,
+        &module.paths,
+        &module.health,
+        version.unwrap_or("0.0.0-linked"),
+    );
+    (row, a)
 }
 
 /// Bring the row in line with the module's declaration, keeping its port.

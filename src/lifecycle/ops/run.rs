@@ -76,31 +76,44 @@ pub async fn report(
             }
             Some(why) => {
                 verdict = Verdict::Failure;
-                // Only this run's lines: the log keeps earlier runs too.
-                let log = host
-                    .init
-                    .run_log(&o.unit, &o.invocation_id, o.since_us, FAILURE_LOG_LINES)
-                    .await;
-                say(Event::StartFailed {
-                    name,
-                    why: why.clone(),
-                    log,
-                });
-                let kind = if o.state.result.is_empty() || o.state.result == "success" {
-                    o.job.to_string()
-                } else {
-                    o.state.result.clone()
-                };
-                record(host, &row_name, Some((&kind, why)), &at, say);
-                if o.unit.ends_with(".service") {
-                    // Leave it stopped rather than crash-looping behind our back;
-                    // `lastStartError` and the log say why.
-                    let _ = host.init.stop(&o.unit).await;
-                }
+                failed(host, o, name, why, &at, say).await;
             }
         }
     }
     verdict
+}
+
+/// A failed start: show this run's log, record `lastStartError`, stop it.
+async fn failed(
+    host: &Host<'_, impl InitSystem>,
+    o: &Outcome,
+    name: String,
+    why: &str,
+    at: &str,
+    say: &mut impl FnMut(Event),
+) {
+    let row_name = format!("parachute-{name}");
+    // Only this run's lines: the log keeps earlier runs too.
+    let log = host
+        .init
+        .run_log(&o.unit, &o.invocation_id, o.since_us, FAILURE_LOG_LINES)
+        .await;
+    say(Event::StartFailed {
+        name,
+        why: why.to_string(),
+        log,
+    });
+    let kind = if o.state.result.is_empty() || o.state.result == "success" {
+        o.job.to_string()
+    } else {
+        o.state.result.clone()
+    };
+    record(host, &row_name, Some((&kind, why)), at, say);
+    if o.unit.ends_with(".service") {
+        // Leave it stopped rather than crash-looping behind our back;
+        // `lastStartError` and the log say why.
+        let _ = host.init.stop(&o.unit).await;
+    }
 }
 
 /// Set or clear `lastStartError` on an existing row. The registry is a

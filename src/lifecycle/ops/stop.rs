@@ -86,12 +86,14 @@ async fn stop_units(
             say(Event::WasntRunning { label: name });
         }
     }
-    come_back.dedup();
-    if !come_back.is_empty() {
-        say(Event::ComeBack {
-            whole_suite,
-            names: come_back,
-        });
-    }
+    say_come_back(come_back, whole_suite, say);
     Ok(verdict)
+}
+
+/// Name the stopped services that come back at the next login (enabled).
+fn say_come_back(mut names: Vec<String>, whole_suite: bool, say: &mut impl FnMut(Event)) {
+    names.dedup();
+    if !names.is_empty() {
+        say(Event::ComeBack { whole_suite, names });
+    }
 }
