@@ -269,6 +269,25 @@ fn plistlib(path: &Path) -> Value {
     serde_json::from_slice(&o.stdout).expect("json")
 }
 
+/// Messages name the hub as launchctl knows it, once, never as a systemd
+/// unit; `upgraded` is what `upgrade` printed.
+fn hub_messages_name_the_agent(m: &Mac, upgraded: &str) {
+    assert!(
+        upgraded.contains("✓ computer.parachute.hub restarted"),
+        "{upgraded}"
+    );
+    let restarted = m.ok(&["restart", "hub"]);
+    let stopped = m.ok(&["stop", "hub"]);
+    assert_eq!(
+        stopped.matches("computer.parachute.hub").count(),
+        1,
+        "one agent, one line: {stopped}"
+    );
+    m.ok(&["start", "hub"]);
+    let all = format!("{upgraded}{restarted}{stopped}");
+    assert!(!all.contains("parachute-hub."), "{all}");
+}
+
 /// Issue 12, the hub under launchd: `init` writes and bootstraps
 /// `computer.parachute.hub` (its socket on 127.0.0.1:<port>) and checks
 /// `/health`; `unit hub` prints that plist; `upgrade` restarts it with
@@ -334,23 +353,7 @@ fn the_hub_agent_from_init_through_upgrade_and_doctor() {
         m.calls()
     );
     assert!(said.contains("the hub's version"), "{said}");
-    // Messages name the hub as launchctl knows it, never a systemd unit.
-    assert!(
-        said.contains("✓ computer.parachute.hub restarted"),
-        "{said}"
-    );
-    let said = format!("{said}{}", m.ok(&["restart", "hub"]));
-    let stopped = m.ok(&["stop", "hub"]);
-    assert_eq!(
-        stopped.matches("computer.parachute.hub").count(),
-        1,
-        "one agent, one line: {stopped}"
-    );
-    m.ok(&["start", "hub"]);
-    assert!(
-        !format!("{said}{stopped}").contains("parachute-hub."),
-        "{said}{stopped}"
-    );
+    hub_messages_name_the_agent(&m, &said);
 
     let (code, doc, _) = m.doctor(&[]);
     assert_eq!(code, Some(0), "green: {:?}", failed(&doc));
