@@ -45,13 +45,7 @@ pub fn word(disabled: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn capture(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/support/launchctl")
-            .join(name);
-        std::fs::read_to_string(&path).expect("captured output")
-    }
+    use crate::lifecycle::launchd::print::tests::capture;
 
     #[test]
     fn the_disabled_services_block_is_read_and_login_items_are_not() {

@@ -71,10 +71,11 @@ fn exit_code(value: &str) -> Option<i32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn capture(name: &str) -> String {
+    /// A real `launchctl` output kept in tests/support/launchctl.
+    pub(in crate::lifecycle::launchd) fn capture(name: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/support/launchctl")
             .join(name);
