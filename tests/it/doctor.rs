@@ -80,7 +80,9 @@ fn a_healthy_hub_passes_and_a_rewritten_hub_unit_fails_until_fix_rewrites_it() {
     assert!(
         check(&d, "operator-token")["detail"]
             .as_str()
-            .is_some_and(|s| s.contains("is valid for 89 more days")),
+            // 90 days when doctor runs in the second the token was minted.
+            .is_some_and(|s| s.contains("is valid for 89 more days")
+                || s.contains("is valid for 90 more days")),
         "{d:#}"
     );
 
