@@ -83,3 +83,16 @@ if '--store' in sys.argv:
         if a and a[0] == 'store':
             for b in sorted(ts):
                 if b and b[0] in ('oauth', 'tokens', 'identity', 'hub', 'cli'): print('  ', name(a), '->', name(b))
+if '--edges' in sys.argv:
+    # The edges inside each cycle, with the file that makes them: what to cut.
+    print('== edges inside cycles ==')
+    for comp in sccs(list(mods), edges):
+        cs = set(comp)
+        for a in sorted(cs):
+            for b in sorted(edges[a] & cs): print('  ', name(a), '->', name(b))
+    for comp in sccs(list(top), top):
+        cs = {c[0] for c in comp}
+        for a, ts in sorted(edges.items()):
+            for b in sorted(ts):
+                if a and b and a[0] != b[0] and a[0] in cs and b[0] in cs:
+                    print('   [folder]', name(a), '->', name(b))
