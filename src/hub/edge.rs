@@ -21,16 +21,8 @@ pub struct Edge {
     allowed_hosts: Vec<String>,
 }
 
-/// A setting that does not parse; `serve` refuses to start on it.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "`{var}`: `{value}` is not {expected}. Fix it with `systemctl --user edit parachute-hub.service` (or unset it)."
-)]
-pub struct EdgeError {
-    pub var: &'static str,
-    pub value: String,
-    pub expected: &'static str,
-}
+// Defined below the hub so the library's `Error` can wrap it.
+pub use crate::error::edge::EdgeError;
 
 fn items(v: Option<&str>) -> impl Iterator<Item = &str> {
     v.unwrap_or_default()

@@ -24,6 +24,9 @@ pub mod upgrade;
 
 use std::fmt;
 
+// Defined below this layer so the library's `Error` can wrap it.
+pub use crate::error::init::InitError;
+
 use crate::error::Error;
 use crate::lifecycle::service::ServiceSpec;
 use crate::lifecycle::systemd::hub_unit::HubUnits;
@@ -114,30 +117,6 @@ impl UnitState {
     pub fn is_failed(&self) -> bool {
         self.active_state == "failed"
     }
-}
-
-/// Errors from talking to the init system.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// No user manager could be reached (no `XDG_RUNTIME_DIR`, no bus, no systemd).
-    #[error("no systemd user manager is reachable ({reason})")]
-    Unreachable { reason: String },
-    /// Run as root through `sudo`: the user manager belongs to the invoking user.
-    #[error("refusing to run under sudo")]
-    Sudo,
-    /// The manager answered with an error for a call on `unit`.
-    #[error("systemd refused `{call}` for `{unit}`: {message}")]
-    Call {
-        call: &'static str,
-        unit: String,
-        message: String,
-    },
-    /// The bus connection failed mid-operation.
-    #[error("D-Bus error: {0}")]
-    Bus(String),
-    /// launchd (through `launchctl`) refused or failed an operation.
-    #[error("{0}")]
-    Launchd(#[from] launchd::Error),
 }
 
 /// A service's unit text as a backend would write it.

@@ -1,9 +1,25 @@
 //! The library's one error type. `cli::report` turns it into a message and an
 //! exit code; nothing else prints errors.
+//!
+//! This folder is a leaf of the crate: `Error` wraps the fault vocabularies
+//! of the layers above it (what an init system answered, why the hub has no
+//! socket, a bad edge setting), so those are defined here as plain data, in
+//! the child modules, and their old homes re-export them. Everything else it
+//! imports (`store`, `manifest`, `paths`, `tokens::operator`) imports nothing
+//! of it, so no import cycle runs through `error`: the layers that raise a
+//! fault depend on this folder, never the other way round.
+
+pub mod edge;
+pub mod init;
+pub mod launchd;
+pub mod listen;
 
 use std::path::{Path, PathBuf};
 
-use crate::lifecycle::InitError;
+pub use edge::EdgeError;
+pub use init::InitError;
+pub use listen::ListenError;
+
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,11 +113,11 @@ pub enum Error {
 
     /// `parachute serve` has no socket: its port is taken, or activation failed.
     #[error("{0}")]
-    Listener(crate::hub::listener::ListenError),
+    Listener(ListenError),
 
     /// An edge setting of `parachute serve` does not parse.
     #[error("{0}")]
-    Edge(#[from] crate::hub::edge::EdgeError),
+    Edge(#[from] EdgeError),
 
     /// `parachute serve` could not set up its process: `what` failed.
     #[error("the hub cannot start: cannot {what}: {source}")]
@@ -171,8 +187,8 @@ impl From<crate::paths::PathsError> for Error {
     }
 }
 
-impl From<crate::hub::listener::ListenError> for Error {
-    fn from(e: crate::hub::listener::ListenError) -> Self {
+impl From<ListenError> for Error {
+    fn from(e: ListenError) -> Self {
         Self::Listener(e)
     }
 }
