@@ -476,7 +476,10 @@ fn the_operator_token_is_rotated_from_the_page_not_revoked() {
     assert_eq!(r.status, 403);
     assert_eq!(home.operator_token(), old);
 
-    let r = web.submit("/account", "/account/tokens/rotate-operator", &[]);
+    // It mints admin scopes, so it goes through step-up (issue 14).
+    super::admin::set_pin(&mut web);
+    let r =
+        super::admin::through_step_up(&mut web, "/account", "/account/tokens/rotate-operator", &[]);
     assert_eq!(r.status, 303, "{r:?}");
     assert_eq!(r.location(), "/account?done=operator");
     let page = web.get("/account?done=operator");

@@ -43,7 +43,7 @@ const ACTIONS: &[&str] = &[
 const PIN: &str = "424242";
 
 /// Set the owner's step-up PIN on the security page.
-fn set_pin(web: &mut Web) {
+pub(super) fn set_pin(web: &mut Web) {
     let r = web.submit(
         "/admin/security",
         "/admin/security/pin",
@@ -59,7 +59,12 @@ fn set_pin(web: &mut Web) {
 /// `action` with `fields`, through its step-up: refused with the PIN form
 /// (403), a wrong PIN refused (401), the right one gives the re-submit
 /// form, which goes through; its answer.
-fn through_step_up(web: &mut Web, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+pub(super) fn through_step_up(
+    web: &mut Web,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> Page {
     let r = web.submit(page, action, fields);
     assert_eq!(r.status, 403, "{action} without step-up: {r:?}");
     assert!(r.body.contains("id=\"step-up-pin\""), "{}", r.body);

@@ -15,6 +15,7 @@ mod edge;
 mod examples;
 mod git;
 mod git_limits;
+mod guards;
 mod hardening;
 mod hub;
 mod hub_unit;

@@ -17,8 +17,9 @@
 //! means "sign in again", this means "enter your PIN".
 //!
 //! Guarded over HTTP: `POST /api/auth/mint-token` of an elevated scope
-//! (`tokens::scopes::is_elevated`), and on the admin pages rotating the
-//! signing key, approving a client and minting an elevated token.
+//! (`tokens::scopes::is_elevated`), on the admin pages rotating the
+//! signing key, approving a client and minting an elevated token, and on
+//! `/account` rotating the operator token (it mints admin scopes).
 //!
 //! **No bearer is exempt, the operator token included.** A bearer over
 //! HTTP proves only possession, and possession is what leaks (a pasted

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::super::admin::step_up;
 use super::super::extract::{PageForm, PageSession};
 use super::super::{PageError, see_other};
 use super::{admit, refuse};
@@ -21,6 +22,9 @@ use crate::hub::session::SignedIn;
 use crate::hub::state::HubState;
 use crate::store::{self, StoreError};
 use crate::tokens::operator;
+
+/// The rotation's path, as the step-up gate knows it.
+const ROTATE: &str = "/account/tokens/rotate-operator";
 
 #[derive(Deserialize)]
 pub struct RevokeTokenForm {
@@ -84,19 +88,23 @@ pub async fn revoke_token(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfOnlyForm {
+pub struct RotateForm {
     #[serde(rename = "__csrf", default)]
     csrf: String,
+    #[serde(default)]
+    step_up_token: String,
 }
 
 /// `POST /account/tokens/rotate-operator`: the owner only (the operator
-/// token is theirs). The new token is in the file before the old one's
-/// revocation commits, so the CLI never holds a revoked token.
+/// token is theirs), after step-up: the new token carries admin scopes
+/// (issue 14), so the admin pages' PIN gate guards it. The new token is
+/// in the file before the old one's revocation commits, so the CLI never
+/// holds a revoked token.
 pub async fn rotate_operator(
     State(state): State<HubState>,
     PageSession(me): PageSession,
     headers: HeaderMap,
-    PageForm(f): PageForm<CsrfOnlyForm>,
+    PageForm(f): PageForm<RotateForm>,
 ) -> Result<Response, PageError> {
     let me = match admit(&state, &headers, me, &f.csrf, None)? {
         Ok(me) => me,
@@ -110,6 +118,9 @@ pub async fn rotate_operator(
             StatusCode::FORBIDDEN,
             "Only the owner holds the operator token.",
         );
+    }
+    if let Some(r) = step_up::gate(&state, &headers, &me, &f.step_up_token, ROTATE, &[]) {
+        return Ok(r);
     }
     let now = state.clock().now();
     let store = state.store();

@@ -15,7 +15,8 @@ mod home;
 mod live_log;
 mod security;
 mod services;
-mod step_up;
+/// The step-up gate, shared with `/account`'s operator-token rotation.
+pub(super) mod step_up;
 mod tokens;
 
 use axum::Router;

@@ -27,6 +27,11 @@ const DANGEROUS: &[(&str, &str)] = &[
     ("/admin/security/rotate-key", "Rotate the signing key"),
     ("/admin/clients/approve", "Approve the client"),
     ("/admin/tokens/mint", "Mint the token"),
+    // It mints the operator token, with admin scopes (issue 14).
+    (
+        "/account/tokens/rotate-operator",
+        "Rotate the operator token",
+    ),
 ];
 
 /// Fields never carried through the PIN form.
