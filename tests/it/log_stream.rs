@@ -15,10 +15,11 @@ use serde_json::{Value, json};
 
 use super::two_factor::{Web, now, password_step};
 use crate::support::cli::Parachute;
+use crate::support::http::{Request, Response};
 use crate::support::hub::{
-    Home, Hub, PASSWORD, claims, free_port, http, run_with_stdin, stderr, wait_for,
+    Home, Hub, SET_PASSWORD, claims, http, serve_with, set_password, stderr, wait_for,
 };
-use crate::support::systemd;
+use crate::support::{module, systemd};
 use parachute::identity::step_up as pin;
 use parachute::store::Store;
 
@@ -52,11 +53,10 @@ fn stream_path(svc: &str, ticket: &str) -> String {
 
 /// Mint a ticket with the bearer `token` (and a step-up token); the answer.
 fn mint(addr: SocketAddr, token: &str, step_up: Option<&str>) -> (u16, Value) {
-    let mut extra = vec![format!("Authorization: Bearer {token}")];
-    if let Some(s) = step_up {
-        extra.push(format!("X-Step-Up-Token: {s}"));
-    }
-    let r = raw(addr, "POST", TICKET, &extra);
+    let r = Request::post(TICKET)
+        .bearer(token)
+        .step_up(step_up)
+        .send(addr);
     let v = serde_json::from_str(&r.body).unwrap_or(Value::Null);
     (r.status, v)
 }
@@ -67,36 +67,9 @@ fn ticket(addr: SocketAddr, token: &str) -> String {
     v["ticket"].as_str().expect("ticket").to_string()
 }
 
-struct Raw {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-/// One request with `extra` header lines, read to the end.
-fn raw(addr: SocketAddr, method: &str, path: &str, extra: &[String]) -> Raw {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in extra {
-        req.push_str(h);
-        req.push_str("\r\n");
-    }
-    req.push_str("Content-Length: 0\r\n\r\n");
-    s.write_all(req.as_bytes()).expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    let (head, body) = out.split_once("\r\n\r\n").expect("head");
-    Raw {
-        status: head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status"),
-        head: head.to_string(),
-        body: body.to_string(),
-    }
+/// `GET` the log stream of `svc` with `ticket`, read to the end.
+fn stream(addr: SocketAddr, svc: &str, ticket: &str) -> Response {
+    Request::get(&stream_path(svc, ticket)).send(addr)
 }
 
 /// An open event stream, read as it comes.
@@ -204,7 +177,7 @@ fn tickets_are_single_use_bound_to_their_credential_and_never_a_jwt_in_the_url()
     let op = home.operator_token();
 
     // No credential, a bad one: 401, and nothing minted.
-    assert_eq!(raw(hub.addr, "POST", TICKET, &[]).status, 401);
+    assert_eq!(Request::post(TICKET).send(hub.addr).status, 401);
     assert_eq!(mint(hub.addr, "not-a-jwt", None).0, 401);
     let (status, v) = mint(hub.addr, &op, None);
     assert_eq!(status, 200, "{v}");
@@ -219,21 +192,11 @@ fn tickets_are_single_use_bound_to_their_credential_and_never_a_jwt_in_the_url()
 
     // A ticket opens once: the first use gets past it (here to the 404 of
     // a service that does not exist), the second is 401.
-    let first = http(hub.addr, "GET", &stream_path("nosuch", t), None, None);
+    let first = stream(hub.addr, "nosuch", t);
     assert_eq!(first.status, 404, "{}", first.body);
-    let again = http(hub.addr, "GET", &stream_path("nosuch", t), None, None);
+    let again = stream(hub.addr, "nosuch", t);
     assert_eq!(again.status, 401, "{}", again.body);
-    assert_eq!(
-        http(
-            hub.addr,
-            "GET",
-            &stream_path("nosuch", "forged"),
-            None,
-            None
-        )
-        .status,
-        401
-    );
+    assert_eq!(stream(hub.addr, "nosuch", "forged").status, 401);
     let none = http(
         hub.addr,
         "GET",
@@ -259,7 +222,7 @@ fn tickets_are_single_use_bound_to_their_credential_and_never_a_jwt_in_the_url()
     // host-admin scope mints one that opens no stream.
     let weak = home.mint(&["--scope", "parachute:host:auth"]);
     let t = ticket(hub.addr, &weak);
-    let r = http(hub.addr, "GET", &stream_path("nosuch", &t), None, None);
+    let r = stream(hub.addr, "nosuch", &t);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("insufficient_scope"), "{}", r.body);
 }
@@ -272,40 +235,31 @@ fn a_session_mints_only_with_its_csrf_header_from_the_hubs_origin() {
     let r = password_step(&mut web, "/admin");
     assert_eq!(r.status, 303, "{r:?}");
     let csrf = web.get("/admin/security").csrf();
-    let cookies = web
-        .jar
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let origin = format!("Origin: http://{}", hub.addr);
-    let cookie = format!("Cookie: {cookies}");
-    let without = raw(hub.addr, "POST", TICKET, &[cookie.clone(), origin.clone()]);
+    let origin = format!("http://{}", hub.addr);
+    let jar = || web.jar.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let without = Request::post(TICKET)
+        .session(jar(), &csrf, &origin)
+        .without(&["X-CSRF-Token"])
+        .send(hub.addr);
     assert_eq!(without.status, 403, "{}", without.body);
     assert!(without.body.contains("csrf_failed"), "{}", without.body);
-    let header = format!("X-CSRF-Token: {csrf}");
-    let evil = raw(
-        hub.addr,
-        "POST",
-        TICKET,
-        &[
-            cookie.clone(),
-            header.clone(),
-            "Origin: https://evil.example".into(),
-        ],
-    );
+    let evil = Request::post(TICKET)
+        .session(jar(), &csrf, "https://evil.example")
+        .send(hub.addr);
     assert_eq!(evil.status, 403, "{}", evil.body);
-    let ok = raw(hub.addr, "POST", TICKET, &[cookie, header, origin]);
+    let ok = Request::post(TICKET)
+        .session(jar(), &csrf, &origin)
+        .send(hub.addr);
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(
-        ok.head
+        ok.headers
             .to_ascii_lowercase()
             .contains("cache-control: no-store")
     );
     let v: Value = serde_json::from_str(&ok.body).expect("json");
     let t = v["ticket"].as_str().expect("ticket");
     // The owner's session holds the host-admin scope: past the ticket to the 404.
-    let r = http(hub.addr, "GET", &stream_path("nosuch", t), None, None);
+    let r = stream(hub.addr, "nosuch", t);
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -327,7 +281,7 @@ fn the_hubs_own_log_needs_a_ticket_minted_with_step_up() {
     let hub = Hub::start(&home);
     let op = home.operator_token();
     let t = ticket(hub.addr, &op);
-    let r = http(hub.addr, "GET", &stream_path("hub", &t), None, None);
+    let r = stream(hub.addr, "hub", &t);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("step_up_required"), "{}", r.body);
     // A step-up token presented at mint time must be this bearer's.
@@ -351,44 +305,26 @@ fn the_hubs_own_log_needs_a_ticket_minted_with_step_up() {
 
 /// `parachute install` the ticker module `name`.
 pub(super) fn install(p: &Parachute, root: &Path, name: &str) {
-    let dir = write_ticker(root, name);
-    let o = p.run(&["install", dir.to_str().expect("utf8")]);
-    assert!(o.status.success(), "install {name}: {}", stderr(&o));
+    module::install(p, &write_ticker(root, name), &[]);
 }
 
 /// The ticker module `name`'s directory under `root`.
 fn write_ticker(root: &Path, name: &str) -> std::path::PathBuf {
-    let dir = root.join(name);
-    fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
     let m = json!({
-        "name": name,
-        "manifestName": format!("parachute-{name}"),
-        "version": "1.0.0",
-        "port": free_port(),
         "paths": [format!("/{name}")],
         "health": "/health",
         "startCmd": ["/usr/bin/python3", "module.py"],
     });
-    fs::write(dir.join(".parachute/module.json"), m.to_string()).expect("write");
-    fs::write(dir.join("module.py"), TICKER).expect("write");
-    dir
+    module::write(root, name, name, &m, &[("module.py", TICKER)])
 }
 
 /// `parachute serve` for `p`'s home, keep-alives every 300 ms.
 pub(super) fn serve(p: &Parachute) -> Hub {
-    let mut cmd = p.cmd(&["serve"]);
-    cmd.env("PORT", "0")
-        .env("PARACHUTE_BIND_HOST", "127.0.0.1")
-        .env("PARACHUTE_SSE_KEEPALIVE_MS", "300");
-    for k in [
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "NOTIFY_SOCKET",
-        "PARACHUTE_HUB_ORIGIN",
-    ] {
-        cmd.env_remove(k);
-    }
-    Hub::spawn(cmd)
+    let env = [
+        ("PARACHUTE_BIND_HOST", "127.0.0.1"),
+        ("PARACHUTE_SSE_KEEPALIVE_MS", "300"),
+    ];
+    serve_with(p.cmd(&["serve"]), &env)
 }
 
 /// How many `journalctl` processes follow `unit` now.
@@ -412,11 +348,7 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
     let _serial = systemd::lock();
     let tmp = tempfile::tempdir().expect("tmp");
     let p = Parachute::new(mgr, tmp.path());
-    let o = run_with_stdin(
-        p.cmd(&["auth", "set-password", "--password-stdin"]),
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(o.status.success(), "set-password: {}", stderr(&o));
+    set_password(p.cmd(SET_PASSWORD));
     install(&p, tmp.path(), "logtick");
     let _u = p.uninstall_on_drop("logtick");
     let hub = serve(&p);
@@ -494,13 +426,7 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
         })
         .collect();
     assert!(open.iter().all(|s| s.status == 200));
-    let over = http(
-        hub.addr,
-        "GET",
-        &stream_path("logtick", &ticket(hub.addr, op)),
-        None,
-        None,
-    );
+    let over = stream(hub.addr, "logtick", &ticket(hub.addr, op));
     assert_eq!(over.status, 429, "{}", over.body);
     assert!(over.header("retry-after").is_some());
 }
@@ -558,26 +484,15 @@ fn under_launchd_the_log_file_streams_with_byte_offsets_as_ids() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tmp.path();
     let p = Parachute::offline(root);
-    let o = mac(root, &p, &["auth", "set-password", "--password-stdin"]);
-    let o = run_with_stdin(o, &format!("{PASSWORD}\n"));
-    assert!(o.status.success(), "set-password: {}", stderr(&o));
+    set_password(mac(root, &p, SET_PASSWORD));
     let dir = write_ticker(root, "mactick");
     let o = mac(root, &p, &["install", dir.to_str().expect("utf8")])
         .output()
         .expect("install");
     let _u = MacUninstall(root, &p);
     assert!(o.status.success(), "install: {}", stderr(&o));
-    let mut cmd = mac(root, &p, &["serve"]);
-    cmd.env("PORT", "0").env("PARACHUTE_BIND_HOST", "127.0.0.1");
-    for k in [
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "NOTIFY_SOCKET",
-        "PARACHUTE_HUB_ORIGIN",
-    ] {
-        cmd.env_remove(k);
-    }
-    let mut hub = Hub::spawn(cmd);
+    let bind = [("PARACHUTE_BIND_HOST", "127.0.0.1")];
+    let mut hub = serve_with(mac(root, &p, &["serve"]), &bind);
     let op = fs::read_to_string(p.home().join("operator.token")).expect("operator.token");
     let op = op.trim();
 

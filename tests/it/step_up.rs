@@ -11,6 +11,7 @@
 use serde_json::{Value, json};
 
 use super::oauth::{Browser, Server};
+use crate::support::http::Request;
 use crate::support::hub::{PASSWORD, Response, run_with_stdin, stderr, stdout};
 
 /// A request as `bearer`, with `step_up` in `X-Step-Up-Token`.
@@ -22,18 +23,11 @@ pub fn as_bearer(
     step_up: Option<&str>,
     body: Option<&Value>,
 ) -> Response {
-    let auth = format!("Bearer {bearer}");
-    let mut h = vec![("Authorization", auth.as_str())];
-    if let Some(t) = step_up {
-        h.push(("X-Step-Up-Token", t));
-    }
-    let text = body.map(Value::to_string);
-    s.send(
-        method,
-        path,
-        &h,
-        text.as_deref().map(|b| ("application/json", b)),
-    )
+    Request::new(method, path)
+        .bearer(bearer)
+        .step_up(step_up)
+        .json_opt(body)
+        .send(s.hub.addr)
 }
 
 /// A request from the browser `b`: its cookies, the hub's `Origin` and
@@ -45,29 +39,17 @@ fn as_session(
     body: Option<&Value>,
     omit: &[&str],
 ) -> Response {
-    let cookies = b
-        .jar
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    session(b, method, path, &b.s.iss())
+        .without(omit)
+        .json_opt(body)
+        .send(b.s.hub.addr)
+}
+
+/// `b`'s session request (cookies, CSRF header) sent from `origin`.
+fn session(b: &Browser, method: &str, path: &str, origin: &str) -> Request {
     let csrf = b.cookie("parachute_hub_csrf").unwrap_or_default();
-    let origin = b.s.iss();
-    let h: Vec<(&str, &str)> = [
-        ("Cookie", cookies.as_str()),
-        ("Origin", origin.as_str()),
-        ("X-CSRF-Token", csrf.as_str()),
-    ]
-    .into_iter()
-    .filter(|(k, _)| !omit.contains(k))
-    .collect();
-    let text = body.map(Value::to_string);
-    b.s.send(
-        method,
-        path,
-        &h,
-        text.as_deref().map(|b| ("application/json", b)),
-    )
+    let jar = b.jar.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    Request::new(method, path).session(jar, &csrf, origin)
 }
 
 fn signed_in(s: &Server) -> Browser<'_> {
@@ -86,19 +68,41 @@ fn page_post(b: &mut Browser, action: &str, fields: &[(&str, &str)]) -> Response
 }
 
 fn error(r: &Response) -> String {
-    r.json()["error"].as_str().unwrap_or_default().to_string()
+    r.error()
 }
 
-/// Step up `bearer` with `pin`; the step-up token.
-fn step_up(s: &Server, bearer: &str, pin: &str) -> String {
-    let r = as_bearer(
+/// The status and `reason` of a refusal.
+fn reason(r: &Response) -> (u16, Value) {
+    (r.status, r.json()["reason"].clone())
+}
+
+/// `POST /api/step-up` as `bearer` with `pin`.
+fn try_pin(s: &Server, bearer: &str, pin: &str) -> Response {
+    as_bearer(
         s,
         "POST",
         "/api/step-up",
         bearer,
         None,
         Some(&json!({"pin": pin})),
-    );
+    )
+}
+
+/// `POST /api/auth/mint-token` of `body` as `bearer`, with `step_up`.
+fn mint_as(s: &Server, bearer: &str, step_up: Option<&str>, body: &Value) -> Response {
+    as_bearer(
+        s,
+        "POST",
+        "/api/auth/mint-token",
+        bearer,
+        step_up,
+        Some(body),
+    )
+}
+
+/// Step up `bearer` with `pin`; the step-up token.
+fn step_up(s: &Server, bearer: &str, pin: &str) -> String {
+    let r = try_pin(s, bearer, pin);
     assert_eq!(r.status, 200, "{r:?}");
     r.json()["token"].as_str().expect("token").to_string()
 }
@@ -130,14 +134,7 @@ fn a_bearer_sets_its_pin_and_trades_it_for_a_step_up_token() {
     };
     assert_eq!(configured(&s), json!(false));
     // Nothing to exchange before a PIN is set: 409, not a wrong-PIN 401.
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &op,
-        None,
-        Some(&json!({"pin": "4242"})),
-    );
+    let r = try_pin(&s, &op, "4242");
     assert_eq!(
         (r.status, error(&r)),
         (409, "step_up_not_configured".into()),
@@ -170,26 +167,12 @@ fn a_bearer_sets_its_pin_and_trades_it_for_a_step_up_token() {
     // challenge: the bearer itself was fine).
     let r = as_bearer(&s, "POST", "/api/step-up", &op, None, Some(&json!({})));
     assert_eq!(r.status, 400, "{r:?}");
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &op,
-        None,
-        Some(&json!({"pin": "0000"})),
-    );
+    let r = try_pin(&s, &op, "0000");
     assert_eq!((r.status, error(&r)), (401, "invalid_pin".into()), "{r:?}");
     assert_eq!(r.json()["error_description"], "incorrect PIN");
     assert_eq!(r.header("www-authenticate"), None, "{r:?}");
 
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &op,
-        None,
-        Some(&json!({"pin": "4242"})),
-    );
+    let r = try_pin(&s, &op, "4242");
     assert_eq!(r.status, 200, "{r:?}");
     let v = r.json();
     assert_eq!(v["token"], v["stepUpToken"], "{v}");
@@ -209,28 +192,14 @@ fn the_sixth_pin_attempt_is_429_with_retry_after_across_both_doors_and_the_page(
     let op = s.home.operator_token();
     assert_eq!(set_pin(&s, &op, &json!({"newPin": "4242"})).status, 200);
     for i in 0..4 {
-        let r = as_bearer(
-            &s,
-            "POST",
-            "/api/step-up",
-            &op,
-            None,
-            Some(&json!({"pin": "0000"})),
-        );
+        let r = try_pin(&s, &op, "0000");
         assert_eq!(r.status, 401, "attempt {i}: {r:?}");
     }
     // The fifth is a rotation with a wrong current PIN: the same bucket.
     let r = set_pin(&s, &op, &json!({"newPin": "9999", "currentPin": "0000"}));
     assert_eq!(r.status, 401, "{r:?}");
     // The sixth is refused before the PIN is looked at, even the right one.
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &op,
-        None,
-        Some(&json!({"pin": "4242"})),
-    );
+    let r = try_pin(&s, &op, "4242");
     assert_eq!((r.status, error(&r)), (429, "rate_limited".into()), "{r:?}");
     let retry: i64 = r
         .header("retry-after")
@@ -281,38 +250,13 @@ fn rotation_needs_the_current_pin_and_ends_the_old_pins_tokens() {
     let r = set_pin(&s, &op, &json!({"newPin": "9999", "currentPin": "4242"}));
     assert_eq!(r.status, 200, "{r:?}");
     // The old PIN no longer works, nor what it bought.
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &op,
-        None,
-        Some(&json!({"pin": "4242"})),
-    );
+    let r = try_pin(&s, &op, "4242");
     assert_eq!(r.status, 401, "{r:?}");
     let mint = json!({"scope": "vault:test:admin"});
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/auth/mint-token",
-        &op,
-        Some(&old),
-        Some(&mint),
-    );
-    assert_eq!(
-        (r.status, r.json()["reason"].clone()),
-        (403, json!("token")),
-        "{r:?}"
-    );
+    let r = mint_as(&s, &op, Some(&old), &mint);
+    assert_eq!(reason(&r), (403, json!("token")), "{r:?}");
     let fresh = step_up(&s, &op, "9999");
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/auth/mint-token",
-        &op,
-        Some(&fresh),
-        Some(&mint),
-    );
+    let r = mint_as(&s, &op, Some(&fresh), &mint);
     assert_eq!(r.status, 200, "{r:?}");
 }
 
@@ -322,7 +266,7 @@ fn an_elevated_mint_over_the_api_needs_step_up_setup_then_token() {
     let op = s.home.operator_token();
     let mint = |scope: &str, step: Option<&str>| {
         let body = json!({"scope": scope, "expires_in": 3600});
-        as_bearer(&s, "POST", "/api/auth/mint-token", &op, step, Some(&body))
+        mint_as(&s, &op, step, &body)
     };
     // An everyday scope needs no step-up.
     assert_eq!(mint("scribe:transcribe", None).status, 200);
@@ -342,11 +286,7 @@ fn an_elevated_mint_over_the_api_needs_step_up_setup_then_token() {
     // Then "enter your PIN", with none, or a forged one.
     for step in [None, Some("forged")] {
         let r = mint("vault:test:admin", step);
-        assert_eq!(
-            (r.status, r.json()["reason"].clone()),
-            (403, json!("token")),
-            "{r:?}"
-        );
+        assert_eq!(reason(&r), (403, json!("token")), "{r:?}");
     }
     let t = step_up(&s, &op, "4242");
     let r = mint("vault:test:admin", Some(&t));
@@ -380,28 +320,10 @@ fn a_step_up_token_is_good_only_for_the_credential_that_earned_it() {
         .home
         .mint(&["--scope", "parachute:host:auth", "--aud", "hub"]);
     let ops = step_up(&s, &op, "4242");
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/auth/mint-token",
-        &other,
-        Some(&ops),
-        Some(&mint),
-    );
-    assert_eq!(
-        (r.status, r.json()["reason"].clone()),
-        (403, json!("token")),
-        "{r:?}"
-    );
+    let r = mint_as(&s, &other, Some(&ops), &mint);
+    assert_eq!(reason(&r), (403, json!("token")), "{r:?}");
     let others = step_up(&s, &other, "4242");
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/auth/mint-token",
-        &other,
-        Some(&others),
-        Some(&mint),
-    );
+    let r = mint_as(&s, &other, Some(&others), &mint);
     assert_eq!(r.status, 200, "{r:?}");
 
     // A session's step-up (over the API) works on its own pages, not for a
@@ -416,19 +338,8 @@ fn a_step_up_token_is_good_only_for_the_credential_that_earned_it() {
     );
     assert_eq!(r.status, 200, "{r:?}");
     let sessions = r.json()["token"].as_str().expect("token").to_string();
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/auth/mint-token",
-        &op,
-        Some(&sessions),
-        Some(&mint),
-    );
-    assert_eq!(
-        (r.status, r.json()["reason"].clone()),
-        (403, json!("token")),
-        "{r:?}"
-    );
+    let r = mint_as(&s, &op, Some(&sessions), &mint);
+    assert_eq!(reason(&r), (403, json!("token")), "{r:?}");
     let r = page_post(
         &mut b,
         "/admin/security/rotate-key",
@@ -473,23 +384,10 @@ fn a_session_needs_the_csrf_header_and_the_hubs_origin_and_a_bearer_an_elevated_
     assert_eq!((r.status, error(&r)), (403, "csrf_failed".into()), "{r:?}");
     let r = as_session(&b, "POST", "/api/step-up/pin", Some(&pin), &["Origin"]);
     assert_eq!((r.status, error(&r)), (403, "csrf_failed".into()), "{r:?}");
-    let cookies = b
-        .jar
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let csrf = b.cookie("parachute_hub_csrf").expect("csrf cookie");
-    let r = s.send(
-        "POST",
-        "/api/step-up/pin",
-        &[
-            ("Cookie", &cookies),
-            ("Origin", "https://evil.example"),
-            ("X-CSRF-Token", &csrf),
-        ],
-        Some(("application/json", &pin.to_string())),
-    );
+    assert!(b.cookie("parachute_hub_csrf").is_some(), "csrf cookie");
+    let r = session(&b, "POST", "/api/step-up/pin", "https://evil.example")
+        .json(&pin)
+        .send(s.hub.addr);
     assert_eq!(r.status, 403, "cross-site: {r:?}");
     let r = as_session(&b, "POST", "/api/step-up/pin", Some(&pin), &[]);
     assert_eq!(r.status, 200, "{r:?}");
@@ -506,14 +404,7 @@ fn a_session_needs_the_csrf_header_and_the_hubs_origin_and_a_bearer_an_elevated_
         "{r:?}"
     );
     let reader = s.home.mint(&["--scope", "vault:test:read"]);
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &reader,
-        None,
-        Some(&json!({"pin": "4242"})),
-    );
+    let r = try_pin(&s, &reader, "4242");
     assert_eq!(
         (r.status, error(&r)),
         (403, "insufficient_scope".into()),
@@ -593,14 +484,7 @@ fn the_cli_sets_shows_and_clears_the_pin() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("cleared"), "{}", stderr(&o));
     assert_eq!(status()[0]["configured"], json!(false));
-    let r = as_bearer(
-        &s,
-        "POST",
-        "/api/step-up",
-        &op,
-        None,
-        Some(&json!({"pin": "9999"})),
-    );
+    let r = try_pin(&s, &op, "9999");
     assert_eq!(r.status, 409, "{r:?}");
 }
 

@@ -1,10 +1,9 @@
 //! Helpers for the hub, auth and init tests: a `PARACHUTE_HOME` with an
-//! owner, a real `parachute serve` on an ephemeral port, plain HTTP/1.1, and
-//! token checks through the library and through `PyJWT`.
+//! owner, a real `parachute serve` on an ephemeral port (HTTP to it through
+//! [`super::http`]), and token checks through the library and through `PyJWT`.
 
-use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -16,9 +15,41 @@ use serde_json::Value;
 
 use crate::support::cli::Parachute;
 use crate::support::hardened;
+pub use crate::support::http::{Response, http, try_http};
 use crate::support::systemd::SystemdEnv;
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The owner's password set from stdin: `auth set-password --password-stdin`.
+pub const SET_PASSWORD: &[&str] = &["auth", "set-password", "--password-stdin"];
+
+/// The hub's variables a developer's shell (or a unit) may have set: a test
+/// hub gets none of them but what it is given.
+pub const HUB_ENV: &[&str] = &[
+    "PORT",
+    "PARACHUTE_BIND_HOST",
+    "PARACHUTE_HUB_ORIGIN",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "NOTIFY_SOCKET",
+];
+
+/// Run `cmd` (a [`SET_PASSWORD`] command) with [`PASSWORD`] on stdin,
+/// asserting success: the home has its owner.
+pub fn set_password(cmd: Command) {
+    let o = run_with_stdin(cmd, &format!("{PASSWORD}\n"));
+    assert!(o.status.success(), "set-password: {}", stderr(&o));
+}
+
+/// `serve` from `cmd` (a home's `parachute serve`) with [`HUB_ENV`] cleared,
+/// then `PORT=0` and `env` (which may name `PORT` too); waits for `ready`.
+pub fn serve_with(mut cmd: Command, env: &[(&str, &str)]) -> Hub {
+    for k in HUB_ENV {
+        cmd.env_remove(k);
+    }
+    cmd.env("PORT", "0").envs(env.iter().copied());
+    Hub::spawn(cmd)
+}
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -66,11 +97,7 @@ impl Home {
 
     pub fn with_owner() -> Self {
         let h = Self::empty();
-        let o = run_with_stdin(
-            h.cmd(&["auth", "set-password", "--password-stdin"]),
-            &format!("{PASSWORD}\n"),
-        );
-        assert!(o.status.success(), "set-password: {}", stderr(&o));
+        set_password(h.cmd(SET_PASSWORD));
         h
     }
 
@@ -82,14 +109,7 @@ impl Home {
     /// cannot point it elsewhere.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = self.p.cmd(args);
-        for k in [
-            "PORT",
-            "PARACHUTE_BIND_HOST",
-            "PARACHUTE_HUB_ORIGIN",
-            "LISTEN_FDS",
-            "LISTEN_PID",
-            "NOTIFY_SOCKET",
-        ] {
+        for k in HUB_ENV {
             c.env_remove(k);
         }
         c
@@ -304,80 +324,6 @@ impl Drop for Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: String,
-    pub body: String,
-}
-
-impl Response {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// One HTTP/1.1 request on a fresh connection.
-pub fn try_http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<&str>,
-) -> std::io::Result<Response> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(t) = bearer {
-        let _ = write!(req, "Authorization: Bearer {t}\r\n");
-    }
-    let body = body.unwrap_or("");
-    if !body.is_empty() {
-        let _ = write!(
-            req,
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes())?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no header end"))?;
-    let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-    Ok(Response {
-        status,
-        headers: headers.to_string(),
-        body: body.to_string(),
-    })
-}
-
-pub fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<&str>,
-) -> Response {
-    try_http(addr, method, path, bearer, body)
-        .unwrap_or_else(|e| panic!("{method} http://{addr}{path}: {e}"))
 }
 
 /// Whether `PyJWT` and cryptography are importable; says `SKIP` loudly when not.

@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod hardened;
+pub mod http;
 pub mod hub;
+pub mod module;
 pub mod systemd;
 
 /// A fresh directory removed when the returned guard drops.
