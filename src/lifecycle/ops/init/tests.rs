@@ -152,8 +152,7 @@ async fn init<I: InitSystem>(
 }
 
 #[tokio::test]
-async fn a_first_init_makes_the_data_writes_and_enables_the_units_starts_the_socket_and_checks_health()
- {
+async fn a_first_init_writes_and_enables_the_units_starts_the_socket_and_checks_health() {
     let w = World::new();
     let f = fake();
     let mut caller = Caller::new();
@@ -332,6 +331,26 @@ async fn init_port_moves_the_store_setting_the_socket_and_the_health_check() {
     );
     let socket = std::fs::read_to_string(w.unit(HUB_SOCKET)).expect("socket unit");
     assert!(socket.contains("ListenStream=127.0.0.1:1950"), "{socket}");
+}
+
+#[tokio::test]
+async fn a_first_store_keeps_a_default_port_and_units_carry_a_fixed_origin() {
+    let w = World::new();
+    let f = fake();
+    let mut caller = Caller::new();
+    let elsewhere = Inputs {
+        default_port: 1960,
+        origin: Some("https://hub.example"),
+        ..inputs()
+    };
+    let report = init(&w, &f, &elsewhere, &mut caller).await;
+    assert_eq!(report.changed[2], Step::SetPort(1960));
+    assert_eq!(caller.checked(), [addr(1960)]);
+    let service = std::fs::read_to_string(w.unit(HUB_SERVICE)).expect("service unit");
+    assert!(
+        service.contains("PARACHUTE_HUB_ORIGIN=https://hub.example"),
+        "{service}"
+    );
 }
 
 #[tokio::test]
