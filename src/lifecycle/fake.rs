@@ -31,6 +31,9 @@ pub struct FakeInit {
     pub linger: Option<bool>,
     /// What `run_log` answers, by unit.
     pub logs: HashMap<String, Vec<String>>,
+    /// Whether `enable` marks the units `enabled`, as a manager does (so a
+    /// second run sees them enabled); off, their states stay as scripted.
+    pub remember_enabled: bool,
     pub calls: Mutex<Vec<String>>,
 }
 
@@ -186,6 +189,11 @@ impl InitSystem for FakeInit {
     }
     async fn enable(&self, units: &[String]) -> Result<(), InitError> {
         self.record(format!("enable {}", units.join(" ")));
+        for unit in units.iter().filter(|_| self.remember_enabled) {
+            let mut s = self.current(unit);
+            s.unit_file_state = "enabled".into();
+            self.set_state(unit, s);
+        }
         Ok(())
     }
     async fn disable(&self, units: &[String]) -> Result<(), InitError> {

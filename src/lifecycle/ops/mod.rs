@@ -5,6 +5,7 @@
 //! here prints.
 
 mod events;
+pub mod init;
 pub mod install;
 pub mod run;
 pub mod stop;
