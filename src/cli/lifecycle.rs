@@ -43,10 +43,9 @@ pub async fn run(cx: &Context, op: Op, args: LifecycleArgs) -> Result<ExitCode, 
     // Without the hub's units the target starts nothing that serves; saying
     // "started" then would be a lie.
     if whole_suite_or_hub && !ops::hub_is_set_up(&cx.host(&init)) {
-        return Err(Error::Usage(format!(
-            "the hub is not set up yet, so there is nothing to {}. Run `parachute init` first.",
-            verb_word(verb)
-        )));
+        return Err(Error::HubNotSetUp {
+            verb: verb_word(verb),
+        });
     }
     let inventory = cx.inventory()?;
     // Starting renders units from the rows: an unreadable registry stops here.

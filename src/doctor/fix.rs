@@ -72,9 +72,7 @@ async fn one<I: InitSystem>(env: &Env<'_, I>, r: &Repair) -> Result<Vec<String>,
     if let Repair::RenewOperatorToken = r {
         return renew_operator_token(env);
     }
-    let init = env
-        .init()
-        .ok_or_else(|| Error::Usage("no user manager is reachable".into()))?;
+    let init = env.init().ok_or(Error::NoUserManager)?;
     match r {
         Repair::HubUnits => hub_units(env, init).await,
         Repair::StartHubSocket => start_socket(init).await,
@@ -103,11 +101,12 @@ async fn start_socket(init: &impl InitSystem) -> Result<Vec<String>, Error> {
     }
     let result = init.start(HUB_SOCKET).await?;
     if !result.is_ok() {
-        return Err(Error::Usage(format!(
-            "{} did not start ({result}); see why: {}",
-            init.kind().hub_listener(),
-            logs_command(init, HUB_SOCKET)
-        )));
+        return Err(Error::JobFailed {
+            unit: init.kind().hub_listener().to_string(),
+            verb: "start",
+            result: result.to_string(),
+            logs: logs_command(init, HUB_SOCKET),
+        });
     }
     Ok(vec![format!("started {}", init.kind().hub_listener())])
 }
@@ -148,10 +147,12 @@ async fn restart(init: &impl InitSystem, unit: &str) -> Result<Vec<String>, Erro
     init.reset_failed(unit).await?;
     let result = init.restart(unit).await?;
     if !result.is_ok() {
-        return Err(Error::Usage(format!(
-            "{unit} did not restart ({result}); see why: {}",
-            logs_command(init, unit)
-        )));
+        return Err(Error::JobFailed {
+            unit: unit.to_string(),
+            verb: "restart",
+            result: result.to_string(),
+            logs: logs_command(init, unit),
+        });
     }
     Ok(vec![format!("restarted {unit}")])
 }
@@ -195,10 +196,7 @@ fn renew_operator_token(env: &Env<'_, impl InitSystem>) -> Result<Vec<String>, E
             .map_err(|e| store.other(e))
     })?;
     let Some(minted) = minted else {
-        return Err(Error::Usage(
-            "the hub has no owner to issue an operator token for; create it with: parachute init"
-                .into(),
-        ));
+        return Err(Error::NoOwnerForOperator);
     };
     let path = env.paths.operator_token();
     operator::write(&path, &minted.token)?;

@@ -11,6 +11,7 @@
 
 pub mod edge;
 pub mod init;
+pub mod journal;
 pub mod launchd;
 pub mod listen;
 
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use edge::EdgeError;
 pub use init::InitError;
+pub use journal::JournalError;
 pub use listen::ListenError;
 
 use crate::store::StoreError;
@@ -130,6 +132,69 @@ pub enum Error {
     #[error("the hub on {addr} stopped unexpectedly: {detail}")]
     ServerStopped { addr: String, detail: String },
 
+    /// A command named a user the hub does not have; `fix` says how to pick one.
+    #[error("there is no user `{name}`; users: {}. {fix}", users.join(", "))]
+    UnknownUser {
+        name: String,
+        users: Vec<String>,
+        fix: &'static str,
+    },
+
+    /// A command that acts on the suite found no hub units to act on.
+    #[error(
+        "the hub is not set up yet, so there is nothing to {verb}. Run `parachute init` first."
+    )]
+    HubNotSetUp { verb: &'static str },
+
+    /// `enable` or `disable` found no unit file to change; `fix` writes one.
+    #[error(
+        "{label} has no unit file yet, so there is nothing to enable or disable. Write it with: {fix}"
+    )]
+    NoUnitFile { label: String, fix: String },
+
+    /// A module's start program is neither in its directory nor on `PATH`.
+    #[error(
+        "{short}: cannot find `{program}` (the module's start command) in {} or on PATH. Install it, or fix `startCmd` in {}.",
+        dir.display(), manifest.display()
+    )]
+    NoStartProgram {
+        short: String,
+        program: String,
+        dir: PathBuf,
+        manifest: PathBuf,
+    },
+
+    /// A repair that needs the init system found no user manager to ask.
+    #[error("no user manager is reachable")]
+    NoUserManager,
+
+    /// The hub serves pages without an init system (`parachute serve` by
+    /// hand): there are no services to show or run.
+    #[error("this hub runs without an init system")]
+    HubWithoutInit,
+
+    /// A start or restart job of `unit` ended without success; `logs` is the
+    /// command that shows why.
+    #[error("{unit} did not {verb} ({result}); see why: {logs}")]
+    JobFailed {
+        unit: String,
+        verb: &'static str,
+        result: String,
+        logs: String,
+    },
+
+    /// `doctor --fix` would renew the operator token of an owner that does not exist.
+    #[error("the hub has no owner to issue an operator token for; create it with: parachute init")]
+    NoOwnerForOperator,
+
+    /// launchd keeps no log file for `unit` (it is not one of its jobs).
+    #[error("`{unit}` has no launchd log file")]
+    NoLaunchdLog { unit: String },
+
+    /// Reading the journal failed.
+    #[error("{0}")]
+    Journal(#[from] JournalError),
+
     /// The command already told the user what went wrong; exit 1 quietly.
     #[error("")]
     Reported,
@@ -217,3 +282,6 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

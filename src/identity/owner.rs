@@ -57,15 +57,11 @@ pub async fn set_password(
                 PasswordChange::Created(name.to_string())
             }
             (None, name) => {
-                return Ok(Err(Error::Usage(format!(
-                    "there is no user `{}`; users: {}. Pick one with --username <name>",
-                    name.unwrap_or_default(),
-                    users
-                        .iter()
-                        .map(|u| u.username.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))));
+                return Ok(Err(Error::UnknownUser {
+                    name: name.unwrap_or_default().to_string(),
+                    users: users.iter().map(|u| u.username.clone()).collect(),
+                    fix: "Pick one with --username <name>",
+                }));
             }
         };
         let owner = store::users::owner(tx).map_err(sql)?;

@@ -75,10 +75,10 @@ pub fn select_with(
             None | Some("hub" | "parachute-hub") => "parachute init".to_string(),
             Some(_) => format!("parachute start {}", selection.label),
         };
-        return Err(Error::Usage(format!(
-            "{} has no unit file yet, so there is nothing to enable or disable. Write it with: {fix}",
-            selection.label
-        )));
+        return Err(Error::NoUnitFile {
+            label: selection.label,
+            fix,
+        });
     }
     Ok(selection)
 }

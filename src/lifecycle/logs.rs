@@ -106,7 +106,9 @@ impl LiveLog {
             ))),
             Backend::Launchd(l) => {
                 let (_, short) = crate::lifecycle::launchd::system::job(unit).ok_or_else(|| {
-                    crate::error::Error::Usage(format!("`{unit}` has no launchd log file"))
+                    crate::error::Error::NoLaunchdLog {
+                        unit: unit.to_string(),
+                    }
                 })?;
                 let offset = after.and_then(|a| a.parse().ok());
                 Ok(Self::File(crate::lifecycle::launchd::logs::Lines::open(

@@ -58,12 +58,12 @@ pub fn for_row(
         },
     };
     let exe = resolve_program(&argv[0], &working_dir, cx.search_path).ok_or_else(|| {
-        Error::Usage(format!(
-            "{short}: cannot find `{}` (the module's start command) in {} or on PATH. Install it, or fix `startCmd` in {}.",
-            argv[0],
-            working_dir.display(),
-            ModuleManifest::path_in(&working_dir).display()
-        ))
+        Error::NoStartProgram {
+            short: short.clone(),
+            program: argv[0].clone(),
+            dir: working_dir.clone(),
+            manifest: ModuleManifest::path_in(&working_dir),
+        }
     })?;
     let mut exec_start = vec![exe.to_string_lossy().into_owned()];
     exec_start.extend(argv[1..].iter().cloned());

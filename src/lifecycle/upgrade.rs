@@ -135,10 +135,7 @@ impl Report {
 /// Run the upgrade (see the module doc).
 pub async fn run(init: &impl InitSystem, req: &Request<'_>) -> Result<Report, Error> {
     if !init.has_hub(req.paths) {
-        return Err(Error::Usage(
-            "the hub is not set up yet, so there is nothing to upgrade. Run `parachute init` first."
-                .into(),
-        ));
+        return Err(Error::HubNotSetUp { verb: "upgrade" });
     }
     let (mut reports, ports) = match init.kind() {
         Kind::Systemd => write_systemd(init, req).await?,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::error::Error;
+use crate::error::{Error, JournalError};
 
 /// Which lines to read.
 #[derive(Debug, Clone, Default)]
@@ -76,10 +76,8 @@ fn command_all(units: &[String], lines: usize, since: Option<&str>) -> Command {
     c
 }
 
-fn spawn_error(e: &std::io::Error) -> Error {
-    Error::Usage(format!(
-        "cannot run `journalctl` ({e}); install systemd's journal tools (package `systemd`)"
-    ))
+fn spawn_error(source: std::io::Error) -> Error {
+    JournalError::Spawn { source }.into()
 }
 
 async fn output(mut c: Command, what: &str) -> Result<String, Error> {
@@ -88,13 +86,14 @@ async fn output(mut c: Command, what: &str) -> Result<String, Error> {
         .stderr(Stdio::piped())
         .output()
         .await
-        .map_err(|e| spawn_error(&e))?;
+        .map_err(spawn_error)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Usage(format!(
-            "journalctl failed for {what}: {}",
-            err.trim()
-        )));
+        return Err(JournalError::Failed {
+            what: what.to_string(),
+            stderr: err.trim().to_string(),
+        }
+        .into());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -113,7 +112,7 @@ pub async fn follow(q: &Query<'_>) -> Result<(), Error> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| spawn_error(&e))?;
+        .map_err(spawn_error)?;
     tokio::select! {
         _ = child.wait() => {}
         _ = tokio::signal::ctrl_c() => { let _ = child.kill().await; }
@@ -145,7 +144,7 @@ pub async fn follow_all(
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| spawn_error(&e))?;
+        .map_err(spawn_error)?;
     let Some(stdout) = child.stdout.take() else {
         return Ok(());
     };
@@ -255,11 +254,8 @@ impl Follower {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| spawn_error(&e))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::Usage("journalctl gave no output pipe".into()))?;
+            .map_err(spawn_error)?;
+        let stdout = child.stdout.take().ok_or(JournalError::NoPipe)?;
         Ok(Self {
             _child: child,
             lines: BufReader::new(stdout).lines(),

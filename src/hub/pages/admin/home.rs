@@ -82,7 +82,7 @@ impl From<&ServiceStatus> for ServiceItem {
 /// The status of every service (or only of `unit`), probed; the error
 /// says why the init system could not tell.
 pub async fn statuses(state: &HubState, unit: Option<&str>) -> Result<Vec<ServiceStatus>, Error> {
-    let host = state.host().ok_or_else(|| Error::Usage(NO_INIT.into()))?;
+    let host = state.host().ok_or(Error::HubWithoutInit)?;
     let inventory = Inventory::load(state.paths())?;
     let now_us = u64::try_from(state.clock().timestamp().as_microsecond()).unwrap_or(0);
     let mut rows = collect(&inventory, host.init, host.hub_port, unit, now_us).await?;
@@ -90,9 +90,6 @@ pub async fn statuses(state: &HubState, unit: Option<&str>) -> Result<Vec<Servic
     probe_all(&mut rows).await;
     Ok(rows)
 }
-
-/// Why a page cannot show or run services in a hub without an init system.
-pub const NO_INIT: &str = "this hub runs without an init system";
 
 /// The hub's own facts.
 struct HubFacts {

@@ -17,7 +17,7 @@ use axum::response::Response;
 use super::super::extract::{PageForm, PageSession};
 use super::super::kit::{Notice, form_page};
 use super::super::{PageError, error_page, see_other};
-use super::home::{NO_INIT, ServiceItem, statuses};
+use super::home::{ServiceItem, statuses};
 use super::{CsrfForm, DoneQuery, Gate, admit, owner};
 use crate::hub::state::HubState;
 use crate::lifecycle::enablement;
@@ -116,7 +116,11 @@ pub async fn show(
     let (rows, host) = match (statuses(&state, Some(&unit)).await, state.host()) {
         (Ok(rows), Some(host)) => (rows, host),
         (Err(e), _) => return Ok(unavailable(&e.to_string())),
-        (_, None) => return Ok(unavailable(NO_INIT)),
+        (_, None) => {
+            return Ok(unavailable(
+                &crate::error::Error::HubWithoutInit.to_string(),
+            ));
+        }
     };
     let Some(s) = rows.first().map(ServiceItem::from) else {
         return Ok(not_found(&svc));
@@ -145,9 +149,7 @@ async fn perform(
     svc: &str,
     action: Action,
 ) -> Result<Verdict, crate::error::Error> {
-    let host = state
-        .host()
-        .ok_or_else(|| crate::error::Error::Usage(NO_INIT.into()))?;
+    let host = state.host().ok_or(crate::error::Error::HubWithoutInit)?;
     let mut say = |e: Event| tracing::info!(service = svc, event = ?e, "admin page action");
     match action {
         Action::Start | Action::Restart => {
