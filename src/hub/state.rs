@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::activity::Activity;
 use super::edge;
-use super::proxy::on_demand::OnDemand;
+use super::proxy::book::OnDemand;
 use super::proxy::upstream::Upstream;
 use super::registry::Registry;
 use crate::clock::Clock;

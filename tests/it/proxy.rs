@@ -517,6 +517,51 @@ fn a_vault_modules_bare_401_names_its_metadata_and_scope_through_the_hub() {
     );
 }
 
+/// Whether `short`'s unit runs, as systemd says it.
+fn is_active(mgr: &systemd::SystemdEnv, short: &str) -> String {
+    let o = mgr.systemctl(["is-active", &format!("parachute-{short}.service")]);
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn a_stopped_vaults_metadata_is_the_hubs_and_does_not_start_it() {
+    let Some(mgr) = systemd::manager() else {
+        return;
+    };
+    let _serial = systemd::lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = Parachute::new(mgr, tmp.path());
+    let _a = p.uninstall_on_drop("vault-pxmeta");
+    install(
+        &p,
+        tmp.path(),
+        "vault-pxmeta",
+        &["/vault/pxmeta"],
+        &json!({}),
+        false,
+    );
+    let hub = hub(&p, false);
+    let addr = local(&hub);
+    let path = "/vault/pxmeta/.well-known/oauth-protected-resource";
+    let hubs_document = |r: &Response| {
+        r.status == 200
+            && r.json()["resource"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/vault/pxmeta/mcp"))
+    };
+    // Discovery is not use: the module stays stopped.
+    let r = get(addr, path, "Accept: application/json");
+    assert!(hubs_document(&r), "{r:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(is_active(mgr, "vault-pxmeta"), "inactive");
+    // Running, its answer there (an echo, no `resource`) is no document.
+    let o = p.run(&["start", "vault-pxmeta"]);
+    assert!(o.status.success(), "start: {}", stderr(&o));
+    wait_routed(addr, "/vault/pxmeta/health");
+    let r = get(addr, path, "");
+    assert!(hubs_document(&r), "{r:?}");
+}
+
 #[test]
 fn install_refuses_a_module_that_claims_a_hub_prefix() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -6,99 +6,18 @@
 //! say `idle-stopped`; the next request starts the module again
 //! ([`super::on_demand`]).
 
-use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
 
+use super::book::InUse;
 use crate::hub::state::HubState;
 use crate::lifecycle::{InitSystem, idle_marker};
 
 /// How often the hub looks for idle modules.
 const TICK: Duration = Duration::from_secs(1);
-
-/// Traffic per module (by row name).
-#[derive(Debug)]
-pub struct Uses {
-    epoch: Instant,
-    map: Mutex<HashMap<String, Arc<Use>>>,
-}
-
-impl Default for Uses {
-    fn default() -> Self {
-        Self {
-            epoch: Instant::now(),
-            map: Mutex::default(),
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Use {
-    open: AtomicUsize,
-    /// Milliseconds after the epoch of the last request's end (or start).
-    last_ms: AtomicU64,
-}
-
-/// One request (and then its response body, or its WebSocket) in use.
-#[derive(Debug)]
-pub struct InUse {
-    used: Arc<Use>,
-    epoch: Instant,
-}
-
-fn ms_since(epoch: Instant) -> u64 {
-    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-impl Uses {
-    /// A request for `service` begins; it counts until the guard drops.
-    pub fn begin(&self, service: &str) -> InUse {
-        let used = {
-            let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(map.entry(service.to_string()).or_default())
-        };
-        used.open.fetch_add(1, Ordering::SeqCst);
-        used.last_ms.store(ms_since(self.epoch), Ordering::SeqCst);
-        InUse {
-            used,
-            epoch: self.epoch,
-        }
-    }
-
-    /// How long `service` has had no traffic through this hub (since the
-    /// hub started, if never); `None` while something is open.
-    pub fn idle_for(&self, service: &str) -> Option<Duration> {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let last = match map.get(service) {
-            Some(u) if u.open.load(Ordering::SeqCst) > 0 => return None,
-            Some(u) => u.last_ms.load(Ordering::SeqCst),
-            None => 0,
-        };
-        Some(Duration::from_millis(
-            ms_since(self.epoch).saturating_sub(last),
-        ))
-    }
-
-    /// Count `service` as just used (the hub started it: the idle clock
-    /// runs from then, not from the hub's start).
-    pub fn touch(&self, service: &str) {
-        drop(self.begin(service));
-    }
-}
-
-impl Drop for InUse {
-    fn drop(&mut self) {
-        self.used
-            .last_ms
-            .store(ms_since(self.epoch), Ordering::SeqCst);
-        self.used.open.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// A response body that keeps its request counted until it is done.
 #[derive(Debug)]
@@ -201,29 +120,4 @@ async fn stop_idle(state: &HubState, name: &str, unit: &str, after: Duration) {
         Err(e) => tracing::warn!(service = name, error = %e, "idle stop failed"),
     }
     state.on_demand().forget(unit);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_open_request_is_never_idle_and_the_clock_starts_when_it_ends() {
-        let uses = Uses::default();
-        assert!(
-            uses.idle_for("parachute-x").is_some(),
-            "never used: idle since start"
-        );
-        let a = uses.begin("parachute-x");
-        let b = uses.begin("parachute-x");
-        assert_eq!(uses.idle_for("parachute-x"), None);
-        drop(a);
-        assert_eq!(uses.idle_for("parachute-x"), None, "one still open");
-        drop(b);
-        let idle = uses.idle_for("parachute-x").expect("idle");
-        assert!(idle < Duration::from_secs(1), "{idle:?}");
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(uses.idle_for("parachute-x").expect("idle") >= Duration::from_millis(30));
-        assert!(uses.idle_for("parachute-y").is_some());
-    }
 }

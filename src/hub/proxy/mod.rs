@@ -14,6 +14,7 @@
 //! crate's defaults (axum-reverse-proxy 2.x, the candidate, routes by a
 //! fixed prefix per proxy and would still need all of it).
 //!
+//! - [`book`]: the bookkeeping the hub's state holds (a leaf);
 //! - [`headers`]: what changes in headers, both ways;
 //! - [`upstream`]: the pool and the retry;
 //! - [`websocket`]: splicing upgraded connections;
@@ -23,6 +24,7 @@
 //! - [`idle`]: count each module's traffic, stop it when idle;
 //! - [`own_metadata`]: a vault module's own RFC 9728 document under its prefix.
 
+pub mod book;
 mod challenge;
 mod headers;
 pub mod idle;
@@ -37,7 +39,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use hyper::upgrade::OnUpgrade;
 
@@ -48,26 +50,53 @@ use crate::hub::state::HubState;
 
 /// The router's fallback: forward to the module whose prefix matches, or
 /// the hub's JSON 404.
-pub async fn forward(State(state): State<HubState>, mut req: Request) -> Response {
+pub async fn forward(State(state): State<HubState>, req: Request) -> Response {
+    through(&state, req, Start::OnDemand).await
+}
+
+/// Whether a request may start its module when it is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    OnDemand,
+    Never,
+}
+
+/// [`forward`], starting a stopped module only when `start` allows it.
+pub(crate) async fn through(state: &HubState, req: Request, start: Start) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    // The route is borrowed from the view for the whole request (no copy
+    // of its strings per request); the view is an `Arc`, so a reload of
+    // services.json meanwhile is not held up.
     let view = state.registry().view();
     let route = match view.route(req.uri().path()) {
         // A loopback-only row does not exist for anyone else.
-        Some(r) if !r.loopback_only || peer.is_some_and(|p| p.is_loopback()) => r.clone(),
+        Some(r) if !r.loopback_only || peer.is_some_and(|p| p.is_loopback()) => r,
         _ => return ApiError::NotFound("no such endpoint".into()).into_response(),
     };
-    drop(view);
-    let Some(uri) = target(&route, req.uri()) else {
+    let Some(uri) = target(route, req.uri()) else {
         return ApiError::NotFound("no such endpoint".into()).into_response();
     };
-    if let Some(r) = on_demand::ensure(&state, &route, req.method(), req.headers()).await {
+    if start == Start::OnDemand
+        && let Some(r) = on_demand::ensure(state, route, req.method(), req.headers()).await
+    {
         return r;
     }
+    send(state, route, peer, req, uri).await
+}
+
+/// Send the request to the module at `uri` and relay its answer.
+async fn send(
+    state: &HubState,
+    route: &Route,
+    peer: Option<IpAddr>,
+    mut req: Request,
+    uri: Uri,
+) -> Response {
     let in_use = state.on_demand().uses.begin(&route.service);
-    let upgrade = prepare(&state, &route, peer, &mut req);
+    let upgrade = prepare(state, route, peer, &mut req);
     let client_upgrade = upgrade
         .then(|| req.extensions_mut().remove::<OnUpgrade>())
         .flatten();
@@ -76,20 +105,23 @@ pub async fn forward(State(state): State<HubState>, mut req: Request) -> Respons
     // every header of every request for the rare failure.
     let html = unreachable::wants_html(req.headers());
     match state.upstream().send(req).await {
-        Ok(res) => answer(&state, &route, res, client_upgrade, in_use),
-        Err(e) => {
-            tracing::warn!(service = %route.service, port = route.port, error = %e, "module unreachable");
-            // Stopped behind the hub's back? The next request looks afresh.
-            state
-                .on_demand()
-                .forget(&crate::manifest::unit_name(&route.service));
-            let why = match e {
-                upstream::SendError::Connect(_) => "nothing accepts connections there",
-                upstream::SendError::Failed(_) => "the connection broke before it answered",
-            };
-            unreachable::response(html, &route.service, route.port, why)
-        }
+        Ok(res) => answer(state, route, res, client_upgrade, in_use),
+        Err(e) => unanswered(state, route, html, &e),
     }
+}
+
+/// The module did not answer: say so, and look at its unit afresh next time.
+fn unanswered(state: &HubState, route: &Route, html: bool, e: &upstream::SendError) -> Response {
+    tracing::warn!(service = %route.service, port = route.port, error = %e, "module unreachable");
+    // Stopped behind the hub's back? The next request looks afresh.
+    state
+        .on_demand()
+        .forget(&crate::manifest::unit_name(&route.service));
+    let why = match e {
+        upstream::SendError::Connect(_) => "nothing accepts connections there",
+        upstream::SendError::Failed(_) => "the connection broke before it answered",
+    };
+    unreachable::response(html, &route.service, route.port, why)
 }
 
 /// The module's URI for a request: the prefix removed under
@@ -146,7 +178,7 @@ fn answer(
     route: &Route,
     mut res: hyper::Response<hyper::body::Incoming>,
     client_upgrade: Option<OnUpgrade>,
-    in_use: idle::InUse,
+    in_use: book::InUse,
 ) -> Response {
     let mut in_use = Some(in_use);
     let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
@@ -164,19 +196,7 @@ fn answer(
         websocket::bridge(client, module, route.service.clone(), in_use.take());
     }
     let (mut parts, body) = res.into_parts();
-    let h = &mut parts.headers;
-    headers::strip_hop_by_hop(h);
-    headers::strip_hub_set_cookies(h);
-    if let (true, Some(p)) = (switching, protocol) {
-        headers::restore_upgrade(h, p);
-    }
-    let sse = h
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/event-stream"));
-    if sse {
-        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    }
+    relay_headers(&mut parts.headers, protocol.filter(|_| switching));
     // The module counts as in use until the body ends (a bridged
     // WebSocket counts itself).
     let body = match in_use {
@@ -188,6 +208,23 @@ fn answer(
         challenge::complete(&mut res, state.issuers().primary(), vault);
     }
     res
+}
+
+/// The module's response headers as the client gets them: hop-by-hop and
+/// hub cookies gone, an upgrade's two headers back, SSE unbuffered.
+fn relay_headers(h: &mut HeaderMap, upgrade: Option<HeaderValue>) {
+    headers::strip_hop_by_hop(h);
+    headers::strip_hub_set_cookies(h);
+    if let Some(p) = upgrade {
+        headers::restore_upgrade(h, p);
+    }
+    let sse = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    if sse {
+        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
 }
 
 #[cfg(test)]

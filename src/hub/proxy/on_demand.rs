@@ -8,96 +8,34 @@
 //! "starting" page, which reloads itself, while API clients just wait.
 //!
 //! The unit's state is read from the init system at most once a second
-//! per module ([`UNIT_TTL`]), so the hot path costs a map lookup.
+//! per module ([`super::book::UNIT_TTL`]), so the hot path costs a map lookup. The
+//! bookkeeping itself (the flights, that cache, the failures) is
+//! [`super::book`]'s.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
-use super::idle::Uses;
-use super::single_flight::SingleFlight;
-use super::unreachable::{self, Failure};
+use super::book::{BACKOFF, Failure, Outcome};
+use super::single_flight::Ticket;
+use super::unreachable;
 use crate::hub::registry::Route;
 use crate::hub::state::HubState;
 use crate::lifecycle::ops::{Event, Verdict, run};
 use crate::lifecycle::start::Verb;
 use crate::lifecycle::status::recent_lines;
-use crate::lifecycle::{InitSystem, UnitState};
+use crate::lifecycle::{InitSystem as _, UnitState};
 use crate::manifest::{Row, Services};
 
-/// How long a unit's state read from the init system is reused.
-pub const UNIT_TTL: Duration = Duration::from_secs(1);
-/// After a failed start, requests get the failure (not a new start) for
-/// this long: a module that cannot start is not restarted by every request.
-const BACKOFF: Duration = Duration::from_secs(5);
 /// How long a browser navigation waits before it gets the "starting" page.
 const BROWSER_WAIT: Duration = Duration::from_secs(1);
 /// How often the health check is tried while a module starts.
 const HEALTH_POLL: Duration = Duration::from_millis(20);
 /// Journal lines summarised in a failure answer.
 const LOG_LINES: usize = 8;
-
-/// What a start came to: up (the health check passed), or why not.
-type Outcome = Result<(), Arc<Failure>>;
-
-/// The hub's on-demand bookkeeping (one per hub, in [`HubState`]).
-#[derive(Debug, Default)]
-pub struct OnDemand {
-    flights: SingleFlight<Outcome>,
-    /// Unit name → (when read, state).
-    units: Mutex<HashMap<String, (Instant, UnitState)>>,
-    /// Row name → (when, why) of the last failed start.
-    failures: Mutex<HashMap<String, (Instant, Arc<Failure>)>>,
-    /// Traffic per module, for idle stops.
-    pub uses: Uses,
-}
-
-impl OnDemand {
-    /// `unit`'s state, from the cache while it is fresh.
-    pub async fn unit_state(&self, init: &impl InitSystem, unit: &str) -> Option<UnitState> {
-        if let Some((at, s)) = lock(&self.units).get(unit)
-            && at.elapsed() < UNIT_TTL
-        {
-            return Some(s.clone());
-        }
-        match init.state(unit).await {
-            Ok(s) => {
-                lock(&self.units).insert(unit.to_string(), (Instant::now(), s.clone()));
-                Some(s)
-            }
-            Err(e) => {
-                tracing::warn!(unit, error = %e, "cannot read the unit's state");
-                None
-            }
-        }
-    }
-
-    /// Drop the cached state of `unit` (it was just started or stopped).
-    pub fn forget(&self, unit: &str) {
-        lock(&self.units).remove(unit);
-    }
-
-    /// Whether the hub is starting `service` (a row name) now.
-    pub fn starting(&self, service: &str) -> bool {
-        self.flights.in_flight(service)
-    }
-
-    fn recent_failure(&self, service: &str) -> Option<(Duration, Arc<Failure>)> {
-        let map = lock(&self.failures);
-        let (at, f) = map.get(service)?;
-        BACKOFF
-            .checked_sub(at.elapsed())
-            .filter(|left| !left.is_zero())
-            .map(|left| (left, Arc::clone(f)))
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Make sure `route`'s module runs before the request goes to it: `None`
 /// to forward now, or the answer to give instead (starting, failed,
@@ -117,20 +55,7 @@ pub async fn ensure(
             Look::Start => {}
         }
     }
-    let row = state
-        .registry()
-        .view()
-        .rows
-        .iter()
-        .find(|r| r.name == route.service)
-        .cloned()?;
-    let ticket = {
-        let state = state.clone();
-        od.flights.join(&route.service, move || start(state, row))
-    };
-    if ticket.started {
-        tracing::info!(service = %route.service, "starting on demand");
-    }
+    let ticket = take_off(state, route)?;
     let outcome = if navigation(method, headers) {
         match tokio::time::timeout(BROWSER_WAIT, ticket.outcome()).await {
             Ok(o) => o,
@@ -149,6 +74,24 @@ pub async fn ensure(
     }
 }
 
+/// Start `route`'s module, or join the start under way; `None` when its
+/// row is gone from services.json.
+fn take_off(state: &HubState, route: &Route) -> Option<Ticket<Outcome>> {
+    let row = state
+        .registry()
+        .view()
+        .rows
+        .iter()
+        .find(|r| r.name == route.service)
+        .cloned()?;
+    let owned = state.clone();
+    let ticket = (state.on_demand().flights).join(&route.service, move || start(owned, row));
+    if ticket.started {
+        tracing::info!(service = %route.service, "starting on demand");
+    }
+    Some(ticket)
+}
+
 /// What a module's unit says the request needs.
 enum Look {
     Forward,
@@ -165,8 +108,7 @@ async fn look(state: &HubState, route: &Route, headers: &HeaderMap) -> Look {
     let Some(unit_state) = od.unit_state(host.init, &unit).await else {
         return Look::Forward;
     };
-    // Running, or not a unit at all (a module run by hand): forward.
-    if unit_state.is_active() || unit_state.load_state == "not-found" {
+    if up(&unit_state) {
         return Look::Forward;
     }
     if unit_state.unit_file_state == "disabled" {
@@ -176,6 +118,27 @@ async fn look(state: &HubState, route: &Route, headers: &HeaderMap) -> Look {
         Some((left, f)) => Look::Answer(unreachable::failed(headers, &f, Some(left))),
         None => Look::Start,
     }
+}
+
+/// Running, or not a unit at all (a module run by hand): requests go to it.
+fn up(unit: &UnitState) -> bool {
+    unit.is_active() || unit.load_state == "not-found"
+}
+
+/// Whether `route`'s module runs now, as far as the hub can tell, without
+/// starting it: with no init system, or a unit state it cannot read, the
+/// module is taken to run (as [`ensure`] takes it); one the hub is still
+/// starting does not yet.
+pub async fn running(state: &HubState, route: &Route) -> bool {
+    let Some(host) = state.host() else {
+        return true;
+    };
+    let od = state.on_demand();
+    if od.starting(&route.service) {
+        return false;
+    }
+    let unit = crate::manifest::unit_name(&route.service);
+    od.unit_state(host.init, &unit).await.is_none_or(|s| up(&s))
 }
 
 /// A browser loading a page: `GET`/`HEAD` asking for HTML.
@@ -194,16 +157,10 @@ async fn start(state: HubState, row: Row) -> Outcome {
     };
     let od = state.on_demand();
     od.forget(&unit);
-    match &outcome {
-        Ok(()) => {
-            lock(&od.failures).remove(&row.name);
-            od.uses.touch(&row.name);
-        }
-        Err(f) => {
-            tracing::warn!(service = %row.name, why = %f.why, "on-demand start failed");
-            lock(&od.failures).insert(row.name.clone(), (Instant::now(), Arc::clone(f)));
-        }
+    if let Err(f) = &outcome {
+        tracing::warn!(service = %row.name, why = %f.why, "on-demand start failed");
     }
+    od.landed(&row.name, &outcome);
     outcome
 }
 

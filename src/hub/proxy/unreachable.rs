@@ -15,9 +15,10 @@ use serde_json::json;
 
 use std::time::Duration;
 
+pub use super::book::Failure;
 use crate::hub::pages;
 use crate::lifecycle::UnitState;
-use crate::manifest::{Row, short_name};
+use crate::manifest::short_name;
 
 /// The page a browser gets.
 #[derive(Template, WebTemplate)]
@@ -69,62 +70,6 @@ pub fn wants_html(h: &HeaderMap) -> bool {
     h.get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("text/html")))
-}
-
-/// Why a module could not be started on demand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub service: String,
-    pub port: u16,
-    /// `failed to start`, `is not answering on port N`.
-    pub headline: String,
-    pub why: String,
-    /// The unit as the init system reported it after the attempt.
-    pub active_state: String,
-    pub sub_state: String,
-    pub result: String,
-    /// The last log lines of the attempt.
-    pub log: Vec<String>,
-}
-
-impl Failure {
-    /// The start itself failed (the unit did not come up).
-    pub fn new(row: &Row, unit: UnitState, why: String, log: Vec<String>) -> Self {
-        Self::with(row, "failed to start".into(), unit, why, log)
-    }
-
-    /// It started but its health check did not pass in time.
-    pub fn not_answering(row: &Row, unit: UnitState, why: String, log: Vec<String>) -> Self {
-        let headline = format!("is not answering on port {}", row.port);
-        Self::with(row, headline, unit, why, log)
-    }
-
-    fn with(row: &Row, headline: String, unit: UnitState, why: String, log: Vec<String>) -> Self {
-        Self {
-            service: row.name.clone(),
-            port: row.port,
-            headline,
-            why,
-            active_state: unit.active_state,
-            sub_state: unit.sub_state,
-            result: unit.result,
-            log,
-        }
-    }
-
-    /// The start could not be attempted (no init system, a bug).
-    pub fn internal(service: &str, unit: &str) -> Self {
-        Self {
-            service: service.to_string(),
-            port: 0,
-            headline: "could not be started".into(),
-            why: format!("the hub could not start {unit}; see the hub's log"),
-            active_state: String::new(),
-            sub_state: String::new(),
-            result: String::new(),
-            log: Vec::new(),
-        }
-    }
 }
 
 /// `inactive (dead), result exit-code`.
@@ -292,6 +237,8 @@ pub fn starting(service: &str) -> Response {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    use crate::manifest::Row;
 
     fn row() -> Row {
         Row::from_value(&json!({"name":"parachute-notes","port":1942,"paths":["/notes"],"health":"/notes/health","version":"1"}))

@@ -12,7 +12,7 @@ pub fn bridge(
     client: OnUpgrade,
     module: OnUpgrade,
     service: String,
-    in_use: Option<super::idle::InUse>,
+    in_use: Option<super::book::InUse>,
 ) {
     tokio::spawn(async move {
         let _in_use = in_use;
