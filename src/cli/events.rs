@@ -39,6 +39,9 @@ pub fn say(e: Event) {
         ),
         Event::StartWith { short } => eprintln!("  start it with: parachute start {short}"),
         Event::Restarting { short } => eprintln!("  {short} changed; restarting it."),
+        Event::DisabledNotStarted { short } => {
+            eprintln!("{short} is disabled; not started (parachute enable {short})");
+        }
         Event::Skipped { short, error } => eprintln!("⚠ skipping {short}: {error}"),
         Event::NothingToStart { verb } => eprintln!(
             "Nothing to {}: no services are installed. Try: parachute install <path-to-module>",

@@ -48,6 +48,11 @@ pub enum Event {
     Restarting {
         short: String,
     },
+    /// A disabled service left stopped by a re-install or the suite's start
+    /// (`disable` lasts until `enable`).
+    DisabledNotStarted {
+        short: String,
+    },
     /// A row whose unit could not be written is left out of a suite start.
     Skipped {
         short: String,

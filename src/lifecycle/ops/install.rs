@@ -3,6 +3,10 @@
 //! watch it settle. A re-install of a running service restarts it only
 //! when something it runs with changed (unit text, version, paths), like
 //! `brew reinstall`.
+//!
+//! Only a first install enables: a re-install keeps the operator's
+//! `disable` (as systemd's own `daemon-reload` does) and leaves a disabled,
+//! stopped service stopped, saying how to turn it back on.
 
 use std::path::Path;
 
@@ -13,7 +17,7 @@ use crate::lifecycle::start::{self, Target, Verb};
 use crate::manifest::{ModuleManifest, Row, Services, names, short_name};
 use crate::ports;
 
-use super::{Event, Host, Verdict, run, units};
+use super::{DISABLED, Event, Host, Verdict, run, units};
 
 /// What `install` was asked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,7 +42,8 @@ pub async fn run(
     let reg = register(host, &module, dir, version.as_deref(), opts.force)?;
     say_port(&reg, say);
     let row = &reg.row;
-    let unit_changed = write_and_enable(host, row, &module, say).await?;
+    let (unit_changed, disabled) =
+        write_and_enable(host, row, &module, reg.reinstall.is_some(), say).await?;
     let running = host.init.state(&row.unit()).await?;
     let changed = unit_changed || reg.reinstall == Some(true);
     let restart = running.is_active() && reg.reinstall.is_some();
@@ -56,6 +61,10 @@ pub async fn run(
         } else {
             Event::StartWith { short }
         });
+        return Ok(Verdict::Success);
+    }
+    if disabled && !running.is_active() {
+        say(Event::DisabledNotStarted { short });
         return Ok(Verdict::Success);
     }
     start_now(host, row, restart, say).await
@@ -120,21 +129,31 @@ fn say_port(reg: &Registered, say: &mut impl FnMut(Event)) {
     }
 }
 
-/// Write the group and the unit, reload if either changed, enable both.
-/// Returns whether the unit file changed.
+/// Write the group and the unit, reload if either changed, enable both
+/// (on a re-install, those the operator has not disabled). Returns whether
+/// the unit file changed and whether the service is disabled.
 async fn write_and_enable(
     host: &Host<'_, impl InitSystem>,
     row: &Row,
     module: &ModuleManifest,
+    reinstall: bool,
     say: &mut impl FnMut(Event),
-) -> Result<bool, Error> {
+) -> Result<(bool, bool), Error> {
     let unit = row.unit();
     let reload = host.init.ensure_group(host.paths())?;
     let unit_changed = units::ensure_unit(host, row, Some(module)).await?;
     if reload || unit_changed {
         host.init.reload().await?;
     }
-    host.init.enable(&[unit, TARGET.to_string()]).await?;
+    let wanted = [unit.clone(), TARGET.to_string()];
+    let enable = if reinstall {
+        not_disabled(host, &wanted).await?
+    } else {
+        wanted.to_vec()
+    };
+    if !enable.is_empty() {
+        host.init.enable(&enable).await?;
+    }
     say(Event::Registered {
         name: row.name.clone(),
         port: row.port,
@@ -142,7 +161,21 @@ async fn write_and_enable(
     if host.linger_off_once().await {
         say(Event::LingerOff);
     }
-    Ok(unit_changed)
+    Ok((unit_changed, !enable.contains(&unit)))
+}
+
+/// Of `units`, those whose unit file the operator has not disabled.
+async fn not_disabled(
+    host: &Host<'_, impl InitSystem>,
+    units: &[String],
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::with_capacity(units.len());
+    for u in units {
+        if host.init.state(u).await?.unit_file_state != DISABLED {
+            out.push(u.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The module's services.json row after registering.

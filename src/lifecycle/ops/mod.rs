@@ -11,6 +11,8 @@ pub mod run;
 pub mod stop;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_disabled;
 pub mod uninstall;
 mod units;
 
@@ -100,6 +102,10 @@ impl<I: InitSystem> std::fmt::Debug for Machine<I> {
             .finish_non_exhaustive()
     }
 }
+
+/// `UnitState::unit_file_state` of a unit the operator disabled (systemd's
+/// word; launchd's `print-disabled` is read into the same).
+pub(crate) const DISABLED: &str = "disabled";
 
 /// Whether an operation did all it was asked (the exit status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
