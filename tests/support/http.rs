@@ -232,6 +232,29 @@ pub fn parse(raw: &str) -> Response {
     }
 }
 
+/// Open a WebSocket to `path` (the RFC 6455 sample key, plus `extra`
+/// header lines, each ending in CRLF) and read the answer's head: the
+/// stream, left open for frames, and the head.
+pub fn websocket(addr: SocketAddr, path: &str, extra: &str) -> (TcpStream, String) {
+    let mut ws = TcpStream::connect(addr).expect("connect");
+    ws.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        ws,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n",
+        addr.port()
+    )
+    .expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        ws.read_exact(&mut b).expect("read head");
+        head.push(b[0]);
+    }
+    (ws, String::from_utf8_lossy(&head).into_owned())
+}
+
 /// `application/x-www-form-urlencoded` of `fields`.
 pub fn urlencoded(fields: &[(&str, &str)]) -> String {
     fields
