@@ -147,9 +147,12 @@ impl Request {
         }
     }
 
-    /// An urlencoded form of `fields`.
+    /// An urlencoded form of `fields`, as a browser sends it.
     pub fn form(self, fields: &[(&str, &str)]) -> Self {
-        self.body("application/x-www-form-urlencoded", &urlencoded(fields))
+        let text = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.body("application/x-www-form-urlencoded", &text)
     }
 
     /// The request's bytes, as sent to `addr` (`Connection: close`).
@@ -253,26 +256,6 @@ pub fn websocket(addr: SocketAddr, path: &str, extra: &str) -> (TcpStream, Strin
         head.push(b[0]);
     }
     (ws, String::from_utf8_lossy(&head).into_owned())
-}
-
-/// `application/x-www-form-urlencoded` of `fields`.
-pub fn urlencoded(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn pct(s: &str) -> String {
-    s.bytes().fold(String::new(), |mut o, b| {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            o.push(char::from(b));
-        } else {
-            let _ = write!(o, "%{b:02X}");
-        }
-        o
-    })
 }
 
 /// One request with an optional bearer and JSON body (the older helper's
