@@ -18,13 +18,12 @@ import os
 import re
 import sys
 import threading
-from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import httpx2
 import jwt
-import requests
+from hub_browser import Storage, browser_approves
 from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
@@ -98,52 +97,9 @@ class Front(BaseHTTPRequestHandler):
     do_GET = do_POST = do_OPTIONS = handle_any
 
 
-def hidden(html):
-    return [(m[0], unescape(m[1])) for m in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)]
-
-
-def form_fields(html):
-    """Hidden fields and ticked checkboxes, as a browser submits them."""
-    ticked = re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>', html)
-    return hidden(html) + [(k, unescape(v)) for k, v in ticked]
-
-
-def browser_approves(auth_url):
-    """A person signs in and allows the app; the callback URL."""
-    b = requests.Session()
-    post = lambda url, fields: b.post(url, data=fields, headers={"Origin": ISS}, allow_redirects=False)
-    r = b.get(auth_url, allow_redirects=False)
-    assert r.status_code == 303, (r.status_code, r.text)
-    login = ISS + r.headers["Location"] if r.headers["Location"].startswith("/") else r.headers["Location"]
-    page = b.get(login)
-    fields = hidden(page.text) + [("username", os.environ["USERNAME"]), ("password", os.environ["PASSWORD"])]
-    r = post(f"{ISS}/login", fields)
-    assert r.status_code == 303, (r.status_code, r.text)
-    r = b.get(ISS + r.headers["Location"], allow_redirects=False)
-    assert r.status_code == 200, (r.status_code, r.text)
-    out["consent_mentions_new_app"] = "This app is new" in r.text
-    out["consent_shows_document_host"] = "identifies itself by its URL" in r.text
-    r = post(f"{ISS}/oauth/authorize", form_fields(r.text) + [("decision", "approve")])
-    assert r.status_code == 303, (r.status_code, r.text)
-    return r.headers["Location"]
-
-
-class Storage:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client
-
-    async def set_client_info(self, info):
-        self.client = info
+def consent_seen(page):
+    out["consent_mentions_new_app"] = "This app is new" in page
+    out["consent_shows_document_host"] = "identifies itself by its URL" in page
 
 
 async def main():
@@ -155,7 +111,7 @@ async def main():
 
     async def redirect_handler(url):
         out["auth_url"] = url
-        callback["url"] = await asyncio.to_thread(browser_approves, url)
+        callback["url"] = await asyncio.to_thread(browser_approves, ISS, url, consent_seen)
 
     async def callback_handler():
         q = parse_qs(urlparse(callback["url"]).query)
