@@ -1,15 +1,20 @@
 """A person at the hub's pages, driven over HTTP with `requests` for the
 Python client flows (mcp_python_flow.py, mcp_vault_flow.py, authlib_flow.py):
 the forms' fields as a browser submits them, a same-origin POST, and the
-sign-in + consent a client's authorization URL leads to. Also the in-memory
-token storage the MCP SDK's OAuth client asks for.
+sign-in + consent a client's authorization URL leads to. Also the MCP SDK's
+OAuth client wired to that person (`sdk_auth`).
 """
 
+import asyncio
 import os
 import re
 from html import unescape
+from urllib.parse import parse_qs, urlparse
 
 import requests
+
+# Never fetched: the person's browser stops at the Location.
+REDIRECT = "http://127.0.0.1:2/callback"
 
 HIDDEN = r'<input type="hidden" name="([^"]+)" value="([^"]*)">'
 TICKED = r'<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>'
@@ -72,3 +77,40 @@ class Storage:
 
     async def set_client_info(self, info):
         self.client = info
+
+
+def sdk_auth(server_url, iss, client_name, on_redirect=lambda url: None, on_consent=lambda page: None, on_callback=lambda q: None, client_metadata_url=None):
+    """The MCP SDK's OAuth client (a public client, DCR or CIMD) for
+    `server_url`, whose redirect a person at the hub `iss` approves; the
+    `on_*` hooks see the authorization URL, the consent page and the
+    callback's query. Returns the provider and its token storage."""
+    from mcp.client.auth import OAuthClientProvider
+    from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+
+    storage = Storage()
+    callback = {}
+
+    async def redirect_handler(url):
+        on_redirect(url)
+        callback["url"] = await asyncio.to_thread(browser_approves, iss, url, on_consent)
+
+    async def callback_handler():
+        q = parse_qs(urlparse(callback["url"]).query)
+        on_callback(q)
+        return AuthorizationCodeResult(code=q["code"][0], state=q.get("state", [None])[0], iss=q.get("iss", [None])[0])
+
+    provider = OAuthClientProvider(
+        server_url=server_url,
+        client_metadata=OAuthClientMetadata(
+            client_name=client_name,
+            redirect_uris=[REDIRECT],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url,
+    )
+    return provider, storage

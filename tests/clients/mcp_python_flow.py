@@ -19,20 +19,17 @@ import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import httpx2
 import jwt
-from hub_browser import Storage, browser_approves
-from mcp.client.auth import OAuthClientProvider
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+from hub_browser import sdk_auth
 
 HUB = os.environ["HUB"]
 FRONT_PORT = int(os.environ["FRONT_PORT"])
 ISS = f"http://127.0.0.1:{FRONT_PORT}"
 MCP_URL = f"{ISS}/vault/test/mcp"
 PRM_URL = f"{ISS}/.well-known/oauth-protected-resource/vault/test/mcp"
-REDIRECT = "http://127.0.0.1:2/callback"  # never fetched: the driver reads Location
 CIMD_URL = os.environ.get("CIMD_URL") or None
 hub_paths = []
 jwks = jwt.PyJWKClient(f"{HUB}/.well-known/jwks.json")
@@ -106,30 +103,20 @@ async def main():
     server = ThreadingHTTPServer(("127.0.0.1", FRONT_PORT), Front)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    storage = Storage()
-    callback = {}
 
-    async def redirect_handler(url):
+    def seen_redirect(url):
         out["auth_url"] = url
-        callback["url"] = await asyncio.to_thread(browser_approves, ISS, url, consent_seen)
 
-    async def callback_handler():
-        q = parse_qs(urlparse(callback["url"]).query)
+    def seen_callback(q):
         out["callback_iss"] = q.get("iss", [None])[0]
-        return AuthorizationCodeResult(code=q["code"][0], state=q.get("state", [None])[0], iss=out["callback_iss"])
 
-    provider = OAuthClientProvider(
-        server_url=MCP_URL,
-        client_metadata=OAuthClientMetadata(
-            client_name="mcp-python-sdk-test",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
+    provider, storage = sdk_auth(
+        MCP_URL,
+        ISS,
+        "mcp-python-sdk-test",
+        on_redirect=seen_redirect,
+        on_consent=consent_seen,
+        on_callback=seen_callback,
         client_metadata_url=CIMD_URL,
     )
     async with httpx2.AsyncClient(auth=provider, timeout=30) as client:

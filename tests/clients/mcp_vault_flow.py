@@ -12,18 +12,15 @@ import asyncio
 import json
 import os
 import sys
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import httpx2
-from hub_browser import Storage, browser_approves
-from mcp.client.auth import OAuthClientProvider
+from hub_browser import sdk_auth
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 MCP_URL = os.environ["MCP_URL"]
 ISS = "{0.scheme}://{0.netloc}".format(urlparse(MCP_URL))
-REDIRECT = "http://127.0.0.1:2/callback"  # never fetched: the driver reads Location
 out = {}
 
 
@@ -36,30 +33,10 @@ async def session(provider, work):
 
 
 async def main():
-    storage = Storage()
-    callback = {}
-
-    async def redirect_handler(url):
+    def count(url):
         out["authorizations"] = out.get("authorizations", 0) + 1
-        callback["url"] = await asyncio.to_thread(browser_approves, ISS, url)
 
-    async def callback_handler():
-        q = parse_qs(urlparse(callback["url"]).query)
-        return AuthorizationCodeResult(code=q["code"][0], state=q.get("state", [None])[0], iss=q.get("iss", [None])[0])
-
-    provider = OAuthClientProvider(
-        server_url=MCP_URL,
-        client_metadata=OAuthClientMetadata(
-            client_name="mcp-python-sdk-vault",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
-    )
+    provider, storage = sdk_auth(MCP_URL, ISS, "mcp-python-sdk-vault", on_redirect=count)
 
     async def first(s):
         tools = await s.list_tools()
