@@ -13,11 +13,12 @@ import re
 import secrets
 import subprocess
 import sys
-from html import unescape
 from urllib.parse import parse_qs, urlparse
 
+import hub_browser
 import jwt
 import requests
+from hub_browser import form_fields
 from authlib.integrations.requests_client import OAuth2Session
 
 os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # loopback http
@@ -27,19 +28,8 @@ REDIRECT = "http://127.0.0.1:1/cb"
 out = {}
 
 
-def hidden(html):
-    return {m[0]: unescape(m[1]) for m in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
-
-
-def form_fields(html):
-    """Hidden fields and ticked checkboxes, as a browser submits them."""
-    pairs = list(hidden(html).items())
-    pairs += [(m[0], unescape(m[1])) for m in re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>', html)]
-    return pairs
-
-
 def post_form(browser, url, fields):
-    return browser.post(url, data=fields, headers={"Origin": ISS}, allow_redirects=False)
+    return hub_browser.post_form(browser, ISS, url, fields)
 
 
 # Discovery, then DCR as a confidential client.
@@ -77,9 +67,7 @@ assert approve.returncode == 0, approve.stderr
 
 # Sign in with a browser-like session.
 browser = requests.Session()
-page = browser.get(f"{ISS}/login")
-r = post_form(browser, f"{ISS}/login", {**hidden(page.text), "username": os.environ["USERNAME"], "password": os.environ["PASSWORD"]})
-assert r.status_code == 303, (r.status_code, r.text)
+hub_browser.sign_in(browser, ISS, browser.get(f"{ISS}/login"))
 
 oauth = OAuth2Session(
     client["client_id"],

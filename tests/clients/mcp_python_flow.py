@@ -18,22 +18,18 @@ import os
 import re
 import sys
 import threading
-from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import httpx2
 import jwt
-import requests
-from mcp.client.auth import OAuthClientProvider
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+from hub_browser import sdk_auth
 
 HUB = os.environ["HUB"]
 FRONT_PORT = int(os.environ["FRONT_PORT"])
 ISS = f"http://127.0.0.1:{FRONT_PORT}"
 MCP_URL = f"{ISS}/vault/test/mcp"
 PRM_URL = f"{ISS}/.well-known/oauth-protected-resource/vault/test/mcp"
-REDIRECT = "http://127.0.0.1:2/callback"  # never fetched: the driver reads Location
 CIMD_URL = os.environ.get("CIMD_URL") or None
 hub_paths = []
 jwks = jwt.PyJWKClient(f"{HUB}/.well-known/jwks.json")
@@ -98,82 +94,29 @@ class Front(BaseHTTPRequestHandler):
     do_GET = do_POST = do_OPTIONS = handle_any
 
 
-def hidden(html):
-    return [(m[0], unescape(m[1])) for m in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)]
-
-
-def form_fields(html):
-    """Hidden fields and ticked checkboxes, as a browser submits them."""
-    ticked = re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>', html)
-    return hidden(html) + [(k, unescape(v)) for k, v in ticked]
-
-
-def browser_approves(auth_url):
-    """A person signs in and allows the app; the callback URL."""
-    b = requests.Session()
-    post = lambda url, fields: b.post(url, data=fields, headers={"Origin": ISS}, allow_redirects=False)
-    r = b.get(auth_url, allow_redirects=False)
-    assert r.status_code == 303, (r.status_code, r.text)
-    login = ISS + r.headers["Location"] if r.headers["Location"].startswith("/") else r.headers["Location"]
-    page = b.get(login)
-    fields = hidden(page.text) + [("username", os.environ["USERNAME"]), ("password", os.environ["PASSWORD"])]
-    r = post(f"{ISS}/login", fields)
-    assert r.status_code == 303, (r.status_code, r.text)
-    r = b.get(ISS + r.headers["Location"], allow_redirects=False)
-    assert r.status_code == 200, (r.status_code, r.text)
-    out["consent_mentions_new_app"] = "This app is new" in r.text
-    out["consent_shows_document_host"] = "identifies itself by its URL" in r.text
-    r = post(f"{ISS}/oauth/authorize", form_fields(r.text) + [("decision", "approve")])
-    assert r.status_code == 303, (r.status_code, r.text)
-    return r.headers["Location"]
-
-
-class Storage:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client
-
-    async def set_client_info(self, info):
-        self.client = info
+def consent_seen(page):
+    out["consent_mentions_new_app"] = "This app is new" in page
+    out["consent_shows_document_host"] = "identifies itself by its URL" in page
 
 
 async def main():
     server = ThreadingHTTPServer(("127.0.0.1", FRONT_PORT), Front)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    storage = Storage()
-    callback = {}
 
-    async def redirect_handler(url):
+    def seen_redirect(url):
         out["auth_url"] = url
-        callback["url"] = await asyncio.to_thread(browser_approves, url)
 
-    async def callback_handler():
-        q = parse_qs(urlparse(callback["url"]).query)
+    def seen_callback(q):
         out["callback_iss"] = q.get("iss", [None])[0]
-        return AuthorizationCodeResult(code=q["code"][0], state=q.get("state", [None])[0], iss=out["callback_iss"])
 
-    provider = OAuthClientProvider(
-        server_url=MCP_URL,
-        client_metadata=OAuthClientMetadata(
-            client_name="mcp-python-sdk-test",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
+    provider, storage = sdk_auth(
+        MCP_URL,
+        ISS,
+        "mcp-python-sdk-test",
+        on_redirect=seen_redirect,
+        on_consent=consent_seen,
+        on_callback=seen_callback,
         client_metadata_url=CIMD_URL,
     )
     async with httpx2.AsyncClient(auth=provider, timeout=30) as client:

@@ -1,7 +1,7 @@
 """The official MCP Python SDK, client side only, given only
 `<hub>/vault/<name>/mcp` (MCP_URL) of a real MCP module behind the hub's
 proxy (issue 11): 401 → PRM → AS metadata → DCR → login + consent over HTTP
-(the headless browser of mcp_python_flow.py) → token → tools/list and
+(the headless browser of hub_browser.py) → token → tools/list and
 tools/call → refresh → a tool call on the new token. Prints one JSON line
 for tests/it/mcp_proxy.rs.
 
@@ -11,64 +11,17 @@ Env: MCP_URL, USERNAME, PASSWORD.
 import asyncio
 import json
 import os
-import re
 import sys
-from html import unescape
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import httpx2
-import requests
-from mcp.client.auth import OAuthClientProvider
+from hub_browser import sdk_auth
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 MCP_URL = os.environ["MCP_URL"]
 ISS = "{0.scheme}://{0.netloc}".format(urlparse(MCP_URL))
-REDIRECT = "http://127.0.0.1:2/callback"  # never fetched: the driver reads Location
 out = {}
-
-
-def form_fields(html):
-    """Hidden fields and ticked checkboxes, as a browser submits them."""
-    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
-    ticked = re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>', html)
-    return [(k, unescape(v)) for k, v in hidden + ticked]
-
-
-def browser_approves(auth_url):
-    """A person signs in and allows the app; the callback URL."""
-    b = requests.Session()
-    post = lambda url, fields: b.post(url, data=fields, headers={"Origin": ISS}, allow_redirects=False)
-    r = b.get(auth_url, allow_redirects=False)
-    assert r.status_code == 303, (r.status_code, r.text)
-    page = b.get(ISS + r.headers["Location"])
-    fields = form_fields(page.text) + [("username", os.environ["USERNAME"]), ("password", os.environ["PASSWORD"])]
-    r = post(f"{ISS}/login", fields)
-    assert r.status_code == 303, (r.status_code, r.text)
-    r = b.get(ISS + r.headers["Location"], allow_redirects=False)
-    assert r.status_code == 200, (r.status_code, r.text)
-    r = post(f"{ISS}/oauth/authorize", form_fields(r.text) + [("decision", "approve")])
-    assert r.status_code == 303, (r.status_code, r.text)
-    return r.headers["Location"]
-
-
-class Storage:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client
-
-    async def set_client_info(self, info):
-        self.client = info
 
 
 async def session(provider, work):
@@ -80,30 +33,10 @@ async def session(provider, work):
 
 
 async def main():
-    storage = Storage()
-    callback = {}
-
-    async def redirect_handler(url):
+    def count(url):
         out["authorizations"] = out.get("authorizations", 0) + 1
-        callback["url"] = await asyncio.to_thread(browser_approves, url)
 
-    async def callback_handler():
-        q = parse_qs(urlparse(callback["url"]).query)
-        return AuthorizationCodeResult(code=q["code"][0], state=q.get("state", [None])[0], iss=q.get("iss", [None])[0])
-
-    provider = OAuthClientProvider(
-        server_url=MCP_URL,
-        client_metadata=OAuthClientMetadata(
-            client_name="mcp-python-sdk-vault",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
-    )
+    provider, storage = sdk_auth(MCP_URL, ISS, "mcp-python-sdk-vault", on_redirect=count)
 
     async def first(s):
         tools = await s.list_tools()

@@ -13,8 +13,11 @@ use serde_json::json;
 
 use super::two_factor::{Page, Web, now, password_step};
 use crate::support::cli::Parachute;
-use crate::support::hub::{Home, Hub, PASSWORD, free_port, http, run_with_stdin, stderr, wait_for};
-use crate::support::systemd;
+use crate::support::http::Request;
+use crate::support::hub::{
+    Home, Hub, SET_PASSWORD, free_port, http, serve_with, set_password, wait_for,
+};
+use crate::support::{module, systemd};
 use parachute::store::{self, Store};
 
 const PAGES: &[&str] = &[
@@ -292,20 +295,13 @@ fn tokens_are_minted_listed_with_their_origin_and_revoked_from_the_page() {
 }
 
 fn register(hub: &Hub, name: &str) -> String {
-    let reg = http(
-        hub.addr,
-        "POST",
-        "/oauth/register",
-        None,
-        Some(
-            &json!({
-                "redirect_uris": [format!("http://127.0.0.1:{}/cb", free_port())],
-                "client_name": name,
-                "token_endpoint_auth_method": "none",
-            })
-            .to_string(),
-        ),
-    );
+    let reg = Request::post("/oauth/register")
+        .json(&json!({
+            "redirect_uris": [format!("http://127.0.0.1:{}/cb", free_port())],
+            "client_name": name,
+            "token_endpoint_auth_method": "none",
+        }))
+        .send(hub.addr);
     assert_eq!(reg.status, 201, "{reg:?}");
     reg.json()["client_id"].as_str().expect("id").to_string()
 }
@@ -468,36 +464,18 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 
 /// `parachute install` a module named `name` that runs [`MODULE`].
 fn install(p: &Parachute, root: &Path, name: &str) {
-    let dir = root.join(name);
-    fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
     let m = json!({
-        "name": name,
-        "manifestName": format!("parachute-{name}"),
-        "version": "1.0.0",
-        "port": free_port(),
         "paths": [format!("/{name}")],
         "health": "/health",
         "startCmd": ["/usr/bin/python3", "module.py"],
     });
-    fs::write(dir.join(".parachute/module.json"), m.to_string()).expect("write");
-    fs::write(dir.join("module.py"), MODULE).expect("write");
-    let o = p.run(&["install", dir.to_str().expect("utf8")]);
-    assert!(o.status.success(), "install {name}: {}", stderr(&o));
+    let dir = module::write(root, name, name, &m, &[("module.py", MODULE)]);
+    module::install(p, &dir, &[]);
 }
 
 /// `parachute serve` for `p`'s home on an ephemeral loopback port.
 fn serve(p: &Parachute) -> Hub {
-    let mut cmd = p.cmd(&["serve"]);
-    cmd.env("PORT", "0").env("PARACHUTE_BIND_HOST", "127.0.0.1");
-    for k in [
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "NOTIFY_SOCKET",
-        "PARACHUTE_HUB_ORIGIN",
-    ] {
-        cmd.env_remove(k);
-    }
-    Hub::spawn(cmd)
+    serve_with(p.cmd(&["serve"]), &[("PARACHUTE_BIND_HOST", "127.0.0.1")])
 }
 
 /// The text of the element with `id` on a page (`<td id="pid">…</td>`).
@@ -514,11 +492,7 @@ fn cell(page: &Page, id: &str) -> String {
 fn running_module(tmp: &Path, name: &str) -> Option<(Parachute, Hub)> {
     let mgr = systemd::manager()?;
     let p = Parachute::new(mgr, tmp);
-    let o = run_with_stdin(
-        p.cmd(&["auth", "set-password", "--password-stdin"]),
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(o.status.success(), "set-password: {}", stderr(&o));
+    set_password(p.cmd(SET_PASSWORD));
     install(&p, tmp, name);
     let hub = serve(&p);
     Some((p, hub))

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::browser::{artifacts, available, run_flow};
 use super::log_stream::{install, serve};
 use crate::support::cli::Parachute;
-use crate::support::hub::{PASSWORD, path_str, run_with_stdin, stderr};
+use crate::support::hub::{PASSWORD, SET_PASSWORD, path_str, set_password};
 use crate::support::systemd;
 
 #[test]
@@ -38,11 +38,7 @@ fn the_owner_restarts_a_module_watches_its_live_log_and_steps_up_in_a_real_brows
     let _serial = systemd::lock();
     let tmp = tempfile::tempdir().expect("tmp");
     let p = Parachute::new(mgr, tmp.path());
-    let o = run_with_stdin(
-        p.cmd(&["auth", "set-password", "--password-stdin"]),
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(o.status.success(), "set-password: {}", stderr(&o));
+    set_password(p.cmd(SET_PASSWORD));
     install(&p, tmp.path(), "browsertick");
     let _u = p.uninstall_on_drop("browsertick");
     let hub = serve(&p);

@@ -3,7 +3,6 @@
 //! installed with `parachute install` behind a real hub, and the official
 //! client SDKs (TypeScript and Python) given only `<hub>/vault/<name>/mcp`.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -11,8 +10,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::cli::Parachute;
-use crate::support::hub::{Hub, PASSWORD, free_port, run_with_stdin, stderr, wait_for};
-use crate::support::systemd;
+use crate::support::hub::{
+    Hub, PASSWORD, SET_PASSWORD, free_port, serve_with, set_password, stderr, wait_for,
+};
+use crate::support::{module, systemd};
 
 const SERVER: &str = include_str!("../modules/mcp_vault/server.py");
 
@@ -48,42 +49,38 @@ fn python_with_sdk(test: &str) -> Option<String> {
 
 /// Install the MCP module as vault `vault` for the hub at `origin`.
 fn install(p: &Parachute, root: &Path, python: &str, vault: &str, origin: &str) {
-    let dir = root.join(format!("vault-{vault}"));
-    fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
+    let name = format!("vault-{vault}");
     let m = json!({
-        "name": format!("vault-{vault}"),
-        "manifestName": format!("parachute-vault-{vault}"),
-        "version": "1.0.0",
-        "port": free_port(),
         "paths": [format!("/vault/{vault}")],
         "health": format!("/vault/{vault}/health"),
         "startCmd": [python, "server.py", vault, origin],
     });
-    fs::write(dir.join(".parachute/module.json"), m.to_string()).expect("write");
-    fs::write(dir.join("server.py"), SERVER).expect("write");
-    let o = p.run(&["install", dir.to_str().expect("utf8")]);
-    assert!(o.status.success(), "install: {}", stderr(&o));
+    let dir = module::write(root, &name, &name, &m, &[("server.py", SERVER)]);
+    module::install(p, &dir, &[]);
 }
 
 /// The hub on a port chosen up front (the module's issuer), with the owner.
 fn hub(p: &Parachute, port: u16) -> Hub {
-    let o = run_with_stdin(
-        p.cmd(&["auth", "set-password", "--password-stdin"]),
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(o.status.success(), "set-password: {}", stderr(&o));
-    let mut cmd = p.cmd(&["serve"]);
-    for k in [
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "NOTIFY_SOCKET",
-        "PARACHUTE_BIND_HOST",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.env("PORT", port.to_string())
-        .env("PARACHUTE_HUB_ORIGIN", format!("http://127.0.0.1:{port}"));
-    Hub::spawn(cmd)
+    set_password(p.cmd(SET_PASSWORD));
+    let port = port.to_string();
+    let origin = format!("http://127.0.0.1:{port}");
+    let env = [("PORT", port.as_str()), ("PARACHUTE_HUB_ORIGIN", &origin)];
+    serve_with(p.cmd(&["serve"]), &env)
+}
+
+/// Run the client flow `script` with `program` as the owner, given only
+/// the MCP URL `mcp` (and the hub's origin); its JSON line.
+fn client_flow(program: &str, script: &str, mcp: &str, origin: &str) -> Value {
+    let o = Command::new(program)
+        .arg(rig().join(script))
+        .env("MCP_URL", mcp)
+        .env("HUB", origin)
+        .env("USERNAME", "owner")
+        .env("PASSWORD", PASSWORD)
+        .output()
+        .expect(program);
+    assert!(o.status.success(), "{script}:\n{}", stderr(&o));
+    json_line(&o)
 }
 
 fn json_line(o: &std::process::Output) -> Value {
@@ -152,16 +149,7 @@ fn official_mcp_sdks_sign_in_and_call_tools_of_a_module_behind_the_hub() {
 
     // TypeScript SDK: discovery → DCR → consent → token → tools → refresh →
     // reuse of a rotated refresh token revokes, and the module refuses.
-    let o = Command::new("node")
-        .arg(rig().join("mcp-flow.mjs"))
-        .env("MCP_URL", &mcp)
-        .env("HUB", &origin)
-        .env("USERNAME", "owner")
-        .env("PASSWORD", PASSWORD)
-        .output()
-        .expect("node");
-    assert!(o.status.success(), "mcp-flow.mjs:\n{}", stderr(&o));
-    let r = json_line(&o);
+    let r = client_flow("node", "mcp-flow.mjs", &mcp, &origin);
     assert!(
         r["auth_url"]
             .as_str()
@@ -178,15 +166,7 @@ fn official_mcp_sdks_sign_in_and_call_tools_of_a_module_behind_the_hub() {
     assert_ne!(r["revoked_connect"], "connected", "{r}");
 
     // Python SDK: the same flow, then a refresh before a call.
-    let o = Command::new(&python)
-        .arg(rig().join("mcp_vault_flow.py"))
-        .env("MCP_URL", &mcp)
-        .env("USERNAME", "owner")
-        .env("PASSWORD", PASSWORD)
-        .output()
-        .expect("python");
-    assert!(o.status.success(), "mcp_vault_flow.py:\n{}", stderr(&o));
-    let r = json_line(&o);
+    let r = client_flow(&python, "mcp_vault_flow.py", &mcp, &origin);
     assert_eq!(r["authorizations"], 1, "{r}");
     assert_eq!(r["tools"], json!(["echo", "search_notes", "whoami"]), "{r}");
     assert_eq!(

@@ -6,14 +6,13 @@
 // Each test is one user story, told step by step.
 #![allow(clippy::many_single_char_names, clippy::too_many_lines)]
 
-use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::support::http::Request;
 use crate::support::hub::{Home, Hub, PASSWORD, Response, free_port, stderr};
 
 pub const VAULT_ROWS: &str = r#"{"services":[{"name":"parachute-vault","port":1940,"paths":["/vault/test"],"health":"/vault/test/health","version":"0.9.0"}]}"#;
@@ -109,7 +108,8 @@ impl Server {
     }
 }
 
-/// One HTTP/1.1 request with arbitrary headers and body.
+/// One HTTP/1.1 request with arbitrary headers and body (a `Host` among
+/// `headers` replaces the default one).
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -117,41 +117,12 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<(&str, &str)>,
 ) -> Response {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    // A `Host` among `headers` replaces the default one.
-    let host = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
-        .map_or_else(|| addr.to_string(), |(_, v)| (*v).to_string());
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (k, v) in headers
-        .iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
-    {
-        let _ = write!(req, "{k}: {v}\r\n");
+    let r = Request::new(method, path).headers(headers);
+    match body {
+        Some((ct, text)) => r.body(ct, text),
+        None => r,
     }
-    let (ct, b) = body.unwrap_or(("", ""));
-    if !ct.is_empty() {
-        let _ = write!(req, "Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len());
-    }
-    req.push_str("\r\n");
-    req.push_str(b);
-    s.write_all(req.as_bytes()).expect("write");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("header end");
-    let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    Response {
-        status: status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status"),
-        headers: headers.to_string(),
-        body: body.to_string(),
-    }
+    .send(addr)
 }
 
 pub fn encode(fields: &[(&str, &str)]) -> String {

@@ -3,7 +3,7 @@
 //! CSRF check — each with the status code it always had.
 
 use super::oauth::{Server, encode, hidden, set_cookies};
-use crate::support::hub::Response;
+use crate::support::http::{Request, Response};
 
 /// The cookies and hidden fields of a fresh `/login` form.
 fn login_form(s: &Server) -> (String, Vec<(String, String)>) {
@@ -18,13 +18,11 @@ fn login_form(s: &Server) -> (String, Vec<(String, String)>) {
 }
 
 fn post(s: &Server, path: &str, cookie: &str, content_type: &str, body: &str) -> Response {
-    let origin = s.iss();
-    s.send(
-        "POST",
-        path,
-        &[("Cookie", cookie), ("Origin", &origin)],
-        Some((content_type, body)),
-    )
+    Request::post(path)
+        .header("Cookie", cookie)
+        .origin(&s.iss())
+        .body(content_type, body)
+        .send(s.hub.addr)
 }
 
 fn assert_page(r: &Response, status: u16, heading: &str) {

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::cli::Parachute;
-use crate::support::hub::{Hub, Response, free_port, stderr, wait_for};
-use crate::support::systemd;
+use crate::support::http::{self, Response};
+use crate::support::hub::{Hub, serve_with, stderr, wait_for};
+use crate::support::{module, systemd};
 
 const SERVER: &str = include_str!("../modules/proxied/server.py");
 
@@ -27,13 +28,7 @@ pub(crate) fn install(
     extra: &Value,
     start: bool,
 ) -> PathBuf {
-    let dir = root.join(name);
-    fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
     let mut m = json!({
-        "name": name,
-        "manifestName": format!("parachute-{name}"),
-        "version": "1.0.0",
-        "port": free_port(),
         "paths": paths,
         "health": format!("{}/health", paths[0]),
         "startCmd": ["/usr/bin/python3", "server.py", name],
@@ -41,35 +36,16 @@ pub(crate) fn install(
     if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
         m.extend(e.clone());
     }
-    fs::write(dir.join(".parachute/module.json"), m.to_string()).expect("write");
-    fs::write(dir.join("server.py"), SERVER).expect("write");
-    let mut args = vec!["install", dir.to_str().expect("utf8")];
-    if !start {
-        args.push("--no-start");
-    }
-    let o = p.run(&args);
-    assert!(o.status.success(), "install {name}: {}", stderr(&o));
+    let dir = module::write(root, name, name, &m, &[("server.py", SERVER)]);
+    module::install(p, &dir, if start { &[] } else { &["--no-start"] });
     dir
 }
 
 /// `parachute serve` for `p`'s home on an ephemeral port (on every
 /// interface when `all`, so a non-loopback peer can be tested).
 pub(crate) fn hub(p: &Parachute, all: bool) -> Hub {
-    let mut cmd = p.cmd(&["serve"]);
-    cmd.env("PORT", "0");
-    for k in [
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "NOTIFY_SOCKET",
-        "PARACHUTE_HUB_ORIGIN",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.env(
-        "PARACHUTE_BIND_HOST",
-        if all { "0.0.0.0" } else { "127.0.0.1" },
-    );
-    Hub::spawn(cmd)
+    let host = if all { "0.0.0.0" } else { "127.0.0.1" };
+    serve_with(p.cmd(&["serve"]), &[("PARACHUTE_BIND_HOST", host)])
 }
 
 /// The hub's address as loopback clients use it.
@@ -79,28 +55,8 @@ pub(crate) fn local(hub: &Hub) -> SocketAddr {
 
 /// One request (`head` without its final blank line) on a fresh connection.
 pub(crate) fn send(addr: SocketAddr, head: &str) -> Response {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    s.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes())
-        .expect("write");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    parse(&String::from_utf8_lossy(&raw))
-}
-
-fn parse(raw: &str) -> Response {
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
-    let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    Response {
-        status: status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0),
-        headers: headers.to_string(),
-        body: body.to_string(),
-    }
+    http::exchange(addr, &format!("{head}\r\nConnection: close\r\n\r\n"))
+        .unwrap_or_else(|e| panic!("{addr}: {e}"))
 }
 
 pub(crate) fn get(addr: SocketAddr, path: &str, extra: &str) -> Response {
@@ -272,24 +228,9 @@ fn sse_arrives_event_by_event_and_websockets_are_bridged_with_the_subprotocol() 
     assert!(!head.contains("content-encoding"), "{seen}");
 
     // WebSocket: the subprotocol the module chose, then an echo.
-    let mut ws = TcpStream::connect(addr).expect("connect");
-    ws.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        ws,
-        "GET /pxs/ws HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Protocol: chat, echo.v2\r\n\r\n",
-        addr.port()
-    )
-    .expect("write");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        ws.read_exact(&mut b).expect("read head");
-        head.push(b[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let (mut ws, head) =
+        http::websocket(addr, "/pxs/ws", "Sec-WebSocket-Protocol: chat, echo.v2\r\n");
+    let head = head.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("sec-websocket-protocol: echo.v2"), "{head}");
     assert!(
@@ -353,7 +294,7 @@ fn a_gibibyte_streams_up_and_down_through_the_hub_with_flat_memory() {
     }
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("read");
-    let r = parse(&raw);
+    let r = http::parse(&raw);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["bytes"], GIB);
 

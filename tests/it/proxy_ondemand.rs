@@ -3,7 +3,7 @@
 //! `systemd --user`, installed stopped; requests start them, the hub
 //! stops them when idle, and `parachute status` says so.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::proxy::{get, hub, install, local};
 use crate::support::cli::Parachute;
+use crate::support::http;
 use crate::support::hub::{stderr, stdout, wait_for};
 use crate::support::systemd::{self, SystemdEnv};
 
@@ -49,27 +50,8 @@ fn discovered(addr: SocketAddr, short: &str) -> Value {
 
 /// Hold a WebSocket to the module open through the hub.
 fn open_websocket(addr: SocketAddr, path: &str) -> TcpStream {
-    let mut ws = TcpStream::connect(addr).expect("connect");
-    ws.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        ws,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        addr.port()
-    )
-    .expect("write");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        ws.read_exact(&mut b).expect("read head");
-        head.push(b[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    let (ws, head) = http::websocket(addr, path, "");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     ws
 }
 

@@ -119,6 +119,14 @@ pub fn stepped_up(s: &Server, bearer: &str) -> String {
     step_up(s, bearer, "4242")
 }
 
+/// A hub whose owner has the PIN 4242, and its operator token.
+fn pinned() -> (Server, String) {
+    let s = Server::start();
+    let op = s.home.operator_token();
+    assert_eq!(set_pin(&s, &op, &json!({"newPin": "4242"})).status, 200);
+    (s, op)
+}
+
 fn set_pin(s: &Server, bearer: &str, body: &Value) -> Response {
     as_bearer(s, "POST", "/api/step-up/pin", bearer, None, Some(body))
 }
@@ -188,9 +196,7 @@ fn a_bearer_sets_its_pin_and_trades_it_for_a_step_up_token() {
 
 #[test]
 fn the_sixth_pin_attempt_is_429_with_retry_after_across_both_doors_and_the_page() {
-    let s = Server::start();
-    let op = s.home.operator_token();
-    assert_eq!(set_pin(&s, &op, &json!({"newPin": "4242"})).status, 200);
+    let (s, op) = pinned();
     for i in 0..4 {
         let r = try_pin(&s, &op, "0000");
         assert_eq!(r.status, 401, "attempt {i}: {r:?}");
@@ -235,9 +241,7 @@ fn the_sixth_pin_attempt_is_429_with_retry_after_across_both_doors_and_the_page(
 
 #[test]
 fn rotation_needs_the_current_pin_and_ends_the_old_pins_tokens() {
-    let s = Server::start();
-    let op = s.home.operator_token();
-    assert_eq!(set_pin(&s, &op, &json!({"newPin": "4242"})).status, 200);
+    let (s, op) = pinned();
     let old = step_up(&s, &op, "4242");
     let r = set_pin(&s, &op, &json!({"newPin": "9999"}));
     assert_eq!((r.status, error(&r)), (401, "invalid_pin".into()), "{r:?}");
@@ -310,9 +314,7 @@ fn an_elevated_mint_over_the_api_needs_step_up_setup_then_token() {
 
 #[test]
 fn a_step_up_token_is_good_only_for_the_credential_that_earned_it() {
-    let s = Server::start();
-    let op = s.home.operator_token();
-    assert_eq!(set_pin(&s, &op, &json!({"newPin": "4242"})).status, 200);
+    let (s, op) = pinned();
     let mint = json!({"scope": "vault:test:admin"});
     // Another bearer of the same user (with authority to mint) cannot use
     // the operator token's step-up, and vice versa.

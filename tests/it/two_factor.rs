@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use serde_json::Value;
 
+use crate::support::http::Request;
 use crate::support::hub::{Home, Hub, PASSWORD, stderr, stdout};
 use parachute::identity::totp;
 
@@ -124,56 +123,28 @@ impl Web {
     }
 
     fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Page {
-        let mut s =
-            TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: text/html\r\n",
-            self.addr
-        );
+        let mut req = Request::new(method, path).header("Accept", "text/html");
         for (k, v) in &self.extra {
-            let _ = write!(req, "{k}: {v}\r\n");
+            req = req.header(k, v);
         }
-        if !self.jar.is_empty() {
-            let cookies = self
-                .jar
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let _ = write!(req, "Cookie: {cookies}\r\n");
-        }
+        req = req.cookies(self.jar.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if let Some(b) = body {
             if let Some(o) = &self.origin {
-                let _ = write!(req, "Origin: {o}\r\n");
+                req = req.origin(o);
             }
-            let _ = write!(
-                req,
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                b.len()
-            );
+            req = req.body("application/x-www-form-urlencoded", b);
         }
-        req.push_str("\r\n");
-        req.push_str(body.unwrap_or(""));
-        s.write_all(req.as_bytes()).expect("send");
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).expect("read");
-        let (head, body) = raw.split_once("\r\n\r\n").expect("header end");
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|c| c.parse().ok())
-            .expect("status");
-        let headers: Vec<(String, String)> = lines
+        let r = req.send(self.addr);
+        let headers: Vec<(String, String)> = r
+            .headers
+            .lines()
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
         let page = Page {
-            status,
+            status: r.status,
             headers,
-            body: body.to_string(),
+            body: r.body,
         };
         for c in page.set_cookies() {
             let pair = c.split(';').next().unwrap_or_default();

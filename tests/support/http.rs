@@ -147,9 +147,12 @@ impl Request {
         }
     }
 
-    /// An urlencoded form of `fields`.
+    /// An urlencoded form of `fields`, as a browser sends it.
     pub fn form(self, fields: &[(&str, &str)]) -> Self {
-        self.body("application/x-www-form-urlencoded", &urlencoded(fields))
+        let text = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.body("application/x-www-form-urlencoded", &text)
     }
 
     /// The request's bytes, as sent to `addr` (`Connection: close`).
@@ -232,24 +235,27 @@ pub fn parse(raw: &str) -> Response {
     }
 }
 
-/// `application/x-www-form-urlencoded` of `fields`.
-pub fn urlencoded(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn pct(s: &str) -> String {
-    s.bytes().fold(String::new(), |mut o, b| {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            o.push(char::from(b));
-        } else {
-            let _ = write!(o, "%{b:02X}");
-        }
-        o
-    })
+/// Open a WebSocket to `path` (the RFC 6455 sample key, plus `extra`
+/// header lines, each ending in CRLF) and read the answer's head: the
+/// stream, left open for frames, and the head.
+pub fn websocket(addr: SocketAddr, path: &str, extra: &str) -> (TcpStream, String) {
+    let mut ws = TcpStream::connect(addr).expect("connect");
+    ws.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        ws,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n",
+        addr.port()
+    )
+    .expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        ws.read_exact(&mut b).expect("read head");
+        head.push(b[0]);
+    }
+    (ws, String::from_utf8_lossy(&head).into_owned())
 }
 
 /// One request with an optional bearer and JSON body (the older helper's
