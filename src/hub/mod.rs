@@ -49,6 +49,30 @@ pub const REAP_EVERY: Duration = Duration::from_secs(10 * 60);
 pub const SERVICE: &str = "parachute-hub";
 /// The hub's HTTP surface.
 pub fn router(state: HubState) -> Router {
+    core_routes()
+        .merge(git::router())
+        .merge(oauth::routes())
+        .merge(login::routes())
+        .merge(pages::routes())
+        .merge(step_up::api::routes())
+        // Everything else is a module's (issue 11), or the JSON 404.
+        .fallback(proxy::forward)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            oauth::challenge,
+        ))
+        // Every Form/Json/Bytes body the hub reads is small; git streams
+        // its own bodies (under `PARACHUTE_GIT_MAX_REQUEST_BYTES`).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host_check::host_check,
+        ))
+        .with_state(state)
+}
+
+/// Health, discovery, the token registry and the log streams.
+fn core_routes() -> Router<HubState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/api/ready", get(health::ready))
@@ -69,25 +93,6 @@ pub fn router(state: HubState) -> Router {
         .route("/api/auth/revoke-token", post(tokens::revoke))
         .route(sse_ticket::PATH, post(sse_ticket::mint))
         .route("/api/services/{svc}/logs/stream", get(log_stream::stream))
-        .merge(git::router())
-        .merge(oauth::routes())
-        .merge(login::routes())
-        .merge(pages::routes())
-        .merge(step_up::api::routes())
-        // Everything else is a module's (issue 11), or the JSON 404.
-        .fallback(proxy::forward)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            oauth::challenge,
-        ))
-        // Every Form/Json/Bytes body the hub reads is small; git streams
-        // its own bodies (under `PARACHUTE_GIT_MAX_REQUEST_BYTES`).
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            host_check::host_check,
-        ))
-        .with_state(state)
 }
 
 /// Forget expired rows now and every [`REAP_EVERY`], on the hub's clock;

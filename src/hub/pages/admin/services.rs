@@ -19,6 +19,7 @@ use super::super::kit::{Notice, form_page};
 use super::super::{PageError, error_page, see_other};
 use super::home::{ServiceItem, statuses};
 use super::{CsrfForm, DoneQuery, Gate, admit, owner};
+use crate::error::Error;
 use crate::hub::state::HubState;
 use crate::lifecycle::enablement;
 use crate::lifecycle::inventory::Inventory;
@@ -116,11 +117,7 @@ pub async fn show(
     let (rows, host) = match (statuses(&state, Some(&unit)).await, state.host()) {
         (Ok(rows), Some(host)) => (rows, host),
         (Err(e), _) => return Ok(unavailable(&e.to_string())),
-        (_, None) => {
-            return Ok(unavailable(
-                &crate::error::Error::HubWithoutInit.to_string(),
-            ));
-        }
+        (_, None) => return Ok(unavailable(&Error::HubWithoutInit.to_string())),
     };
     let Some(s) = rows.first().map(ServiceItem::from) else {
         return Ok(not_found(&svc));
@@ -148,8 +145,8 @@ async fn perform(
     inventory: &Inventory,
     svc: &str,
     action: Action,
-) -> Result<Verdict, crate::error::Error> {
-    let host = state.host().ok_or(crate::error::Error::HubWithoutInit)?;
+) -> Result<Verdict, Error> {
+    let host = state.host().ok_or(Error::HubWithoutInit)?;
     let mut say = |e: Event| tracing::info!(service = svc, event = ?e, "admin page action");
     match action {
         Action::Start | Action::Restart => {
