@@ -48,7 +48,9 @@ struct Inner {
     activity: Arc<Activity>,
     started: Instant,
     keys: RwLock<Arc<Vec<Verifier>>>,
-    keys_loaded: Mutex<Instant>,
+    /// When keys were last reloaded for an unknown kid (none yet: the first
+    /// unknown kid reloads at once, even right after the hub started).
+    keys_loaded: Mutex<Option<Instant>>,
     verified: Mutex<HashMap<String, Arc<Claims>>>,
     check: Mutex<Option<(Instant, Result<(), String>)>>,
     edge: OnceLock<edge::Edge>,
@@ -95,7 +97,7 @@ impl HubState {
             activity: Arc::new(Activity::default()),
             started: Instant::now(),
             keys: RwLock::new(Arc::new(verifiers)),
-            keys_loaded: Mutex::new(Instant::now()),
+            keys_loaded: Mutex::new(None),
             verified: Mutex::new(HashMap::new()),
             check: Mutex::new(None),
             edge: OnceLock::new(),
@@ -309,10 +311,10 @@ impl HubState {
         let Ok(mut loaded) = self.0.keys_loaded.lock() else {
             return false;
         };
-        if loaded.elapsed() < KEY_RELOAD_EVERY {
+        if loaded.is_some_and(|at| at.elapsed() < KEY_RELOAD_EVERY) {
             return false;
         }
-        *loaded = Instant::now();
+        *loaded = Some(Instant::now());
         let fresh = self
             .0
             .store

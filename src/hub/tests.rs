@@ -215,12 +215,22 @@ async fn a_rotation_by_another_process_is_picked_up() {
         .write(|tx| keys::rotate(tx, &fresh).map_err(|e| store.other(e)))
         .expect("rotate");
     let after = f.mint(operator::SCOPES, true);
-    // Let the reload throttle pass, as it would between real requests.
-    tokio::time::sleep(KEY_RELOAD_EVERY + Duration::from_millis(50)).await;
+    // At once: the hub just started, and no unknown kid was seen before.
     assert!(f.state.live(&after.token).is_ok(), "new key trusted");
     assert!(f.state.live(&before.token).is_ok(), "old key still trusted");
     let (_, _, body) = f.get("/.well-known/jwks.json", None).await;
     assert_eq!(body["keys"].as_array().expect("keys").len(), 2);
+
+    // Reloads stay throttled: a second rotation within the interval is
+    // trusted once the interval has passed, not per request.
+    let third = keys::generate(crate::clock::now()).expect("gen");
+    store
+        .write(|tx| keys::rotate(tx, &third).map_err(|e| store.other(e)))
+        .expect("rotate");
+    let newest = f.mint(operator::SCOPES, true);
+    assert_eq!(f.state.live(&newest.token), Err(Reject::UnknownKey));
+    tokio::time::sleep(KEY_RELOAD_EVERY + std::time::Duration::from_millis(50)).await;
+    assert!(f.state.live(&newest.token).is_ok(), "newest key trusted");
 }
 
 #[tokio::test]
