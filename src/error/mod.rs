@@ -14,6 +14,8 @@ pub mod init;
 pub mod journal;
 pub mod launchd;
 pub mod listen;
+pub mod prompt;
+pub mod two_factor;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,8 @@ pub use edge::EdgeError;
 pub use init::InitError;
 pub use journal::JournalError;
 pub use listen::ListenError;
+pub use prompt::PromptError;
+pub use two_factor::TwoFactorError;
 
 use crate::store::StoreError;
 
@@ -140,6 +144,10 @@ pub enum Error {
         fix: &'static str,
     },
 
+    /// A command that needs the hub's owner ran before there was one.
+    #[error("the hub has no owner yet. Create it with: parachute auth set-password")]
+    NoOwner,
+
     /// A command that acts on the suite found no hub units to act on.
     #[error(
         "the hub is not set up yet, so there is nothing to {verb}. Run `parachute init` first."
@@ -190,6 +198,14 @@ pub enum Error {
     /// launchd keeps no log file for `unit` (it is not one of its jobs).
     #[error("`{unit}` has no launchd log file")]
     NoLaunchdLog { unit: String },
+
+    /// Asking the person at the terminal for a secret failed.
+    #[error("{0}")]
+    Prompt(#[from] PromptError),
+
+    /// `parachute auth 2fa` changed nothing.
+    #[error("{0}")]
+    TwoFactor(#[from] TwoFactorError),
 
     /// Reading the journal failed.
     #[error("{0}")]

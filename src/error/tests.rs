@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Error, JournalError};
+use super::{Error, JournalError, PromptError, TwoFactorError};
 
 fn says(e: impl Into<Error>) -> String {
     e.into().to_string()
@@ -107,4 +107,69 @@ fn journal_faults_say_what_journalctl_did() {
         "journalctl failed for the services: No journal files were found."
     );
     assert_eq!(says(JournalError::NoPipe), "journalctl gave no output pipe");
+}
+
+#[test]
+fn prompt_faults_name_the_secret_and_the_stdin_way() {
+    assert_eq!(
+        says(PromptError::Differ { what: "PINs" }),
+        "the two PINs differ; nothing was changed. Run the command again"
+    );
+    assert_eq!(
+        says(PromptError::NoTerminal {
+            what: "a password",
+            command: "auth set-password".into(),
+        }),
+        "stdin is not a terminal, so there is no one to ask for a password. Pipe it in instead: printf '%s\\n' \"$PW\" | parachute auth set-password --password-stdin"
+    );
+    assert_eq!(
+        says(PromptError::PasswordRule {
+            reason: "the password is too short".into()
+        }),
+        "the password is too short; nothing was changed. Run the command again"
+    );
+}
+
+#[test]
+fn two_factor_faults_name_the_user_and_the_next_command() {
+    let bob = || "bob".to_string();
+    assert_eq!(
+        says(TwoFactorError::AlreadyOn { username: bob() }),
+        "two-factor sign-in is already on for `bob`; nothing was changed. To move to a new authenticator, turn it off first: parachute auth 2fa disable --username bob"
+    );
+    assert_eq!(
+        says(TwoFactorError::NothingPending { username: bob() }),
+        "there is no enrollment pending for `bob`. Start one with: parachute auth 2fa enroll"
+    );
+    assert_eq!(
+        says(TwoFactorError::NotACode {
+            code: "12ab".into(),
+            digits: 6
+        }),
+        "`12ab` is not a 6-digit code; two-factor sign-in is not on yet"
+    );
+    assert_eq!(
+        says(TwoFactorError::DisableNeedsYes { username: bob() }),
+        "stdin is not a terminal, so there is no one to confirm. Add --yes: parachute auth 2fa disable --username bob --yes"
+    );
+    assert_eq!(
+        says(Error::NoOwner),
+        "the hub has no owner yet. Create it with: parachute auth set-password"
+    );
+}
+
+#[test]
+fn only_a_bad_code_is_worth_asking_again() {
+    assert!(TwoFactorError::CodeMismatch.another_code_may_do());
+    let malformed = TwoFactorError::NotACode {
+        code: "x".into(),
+        digits: 6,
+    };
+    assert!(malformed.another_code_may_do());
+    // Another code cannot bring back an enrollment someone else replaced.
+    let changed = TwoFactorError::EnrollmentChanged {
+        username: "bob".into(),
+    };
+    assert!(!changed.another_code_may_do());
+    assert!(!TwoFactorError::EnrollNeedsTerminal.another_code_may_do());
 }

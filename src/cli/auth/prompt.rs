@@ -3,7 +3,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _};
 
-use crate::error::Error;
+use crate::error::{Error, PromptError};
 use crate::identity::Password;
 use crate::identity::password;
 
@@ -29,19 +29,20 @@ pub fn password(from_stdin: bool, command: &str) -> Result<Password, Error> {
         let first = read("New password: ")?;
         let again = read("Repeat it: ")?;
         if first != again {
-            return Err(Error::Usage(
-                "the two passwords differ; nothing was changed. Run the command again".into(),
-            ));
+            return Err(PromptError::Differ { what: "passwords" }.into());
         }
         first
     } else {
-        return Err(Error::Usage(format!(
-            "stdin is not a terminal, so there is no one to ask for a password. Pipe it in instead: printf '%s\\n' \"$PW\" | parachute {command} --password-stdin"
-        )));
+        return Err(PromptError::NoTerminal {
+            what: "a password",
+            command: command.to_string(),
+        }
+        .into());
     };
     // The same rule `/account` applies, so a password set here also passes there.
-    password::check_rule(&pw)
-        .map_err(|e| Error::Usage(format!("{e}; nothing was changed. Run the command again")))?;
+    password::check_rule(&pw).map_err(|e| PromptError::PasswordRule {
+        reason: e.to_string(),
+    })?;
     Ok(Password::new(pw))
 }
 
@@ -58,9 +59,11 @@ pub fn existing_password(from_stdin: bool, ask: &str, command: &str) -> Result<P
     } else if std::io::stdin().is_terminal() {
         rpassword::prompt_password(ask).map_err(|e| Error::io(std::path::Path::new("<tty>"), e))?
     } else {
-        return Err(Error::Usage(format!(
-            "stdin is not a terminal, so there is no one to ask for the password. Pipe it in instead: printf '%s\\n' \"$PW\" | parachute {command} --password-stdin"
-        )));
+        return Err(PromptError::NoTerminal {
+            what: "the password",
+            command: command.to_string(),
+        }
+        .into());
     };
     Ok(Password::new(pw))
 }

@@ -20,7 +20,7 @@ use clap::{Args, Subcommand};
 use super::two_factor::user;
 use super::{Context, JsonArgs, internal, prompt};
 use crate::cli::context::out;
-use crate::error::Error;
+use crate::error::{Error, PromptError};
 use crate::identity::password;
 use crate::identity::step_up::{self as rules, StepUpError};
 use crate::store::{self, Store, users::User};
@@ -132,9 +132,7 @@ fn read_pins(changing: bool) -> Result<(Option<String>, String), Error> {
         };
         let first = ask("New PIN (4–12 digits): ")?;
         if ask("Repeat it: ")? != first {
-            return Err(Error::Usage(
-                "the two PINs differ; nothing was changed. Run the command again".into(),
-            ));
+            return Err(PromptError::Differ { what: "PINs" }.into());
         }
         return Ok((current, first));
     }

@@ -16,7 +16,7 @@ use clap::{Args, Subcommand};
 use super::{Context, date};
 use crate::cli::context::out;
 use crate::clock::Clock;
-use crate::error::Error;
+use crate::error::{Error, TwoFactorError};
 use crate::identity::{backup_codes, totp};
 use crate::store::{self, Store, two_factor, users::User};
 
@@ -94,23 +94,15 @@ pub(super) fn user(store: &Store, username: Option<&str>) -> Result<User, Error>
     let sql = |e| Error::from(store.err(e));
     let all = store::users::list(&conn).map_err(sql)?;
     match username {
-        None => all.into_iter().next().ok_or_else(|| {
-            Error::Usage(
-                "the hub has no owner yet. Create it with: parachute auth set-password".into(),
-            )
-        }),
+        None => all.into_iter().next().ok_or(Error::NoOwner),
         Some(name) => all
             .iter()
             .find(|u| u.username == name)
             .cloned()
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "there is no user `{name}`; users: {}. See them with: parachute auth list-users",
-                    all.iter()
-                        .map(|u| u.username.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+            .ok_or_else(|| Error::UnknownUser {
+                name: name.to_string(),
+                users: all.iter().map(|u| u.username.clone()).collect(),
+                fix: "See them with: parachute auth list-users",
             }),
     }
 }
@@ -179,10 +171,10 @@ fn status(store: &Store, args: &StatusArgs) -> Result<ExitCode, Error> {
 }
 
 fn already_on(u: &User) -> Error {
-    Error::Usage(format!(
-        "two-factor sign-in is already on for `{0}`; nothing was changed. To move to a new authenticator, turn it off first: parachute auth 2fa disable --username {0}",
-        u.username
-    ))
+    TwoFactorError::AlreadyOn {
+        username: u.username.clone(),
+    }
+    .into()
 }
 
 fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, Error> {
@@ -196,10 +188,10 @@ fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, E
     }
     if let Some(code) = &args.confirm {
         let Some(row) = existing else {
-            return Err(Error::Usage(format!(
-                "there is no enrollment pending for `{}`. Start one with: parachute auth 2fa enroll",
-                u.username
-            )));
+            return Err(TwoFactorError::NothingPending {
+                username: u.username.clone(),
+            }
+            .into());
         };
         let secret = totp::Secret::from_base32(&row.secret)
             .ok_or_else(|| super::internal(store.path(), "stored TOTP secret is not base32"))?;
@@ -208,9 +200,7 @@ fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, E
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.json && !interactive {
-        return Err(Error::Usage(
-            "enrolling shows a secret, and stdin/stdout are not a terminal. Run it in a terminal, or ask for the secret as data: parachute auth 2fa enroll --json".into(),
-        ));
+        return Err(TwoFactorError::EnrollNeedsTerminal.into());
     }
     let secret = totp::Secret::generate();
     let now = clock.now();
@@ -263,7 +253,9 @@ fn enroll(store: &Store, args: &EnrollArgs, clock: &Clock) -> Result<ExitCode, E
         }
         match confirm(store, &u, &secret, line.trim(), clock.now()) {
             Ok(codes) => return print_enabled(&u, &codes, false),
-            Err(Error::Usage(m)) if attempt < PROMPT_TRIES => eprintln!("✗ {m}"),
+            Err(Error::TwoFactor(e)) if e.another_code_may_do() && attempt < PROMPT_TRIES => {
+                eprintln!("✗ {e}");
+            }
             Err(e) => return Err(e),
         }
     }
@@ -286,16 +278,14 @@ fn confirm(
     let step = match totp::verify(secret, code, now, None) {
         totp::Check::Accepted { step } => step,
         totp::Check::Malformed => {
-            return Err(Error::Usage(format!(
-                "`{}` is not a {}-digit code; two-factor sign-in is not on yet",
-                code.trim(),
-                totp::DIGITS
-            )));
+            return Err(TwoFactorError::NotACode {
+                code: code.trim().to_string(),
+                digits: totp::DIGITS,
+            }
+            .into());
         }
         totp::Check::Wrong | totp::Check::Replayed => {
-            return Err(Error::Usage(
-                "that code does not match; two-factor sign-in is not on yet. Check that the app's entry is the newest one and that this machine's clock is right, then try the code shown now".into(),
-            ));
+            return Err(TwoFactorError::CodeMismatch.into());
         }
     };
     let codes = backup_codes::generate();
@@ -310,10 +300,10 @@ fn confirm(
         two_factor::enable(tx, &u.id, step, &hashes, now).map_err(|e| store.err(e))
     })?;
     if !enabled {
-        return Err(Error::Usage(format!(
-            "the pending enrollment for `{}` changed while this one was open (another enroll, or it was finished); run: parachute auth 2fa status",
-            u.username
-        )));
+        return Err(TwoFactorError::EnrollmentChanged {
+            username: u.username.clone(),
+        }
+        .into());
     }
     Ok(codes)
 }
@@ -352,10 +342,10 @@ fn disable(store: &Store, args: &DisableArgs) -> Result<ExitCode, Error> {
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            return Err(Error::Usage(format!(
-                "stdin is not a terminal, so there is no one to confirm. Add --yes: parachute auth 2fa disable --username {} --yes",
-                u.username
-            )));
+            return Err(TwoFactorError::DisableNeedsYes {
+                username: u.username.clone(),
+            }
+            .into());
         }
         eprint!(
             "Turn off two-factor sign-in for `{}`? Signing in will need only the password. [y/N] ",
