@@ -126,6 +126,9 @@ impl InitSystem for Backend {
     fn installed_hub_port(&self, paths: &Paths) -> Option<u16> {
         delegate!(self, b => b.installed_hub_port(paths))
     }
+    fn hub_program_elsewhere(&self, paths: &Paths, exe: &std::path::Path) -> Option<String> {
+        delegate!(self, b => b.hub_program_elsewhere(paths, exe))
+    }
     async fn render_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
         delegate!(self, b => b.render_hub(paths, spec).await)
     }

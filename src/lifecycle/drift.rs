@@ -27,7 +27,8 @@ const HUB_HEALTH_SERVICE: &str = "parachute-hub";
 /// What differs between this binary and the hub's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
-    /// The hub unit's `ExecStart=` program, when it is not this binary.
+    /// The program the hub's unit (or launchd agent) runs, when it is not
+    /// this binary.
     pub unit_exe: Option<String>,
     /// The running hub's `/health` version, when it is not [`VERSION`].
     pub running_version: Option<String>,
@@ -67,19 +68,35 @@ pub fn has_hub_unit(paths: &Paths) -> bool {
     paths.unit_file(HUB_SERVICE).is_file()
 }
 
-/// Compare the hub's unit and, when its service is running, its `/health`
-/// version with this binary. Without a hub unit there is nothing to compare.
-/// A hub that is not running is not probed: a connection to the socket
-/// would start it (from the unit's binary, which `unit_exe` covers).
-pub async fn detect(paths: &Paths, init: Option<&impl InitSystem>, exe: &Path, port: u16) -> Drift {
-    if !has_hub_unit(paths) {
+/// Whether `init` wrote the hub's files for this backend: its service unit,
+/// or what the backend counts as the hub (launchd: its agent).
+pub fn has_hub_files(paths: &Paths, init: &impl InitSystem) -> bool {
+    has_hub_unit(paths) || init.has_hub(paths)
+}
+
+/// Compare the hub's files (its unit, or its launchd agent, through
+/// `init`) and, when its service is running, its `/health` version with
+/// this binary. Without the hub's files there is nothing to compare. The
+/// manager is asked only when `reachable`; a hub that is not running is not
+/// probed: a connection to the socket would start it (from the files'
+/// binary, which `unit_exe` covers).
+pub async fn detect(
+    paths: &Paths,
+    init: &impl InitSystem,
+    reachable: bool,
+    exe: &Path,
+    port: u16,
+) -> Drift {
+    if !has_hub_files(paths, init) {
         return Drift::default();
     }
     let mut drift = Drift {
-        unit_exe: pinned_elsewhere(paths, exe),
+        unit_exe: init.hub_program_elsewhere(paths, exe),
         running_version: None,
     };
-    let Some(init) = init else { return drift };
+    if !reachable {
+        return drift;
+    }
     if init.state(HUB_SERVICE).await.is_ok_and(|s| s.is_active()) {
         drift.running_version = running_version(port).await.filter(|v| v != VERSION);
     }

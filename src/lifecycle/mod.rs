@@ -210,6 +210,12 @@ pub trait InitSystem: Sized {
     fn installed_hub_port(&self, paths: &Paths) -> Option<u16> {
         hub::installed_port(paths)
     }
+    /// The program the installed hub runs, when it is not `exe` (systemd:
+    /// its service unit's `ExecStart=`; launchd: its agent's
+    /// `ProgramArguments[0]`): after a move, what the next command says once.
+    fn hub_program_elsewhere(&self, paths: &Paths, exe: &std::path::Path) -> Option<String> {
+        drift::pinned_elsewhere(paths, exe)
+    }
     /// The hub's files as `init` would write them now.
     async fn render_hub(&self, paths: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
         let hardening = systemd::units::hardening(paths, self).await;

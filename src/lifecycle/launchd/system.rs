@@ -341,6 +341,10 @@ impl<R: Runner> InitSystem for Launchd<R> {
         super::hub::installed_port(&self.layout)
     }
 
+    fn hub_program_elsewhere(&self, _: &Paths, exe: &std::path::Path) -> Option<String> {
+        program(&self.plist(HUB_LABEL)).filter(|p| std::path::Path::new(p) != exe)
+    }
+
     async fn render_hub(&self, _: &Paths, spec: &HubUnits) -> Result<HubFiles, Error> {
         let agent = super::hub::agent(&self.layout, spec);
         let text = agents::expected(&self.layout, &agent).map_err(InitError::from)?;
