@@ -447,19 +447,11 @@ fn signing_out_everywhere_else_and_rotating_the_key_from_the_security_page() {
     assert!(page.body.contains("retired "), "{}", page.body);
 }
 
-/// A module that says it is up (with its PID) and answers `/health`.
+/// A module that says it is up (with its PID) (and answers `/health`:
+/// [`module::with_ok_server`]).
 const MODULE: &str = r#"
 import http.server, os, sys
 print(f"admin-test module up pid={os.getpid()}", flush=True)
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 "#;
 
 /// `parachute install` a module named `name` that runs [`MODULE`].
@@ -469,7 +461,13 @@ fn install(p: &Parachute, root: &Path, name: &str) {
         "health": "/health",
         "startCmd": ["/usr/bin/python3", "module.py"],
     });
-    let dir = module::write(root, name, name, &m, &[("module.py", MODULE)]);
+    let dir = module::write(
+        root,
+        name,
+        name,
+        &m,
+        &[("module.py", &module::with_ok_server(MODULE))],
+    );
     module::install(p, &dir, &[]);
 }
 

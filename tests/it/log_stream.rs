@@ -26,7 +26,8 @@ use parachute::store::Store;
 const TICKET: &str = "/api/ui/sse-ticket";
 const PIN: &str = "4242";
 
-/// A module that prints `tick <n> at=<unix ms>` every 200 ms and answers `/health`.
+/// A module that prints `tick <n> at=<unix ms>` every 200 ms (and answers
+/// `/health`: [`module::with_ok_server`]).
 const TICKER: &str = r#"
 import http.server, os, sys, threading, time
 def tick():
@@ -36,15 +37,6 @@ def tick():
         n += 1
         time.sleep(0.2)
 threading.Thread(target=tick, daemon=True).start()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 "#;
 
 fn stream_path(svc: &str, ticket: &str) -> String {
@@ -152,6 +144,18 @@ impl Sse {
             .filter_map(|(id, data)| Some((id?, data)).filter(|(_, d)| d.contains("tick ")))
             .collect()
     }
+}
+
+/// The log stream of `svc`, opened with a fresh ticket of the bearer `op`
+/// and `extra` header lines.
+fn follow(addr: SocketAddr, svc: &str, op: &str, extra: &[String]) -> Sse {
+    Sse::open(addr, &stream_path(svc, &ticket(addr, op)), extra)
+}
+
+/// The operator token `set-password` wrote into `p`'s home.
+fn operator_token(p: &Parachute) -> String {
+    let t = fs::read_to_string(p.home().join("operator.token")).expect("operator.token");
+    t.trim().to_string()
 }
 
 /// The events of a (chunked) SSE body: `(id, data)` per event.
@@ -315,7 +319,13 @@ fn write_ticker(root: &Path, name: &str) -> std::path::PathBuf {
         "health": "/health",
         "startCmd": ["/usr/bin/python3", "module.py"],
     });
-    module::write(root, name, name, &m, &[("module.py", TICKER)])
+    module::write(
+        root,
+        name,
+        name,
+        &m,
+        &[("module.py", &module::with_ok_server(TICKER))],
+    )
 }
 
 /// `parachute serve` for `p`'s home, keep-alives every 300 ms.
@@ -352,15 +362,10 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
     install(&p, tmp.path(), "logtick");
     let _u = p.uninstall_on_drop("logtick");
     let hub = serve(&p);
-    let op = fs::read_to_string(p.home().join("operator.token")).expect("operator.token");
-    let op = op.trim();
+    let op = &operator_token(&p);
     let unit = "parachute-logtick.service";
 
-    let mut sse = Sse::open(
-        hub.addr,
-        &stream_path("logtick", &ticket(hub.addr, op)),
-        &[],
-    );
+    let mut sse = follow(hub.addr, "logtick", op, &[]);
     assert_eq!(sse.status, 200, "{}", sse.head);
     assert!(
         sse.until(Duration::from_secs(20), |t| events(t).len() >= 6),
@@ -389,11 +394,7 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
 
     // Resuming from an event gives the very next line, then on.
     let header = format!("Last-Event-ID: {id}");
-    let mut again = Sse::open(
-        hub.addr,
-        &stream_path("logtick", &ticket(hub.addr, op)),
-        &[header],
-    );
+    let mut again = follow(hub.addr, "logtick", op, &[header]);
     assert_eq!(again.status, 200, "{}", again.head);
     assert!(
         again.until(Duration::from_secs(20), |t| events(t).len() >= 2),
@@ -417,13 +418,7 @@ fn a_modules_log_streams_live_resumes_after_its_last_event_and_keeps_alive() {
 
     // At most 16 streams at once; the next is told to come back.
     let open: Vec<Sse> = (0..16)
-        .map(|_| {
-            Sse::open(
-                hub.addr,
-                &stream_path("logtick", &ticket(hub.addr, op)),
-                &[],
-            )
-        })
+        .map(|_| follow(hub.addr, "logtick", op, &[]))
         .collect();
     assert!(open.iter().all(|s| s.status == 200));
     let over = stream(hub.addr, "logtick", &ticket(hub.addr, op));
@@ -493,14 +488,9 @@ fn under_launchd_the_log_file_streams_with_byte_offsets_as_ids() {
     assert!(o.status.success(), "install: {}", stderr(&o));
     let bind = [("PARACHUTE_BIND_HOST", "127.0.0.1")];
     let mut hub = serve_with(mac(root, &p, &["serve"]), &bind);
-    let op = fs::read_to_string(p.home().join("operator.token")).expect("operator.token");
-    let op = op.trim();
+    let op = &operator_token(&p);
 
-    let mut sse = Sse::open(
-        hub.addr,
-        &stream_path("mactick", &ticket(hub.addr, op)),
-        &[],
-    );
+    let mut sse = follow(hub.addr, "mactick", op, &[]);
     assert_eq!(sse.status, 200, "{}", sse.head);
     assert!(
         sse.until(Duration::from_secs(20), |t| events(t).len() >= 4),
@@ -522,11 +512,7 @@ fn under_launchd_the_log_file_streams_with_byte_offsets_as_ids() {
         "offset {at} ends line `tick {n}`: {before:?}"
     );
     drop(sse);
-    let mut again = Sse::open(
-        hub.addr,
-        &stream_path("mactick", &ticket(hub.addr, op)),
-        &[format!("Last-Event-ID: {id}")],
-    );
+    let mut again = follow(hub.addr, "mactick", op, &[format!("Last-Event-ID: {id}")]);
     assert!(again.until(Duration::from_secs(20), |t| events(t).len() >= 2));
     assert_eq!(again.ticks()[0].1, n + 1, "{}", again.text);
 

@@ -2,19 +2,14 @@
 //! text — a form the hub cannot read (too large, not a form), a refused
 //! CSRF check — each with the status code it always had.
 
-use super::oauth::{Server, encode, hidden, set_cookies};
+use super::oauth::{Server, encode, hidden};
 use crate::support::http::{Request, Response};
 
 /// The cookies and hidden fields of a fresh `/login` form.
 fn login_form(s: &Server) -> (String, Vec<(String, String)>) {
     let page = s.get("/login");
     assert_eq!(page.status, 200, "{page:?}");
-    let cookie = set_cookies(&page)
-        .into_iter()
-        .map(|(k, v, _)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    (cookie, hidden(&page.body))
+    (page.cookie_header(), hidden(&page.body))
 }
 
 fn post(s: &Server, path: &str, cookie: &str, content_type: &str, body: &str) -> Response {

@@ -88,6 +88,11 @@ fn try_pin(s: &Server, bearer: &str, pin: &str) -> Response {
     )
 }
 
+/// `POST /api/step-up` with `pin` from the browser `b`'s session.
+fn session_pin(b: &Browser, pin: &str) -> Response {
+    as_session(b, "POST", "/api/step-up", Some(&json!({"pin": pin})), &[])
+}
+
 /// `POST /api/auth/mint-token` of `body` as `bearer`, with `step_up`.
 fn mint_as(s: &Server, bearer: &str, step_up: Option<&str>, body: &Value) -> Response {
     as_bearer(
@@ -228,13 +233,7 @@ fn the_sixth_pin_attempt_is_429_with_retry_after_across_both_doors_and_the_page(
     assert_eq!(r.status, 429, "{r:?}");
     assert!(r.header("retry-after").is_some(), "the page's 429: {r:?}");
     // And so is a session's step-up over the API.
-    let r = as_session(
-        &b,
-        "POST",
-        "/api/step-up",
-        Some(&json!({"pin": "4242"})),
-        &[],
-    );
+    let r = session_pin(&b, "4242");
     assert_eq!(r.status, 429, "{r:?}");
     assert!(r.header("retry-after").is_some(), "{r:?}");
 }
@@ -331,13 +330,7 @@ fn a_step_up_token_is_good_only_for_the_credential_that_earned_it() {
     // A session's step-up (over the API) works on its own pages, not for a
     // bearer; a bearer's does nothing for the session.
     let mut b = signed_in(&s);
-    let r = as_session(
-        &b,
-        "POST",
-        "/api/step-up",
-        Some(&json!({"pin": "4242"})),
-        &[],
-    );
+    let r = session_pin(&b, "4242");
     assert_eq!(r.status, 200, "{r:?}");
     let sessions = r.json()["token"].as_str().expect("token").to_string();
     let r = mint_as(&s, &op, Some(&sessions), &mint);

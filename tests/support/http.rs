@@ -30,6 +30,18 @@ impl Response {
         })
     }
 
+    /// What a browser sends back as `Cookie` after this response: the
+    /// `name=value` of each `Set-Cookie`.
+    pub fn cookie_header(&self) -> String {
+        self.headers
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.split(';').next().unwrap_or_default().trim())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// The `error` member of a JSON answer (`""` when there is none).
     pub fn error(&self) -> String {
         self.json()["error"]

@@ -38,6 +38,25 @@ pub fn write(
     dir
 }
 
+/// Python that answers every GET `200 ok` on `127.0.0.1:$PORT` (the
+/// module's health check), after `prelude`, which imports `http.server`
+/// and `os`: a module's whole program.
+pub fn with_ok_server(prelude: &str) -> String {
+    format!(
+        r#"{prelude}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+"#
+    )
+}
+
 /// `parachute install <dir> ARGS`, asserting success.
 pub fn install(p: &Parachute, dir: &Path, args: &[&str]) {
     let mut all = vec!["install", dir.to_str().expect("utf8")];
