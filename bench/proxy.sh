@@ -6,12 +6,19 @@
 # `/bench`), and through nginx as a reverse proxy (keep-alive upstream, the
 # peer's usual setup). Then SSE first-event latency and a WebSocket echo
 # round trip through the hub, against tests/modules/proxied/server.py.
-# Env: DURATION (wrk seconds, default 10), CONNS (default 32), THREADS (2).
-# Needs wrk, nginx, python3; builds release.
+# Env: DURATION (wrk seconds, default 10), CONNS (default 32), THREADS (2),
+# RUNS (rounds of direct/hub/nginx, interleaved, default 1),
+# PARACHUTE_BIN=<binary> (skips the release build), PERF=<file> (records
+# `perf record -g` of the hub during its first round into <file>).
+# Needs wrk, nginx, python3 (and perf for PERF); builds release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=$PWD/target/release/parachute
+if [ -n "${PARACHUTE_BIN:-}" ]; then
+    bin=$PARACHUTE_BIN
+else
+    cargo build --release --quiet
+    bin=$PWD/target/release/parachute
+fi
 work=$(mktemp -d)
 free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 backend=$(free) front=$(free) hubport=$(free) py=$(free)
@@ -55,7 +62,8 @@ http {
 }
 NGINX
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 
 # The Python module for SSE and WebSocket.
 PORT=$py SSE_HOLD=0.2 python3 tests/modules/proxied/server.py benchpy >/dev/null &
@@ -72,7 +80,8 @@ cat >"$PARACHUTE_HOME/services.json" <<JSON
 ]}
 JSON
 RUST_LOG=warn "$bin" serve 2>"$work/hub.log" &
-pids+=($!)
+hub_pid=$!
+pids+=($hub_pid)
 for url in "http://127.0.0.1:$hubport/bench/x" "http://127.0.0.1:$front/bench/x" "http://127.0.0.1:$py/health"; do
     for _ in $(seq 100); do curl -fsS "$url" >/dev/null 2>&1 && break; sleep 0.1; done
 done
@@ -84,17 +93,50 @@ measure() {
         $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
         END { printf "%.3f %.3f %.0f\n", p50, p99, rps }'
 }
-echo "wrk -t$threads -c$conns -d${dur}s, GET of a 2-byte body; $(nproc) CPUs"
-read -r d50 d99 drps < <(measure "http://127.0.0.1:$backend/bench/x")
-read -r h50 h99 hrps < <(measure "http://127.0.0.1:$hubport/bench/x")
-read -r n50 n99 nrps < <(measure "http://127.0.0.1:$front/bench/x")
-printf '%-8s %9s %9s %10s\n' path p50_ms p99_ms req/s
-printf '%-8s %9s %9s %10s\n' direct "$d50" "$d99" "$drps" hub "$h50" "$h99" "$hrps" nginx "$n50" "$n99" "$nrps"
-awk -v d50="$d50" -v d99="$d99" -v h50="$h50" -v h99="$h99" -v n50="$n50" -v n99="$n99" \
-    -v d="$drps" -v h="$hrps" -v n="$nrps" 'BEGIN {
-    printf "added by the hub:  p50 %+.3f ms, p99 %+.3f ms\n", h50 - d50, h99 - d99
-    printf "added by nginx:    p50 %+.3f ms, p99 %+.3f ms\n", n50 - d50, n99 - d99
-    printf "req/s hub/direct %.2f (target >= 0.8), hub/nginx %.2f (target >= 1.0)\n", h / d, h / n }'
+# CPU seconds a process has used (user + system), from /proc.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+# CPU microseconds per request of process $1 while `measure $2` runs:
+# "p50 p99 req/s cpu_us_per_request". The machine's noise moves req/s a
+# lot; the CPU a proxy spends per request moves much less.
+measure_cpu() {
+    local before after out
+    before=$(cpu_s "$1")
+    out=$(measure "$2")
+    after=$(cpu_s "$1")
+    awk -v o="$out" -v b="$before" -v a="$after" -v d="$dur" 'BEGIN {
+        split(o, f, " "); printf "%s %s %s %.1f\n", f[1], f[2], f[3], (a - b) * 1e6 / (f[3] * d) }'
+}
+
+# The hub's run, recorded by perf on the first round when PERF is set.
+measure_hub() {
+    if [ -n "${PERF:-}" ] && [ "$1" = 1 ]; then
+        perf record -q -g -o "$PERF" -p "$hub_pid" -- sleep "$dur" 2>/dev/null &
+        local perf_pid=$!
+        measure_cpu "$hub_pid" "http://127.0.0.1:$hubport/bench/x"
+        wait "$perf_pid" || true
+    else
+        measure_cpu "$hub_pid" "http://127.0.0.1:$hubport/bench/x"
+    fi
+}
+for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" | head -1) && [ -n "$worker" ] && break; sleep 0.1; done
+echo "wrk -t$threads -c$conns -d${dur}s, GET of a 2-byte body; $(nproc) CPUs; $(uptime | sed 's/.*load/load/')"
+for run in $(seq "${RUNS:-1}"); do
+    # nginx's one worker is the backend in every run and the peer proxy
+    # too in the last: its CPU per request there, less the backend's
+    # (direct), is the proxying's.
+    read -r d50 d99 drps dcpu < <(measure_cpu "$worker" "http://127.0.0.1:$backend/bench/x")
+    read -r h50 h99 hrps hcpu < <(measure_hub "$run")
+    read -r n50 n99 nrps ncpu < <(measure_cpu "$worker" "http://127.0.0.1:$front/bench/x")
+    echo "round $run"
+    printf '%-8s %9s %9s %10s\n' path p50_ms p99_ms req/s
+    printf '%-8s %9s %9s %10s\n' direct "$d50" "$d99" "$drps" hub "$h50" "$h99" "$hrps" nginx "$n50" "$n99" "$nrps"
+    awk -v d50="$d50" -v d99="$d99" -v h50="$h50" -v h99="$h99" -v n50="$n50" -v n99="$n99" \
+        -v d="$drps" -v h="$hrps" -v n="$nrps" -v dc="$dcpu" -v hc="$hcpu" -v nc="$ncpu" 'BEGIN {
+        printf "added by the hub:  p50 %+.3f ms, p99 %+.3f ms\n", h50 - d50, h99 - d99
+        printf "added by nginx:    p50 %+.3f ms, p99 %+.3f ms\n", n50 - d50, n99 - d99
+        printf "req/s hub/direct %.2f (target >= 0.8), hub/nginx %.2f (target >= 1.0), nginx/direct %.2f\n", h / d, h / n, n / d
+        printf "CPU per proxied request: hub %.1f us, nginx %.1f us (%.1f - %.1f backend)\n", hc, nc - dc, nc, dc }'
+done
 
 # SSE first event and WebSocket echo round trip, through the hub and direct.
 python3 - "$hubport" "$py" <<'PY'

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::single_flight::SingleFlight;
-use crate::lifecycle::{InitSystem, UnitState};
+use crate::lifecycle::{InitError, InitSystem, UnitState};
 use crate::manifest::Row;
 
 /// How long a unit's state read from the init system is reused.
@@ -25,12 +25,15 @@ pub const BACKOFF: Duration = Duration::from_secs(5);
 /// What a start came to: up (the health check passed), or why not.
 pub type Outcome = Result<(), Arc<Failure>>;
 
+/// A unit's state as last read (`None`: the read failed).
+type Read = Option<Arc<UnitState>>;
+
 /// The hub's on-demand bookkeeping (one per hub, in the hub's state).
 #[derive(Debug, Default)]
 pub struct OnDemand {
     pub(super) flights: SingleFlight<Outcome>,
-    /// Unit name → (when read, state).
-    units: Mutex<HashMap<String, (Instant, Arc<UnitState>)>>,
+    /// Unit name → (when read, state; `None`: the read failed).
+    units: Mutex<HashMap<String, (Instant, Read)>>,
     /// Row name → (when, why) of the last failed start.
     failures: Mutex<HashMap<String, (Instant, Arc<Failure>)>>,
     /// Traffic per module, for idle stops.
@@ -38,31 +41,40 @@ pub struct OnDemand {
 }
 
 impl OnDemand {
-    /// `unit`'s state, from the cache while it is fresh.
-    /// Shared, not copied: the proxy reads it on every request.
+    /// `unit`'s state, from the cache while it is fresh; `None` when the
+    /// init system cannot say. Shared, not copied: the proxy reads it on
+    /// every request. A failed read is remembered as long as a good one,
+    /// so an init system that does not answer costs one call and one log
+    /// line a second, not one per request.
     pub async fn unit_state(&self, init: &impl InitSystem, unit: &str) -> Option<Arc<UnitState>> {
+        self.read_through(unit, || init.state(unit)).await
+    }
+
+    /// [`Self::unit_state`] with the init system's read as `read`.
+    async fn read_through<F>(&self, unit: &str, read: impl FnOnce() -> F) -> Read
+    where
+        F: Future<Output = Result<UnitState, InitError>>,
+    {
         if let Some(s) = self.cached(unit) {
-            return Some(s);
+            return s;
         }
-        match init.state(unit).await {
-            Ok(s) => {
-                let s = Arc::new(s);
-                lock(&self.units).insert(unit.to_string(), (Instant::now(), Arc::clone(&s)));
-                Some(s)
-            }
+        let read = match read().await {
+            Ok(s) => Some(Arc::new(s)),
             Err(e) => {
                 tracing::warn!(unit, error = %e, "cannot read the unit's state");
                 None
             }
-        }
+        };
+        lock(&self.units).insert(unit.to_string(), (Instant::now(), read.clone()));
+        read
     }
 
-    /// `unit`'s state if it was read less than [`UNIT_TTL`] ago.
-    fn cached(&self, unit: &str) -> Option<Arc<UnitState>> {
+    /// `unit`'s state (or failure) if it was read less than [`UNIT_TTL`] ago.
+    fn cached(&self, unit: &str) -> Option<Read> {
         lock(&self.units)
             .get(unit)
             .filter(|(at, _)| at.elapsed() < UNIT_TTL)
-            .map(|(_, s)| Arc::clone(s))
+            .map(|(_, s)| s.clone())
     }
 
     /// Drop the cached state of `unit` (it was just started or stopped).
@@ -258,6 +270,39 @@ impl Drop for InUse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_init_system_that_cannot_say_is_asked_once_per_ttl_not_per_request() {
+        let od = OnDemand::default();
+        let mut calls = 0;
+        for _ in 0..100 {
+            let read = od
+                .read_through("parachute-x.service", || {
+                    calls += 1;
+                    async {
+                        Err(InitError::Unreachable {
+                            reason: "no bus".into(),
+                        })
+                    }
+                })
+                .await;
+            assert!(read.is_none());
+        }
+        assert_eq!(calls, 1, "one read (and one warning) for 100 requests");
+        od.forget("parachute-x.service");
+        let read = od
+            .read_through("parachute-x.service", || async {
+                Ok(UnitState {
+                    active_state: "active".into(),
+                    ..UnitState::default()
+                })
+            })
+            .await;
+        assert!(
+            read.is_some_and(|s| s.is_active()),
+            "read again once forgotten"
+        );
+    }
 
     #[test]
     fn an_open_request_is_never_idle_and_the_clock_starts_when_it_ends() {

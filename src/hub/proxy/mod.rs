@@ -39,6 +39,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use hyper::upgrade::OnUpgrade;
@@ -125,20 +126,29 @@ fn unanswered(state: &HubState, route: &Route, html: bool, e: &upstream::SendErr
 }
 
 /// The module's URI for a request: the prefix removed under
-/// `stripPrefix`, the query string verbatim.
+/// `stripPrefix`, the query string verbatim. Built from parts: without
+/// `stripPrefix` the request's own path and query are reused as they are.
 fn target(route: &Route, uri: &Uri) -> Option<Uri> {
-    let path = uri.path();
-    let path = if route.strip {
-        match &path[route.prefix.len()..] {
-            "" => "/",
-            rest => rest,
+    let path_and_query = match uri.path_and_query() {
+        Some(pq) if !route.strip => pq.clone(),
+        _ => {
+            let path = match uri.path().get(route.prefix.len()..)? {
+                "" => "/",
+                rest => rest,
+            };
+            let pq = match uri.query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_string(),
+            };
+            PathAndQuery::try_from(pq).ok()?
         }
-    } else {
-        path
     };
-    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    format!("http://127.0.0.1:{}{path}{query}", route.port)
-        .parse()
+    let authority = Authority::from_maybe_shared(format!("127.0.0.1:{}", route.port)).ok()?;
+    Uri::builder()
+        .scheme(Scheme::HTTP)
+        .authority(authority)
+        .path_and_query(path_and_query)
+        .build()
         .ok()
 }
 
