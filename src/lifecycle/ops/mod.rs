@@ -15,6 +15,8 @@ mod tests;
 mod tests_disabled;
 pub mod uninstall;
 mod units;
+#[cfg(test)]
+mod world;
 
 use std::path::PathBuf;
 use std::time::Duration;

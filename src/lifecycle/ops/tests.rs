@@ -1,11 +1,10 @@
 //! Every operation against the recording [`FakeInit`]: the exact calls the
 //! init system sees, and the events the CLI prints.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
+use super::world::World;
 use super::*;
-use crate::clock::Clock;
 use crate::lifecycle::fake::{self, FakeInit};
 use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::start::Verb;
@@ -13,72 +12,6 @@ use crate::lifecycle::{JobResult, UnitState};
 use crate::manifest::Services;
 
 const UNIT: &str = "parachute-demo.service";
-
-struct World {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    paths: Paths,
-    clock: Clock,
-}
-
-impl World {
-    fn new() -> Self {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let root = tmp.path().to_path_buf();
-        let paths = Paths {
-            home: root.join("home"),
-            unit_dir: root.join("units"),
-        };
-        std::fs::create_dir_all(&paths.home).expect("mkdir");
-        Self {
-            _tmp: tmp,
-            root,
-            paths,
-            clock: Clock::fixed(1_767_225_600),
-        }
-    }
-
-    fn host<'a>(&'a self, init: &'a FakeInit) -> Host<'a, FakeInit> {
-        Host {
-            init,
-            spec: SpecContext {
-                paths: &self.paths,
-                user_home: &self.root,
-                hub_origin: "http://127.0.0.1:1939",
-                search_path: "",
-            },
-            hub_port: 1939,
-            clock: &self.clock,
-            // Nothing listens on the port: the settle ends at once, pending.
-            settle: Duration::ZERO,
-            linger_warned: true,
-        }
-    }
-
-    /// A module directory `demo` whose start command is `bin/run ARGS`.
-    fn module(&self, args: &[&str]) -> PathBuf {
-        let dir = self.root.join("demo");
-        std::fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
-        std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
-        std::fs::write(dir.join("bin/run"), "").expect("write");
-        let mut start_cmd = vec!["bin/run"];
-        start_cmd.extend_from_slice(args);
-        let manifest = serde_json::json!({
-            "name": "demo", "manifestName": "parachute-demo", "port": 1950,
-            "paths": ["/demo"], "health": "/demo/health", "startCmd": start_cmd,
-        });
-        std::fs::write(dir.join(".parachute/module.json"), manifest.to_string()).expect("write");
-        dir
-    }
-
-    fn services(&self) -> Services {
-        Services::load_strict(&self.paths.services_json()).expect("services.json")
-    }
-
-    fn port(&self) -> u16 {
-        self.services().find("demo").expect("row").port
-    }
-}
 
 async fn install(w: &World, init: &FakeInit, dir: &Path) -> (Verdict, Vec<Event>) {
     let mut events = Vec::new();

@@ -3,9 +3,7 @@
 //! suite's start leaves it stopped, each against the recording
 //! [`FakeInit`] with the exact calls the init system sees.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
+use super::world::World;
 use super::*;
 use crate::lifecycle::UnitState;
 use crate::lifecycle::fake::{self, FakeInit};
@@ -14,87 +12,30 @@ use crate::manifest::Services;
 
 const UNIT: &str = "parachute-demo.service";
 
-struct World {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    paths: Paths,
-    clock: Clock,
+async fn install(w: &World, init: &FakeInit, args: &[&str]) -> Vec<Event> {
+    let mut events = Vec::new();
+    let v = install::run(
+        &w.host(init),
+        &w.module(args),
+        install::Options::default(),
+        &mut |e| events.push(e),
+    )
+    .await
+    .expect("install");
+    assert_eq!(v, Verdict::Success);
+    events
 }
 
-impl World {
-    fn new() -> Self {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let root = tmp.path().to_path_buf();
-        let paths = Paths {
-            home: root.join("home"),
-            unit_dir: root.join("units"),
-        };
-        std::fs::create_dir_all(&paths.home).expect("mkdir");
-        Self {
-            _tmp: tmp,
-            root,
-            paths,
-            clock: Clock::fixed(1_767_225_600),
-        }
-    }
-
-    fn host<'a>(&'a self, init: &'a FakeInit) -> Host<'a, FakeInit> {
-        Host {
-            init,
-            spec: SpecContext {
-                paths: &self.paths,
-                user_home: &self.root,
-                hub_origin: "http://127.0.0.1:1939",
-                search_path: "",
-            },
-            hub_port: 1939,
-            clock: &self.clock,
-            settle: Duration::ZERO,
-            linger_warned: true,
-        }
-    }
-
-    /// The module `demo`, started with `bin/run ARGS`.
-    fn module(&self, args: &[&str]) -> PathBuf {
-        let dir = self.root.join("demo");
-        std::fs::create_dir_all(dir.join(".parachute")).expect("mkdir");
-        std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
-        std::fs::write(dir.join("bin/run"), "").expect("write");
-        let mut start_cmd = vec!["bin/run"];
-        start_cmd.extend_from_slice(args);
-        let manifest = serde_json::json!({
-            "name": "demo", "manifestName": "parachute-demo", "port": 1950,
-            "paths": ["/demo"], "health": "/demo/health", "startCmd": start_cmd,
-        });
-        std::fs::write(dir.join(".parachute/module.json"), manifest.to_string()).expect("write");
-        dir
-    }
-
-    async fn install(&self, init: &FakeInit, args: &[&str]) -> Vec<Event> {
-        let mut events = Vec::new();
-        let v = install::run(
-            &self.host(init),
-            &self.module(args),
-            install::Options::default(),
-            &mut |e| events.push(e),
-        )
-        .await
-        .expect("install");
-        assert_eq!(v, Verdict::Success);
-        events
-    }
-
-    async fn start_suite(&self, init: &FakeInit, verb: Verb) -> Vec<Event> {
-        let services = Services::load_strict(&self.paths.services_json()).expect("services");
-        let mut events = Vec::new();
-        let v = run::run(&self.host(init), &services, None, verb, &mut |e| {
-            events.push(e);
-        })
-        .await
-        .expect("start");
-        assert_eq!(v, Verdict::Success);
-        events
-    }
+async fn start_suite(w: &World, init: &FakeInit, verb: Verb) -> Vec<Event> {
+    let services = Services::load_strict(&w.paths.services_json()).expect("services");
+    let mut events = Vec::new();
+    let v = run::run(&w.host(init), &services, None, verb, &mut |e| {
+        events.push(e);
+    })
+    .await
+    .expect("start");
+    assert_eq!(v, Verdict::Success);
+    events
 }
 
 fn take(init: &FakeInit) -> Vec<String> {
@@ -126,12 +67,12 @@ fn said_disabled() -> Event {
 async fn a_reinstall_neither_enables_nor_starts_a_disabled_service() {
     let w = World::new();
     let init = FakeInit::default();
-    w.install(&init, &["serve"]).await;
+    install(&w, &init, &["serve"]).await;
     init.set_state(UNIT, disabled());
     init.set_state(TARGET, enabled());
     take(&init);
 
-    let events = w.install(&init, &["serve"]).await;
+    let events = install(&w, &init, &["serve"]).await;
     assert_eq!(
         take(&init),
         ["enable parachute.target"],
@@ -140,7 +81,7 @@ async fn a_reinstall_neither_enables_nor_starts_a_disabled_service() {
     assert_eq!(events.last(), Some(&said_disabled()));
 
     // Changed: rewritten and reloaded, still neither enabled nor started.
-    let events = w.install(&init, &["serve", "--fast"]).await;
+    let events = install(&w, &init, &["serve", "--fast"]).await;
     assert_eq!(
         take(&init),
         [
@@ -156,11 +97,11 @@ async fn a_reinstall_neither_enables_nor_starts_a_disabled_service() {
 async fn a_reinstall_keeps_a_disabled_suite_disabled() {
     let w = World::new();
     let init = FakeInit::default();
-    w.install(&init, &["serve"]).await;
+    install(&w, &init, &["serve"]).await;
     init.set_state(UNIT, disabled());
     init.set_state(TARGET, disabled());
     take(&init);
-    let events = w.install(&init, &["serve"]).await;
+    let events = install(&w, &init, &["serve"]).await;
     assert_eq!(take(&init), Vec::<String>::new(), "no enable at all");
     assert_eq!(events.last(), Some(&said_disabled()));
 }
@@ -172,7 +113,7 @@ async fn a_first_install_enables_even_over_an_old_disabled_unit() {
     let w = World::new();
     let init = FakeInit::default();
     init.set_state(UNIT, disabled());
-    w.install(&init, &["serve"]).await;
+    install(&w, &init, &["serve"]).await;
     let calls = take(&init);
     assert!(
         calls.contains(&format!("enable {UNIT} parachute.target")),
@@ -187,7 +128,7 @@ async fn a_disabled_service_that_runs_is_still_restarted_when_it_changed() {
     // applies, and it stays disabled.
     let w = World::new();
     let init = FakeInit::default();
-    w.install(&init, &["serve"]).await;
+    install(&w, &init, &["serve"]).await;
     init.set_state(
         UNIT,
         UnitState {
@@ -197,7 +138,7 @@ async fn a_disabled_service_that_runs_is_still_restarted_when_it_changed() {
     );
     init.set_state(TARGET, enabled());
     take(&init);
-    w.install(&init, &["serve", "--fast"]).await;
+    install(&w, &init, &["serve", "--fast"]).await;
     assert_eq!(
         take(&init),
         [
@@ -216,12 +157,12 @@ async fn the_suite_start_skips_a_disabled_service_and_says_so_once() {
     let init = FakeInit::default()
         .with_file(TARGET, "t")
         .with_file(HUB_SOCKET, "s");
-    w.install(&init, &["serve"]).await;
+    install(&w, &init, &["serve"]).await;
     init.set_state(UNIT, disabled());
     take(&init);
 
     for verb in [Verb::Start, Verb::Restart] {
-        let events = w.start_suite(&init, verb).await;
+        let events = start_suite(&w, &init, verb).await;
         let (reset, run) = match verb {
             Verb::Start => ("reset-failed", "start"),
             Verb::Restart => ("reset-failed", "restart"),
@@ -245,7 +186,7 @@ async fn the_suite_start_skips_a_disabled_service_and_says_so_once() {
 
     // Once enabled again, the suite starts it.
     init.set_state(UNIT, enabled());
-    let events = w.start_suite(&init, Verb::Start).await;
+    let events = start_suite(&w, &init, Verb::Start).await;
     assert!(take(&init).contains(&format!("start {UNIT}")));
     assert!(!events.contains(&said_disabled()), "{events:?}");
 }

@@ -4,59 +4,24 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use super::*;
-use crate::clock::Clock;
 use crate::lifecycle::fake::{FakeInit, active};
 use crate::lifecycle::launchd::Layout;
 use crate::lifecycle::launchd::launchctl::Domain;
 use crate::lifecycle::launchd::layout::HUB_LABEL;
 use crate::lifecycle::launchd::runner::{Output, Recording};
 use crate::lifecycle::launchd::system::Launchd;
+use crate::lifecycle::ops::world::World;
 use crate::lifecycle::service::TARGET;
 use crate::lifecycle::systemd::hardening::Ns;
-use crate::paths::Paths;
 
-struct World {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    paths: Paths,
-    clock: Clock,
+trait Units {
+    fn unit(&self, unit: &str) -> PathBuf;
+    fn wrote(&self, unit: &str) -> Step;
 }
 
-impl World {
-    fn new() -> Self {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let root = tmp.path().to_path_buf();
-        let paths = Paths {
-            home: root.join("home/.parachute"),
-            unit_dir: root.join("units"),
-        };
-        Self {
-            _tmp: tmp,
-            root,
-            paths,
-            clock: Clock::fixed(1_767_225_600),
-        }
-    }
-
-    fn host<'a, I: InitSystem>(&'a self, init: &'a I) -> Host<'a, I> {
-        Host {
-            init,
-            spec: SpecContext {
-                paths: &self.paths,
-                user_home: &self.root,
-                hub_origin: "http://127.0.0.1:1939",
-                search_path: "",
-            },
-            hub_port: 1939,
-            clock: &self.clock,
-            settle: Duration::ZERO,
-            linger_warned: true,
-        }
-    }
-
+impl Units for World {
     fn unit(&self, unit: &str) -> PathBuf {
         self.paths.unit_file(unit)
     }
@@ -153,7 +118,7 @@ async fn init<I: InitSystem>(
 
 #[tokio::test]
 async fn a_first_init_writes_and_enables_the_units_starts_the_socket_and_checks_health() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     let mut caller = Caller::new();
     let report = init(&w, &f, &inputs(), &mut caller).await;
@@ -194,7 +159,7 @@ async fn a_first_init_writes_and_enables_the_units_starts_the_socket_and_checks_
 
 #[tokio::test]
 async fn a_second_init_changes_nothing_starts_nothing_and_leaves_the_password_unread() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     init(&w, &f, &inputs(), &mut Caller::new()).await;
     let before = f.calls().len();
@@ -237,7 +202,7 @@ async fn a_second_init_changes_nothing_starts_nothing_and_leaves_the_password_un
 
 #[tokio::test]
 async fn no_start_writes_and_enables_the_units_but_starts_and_checks_nothing() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     let mut caller = Caller::new();
     let no_start = Inputs {
@@ -266,7 +231,7 @@ async fn no_start_writes_and_enables_the_units_but_starts_and_checks_nothing() {
 
 #[tokio::test]
 async fn a_drifted_hub_unit_is_rewritten_and_the_running_hub_stopped_so_it_applies() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     init(&w, &f, &inputs(), &mut Caller::new()).await;
     let service = w.unit(HUB_SERVICE);
@@ -293,7 +258,7 @@ async fn a_drifted_hub_unit_is_rewritten_and_the_running_hub_stopped_so_it_appli
 
 #[tokio::test]
 async fn init_port_moves_the_store_setting_the_socket_and_the_health_check() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     init(&w, &f, &inputs(), &mut Caller::new()).await;
     let before = f.calls().len();
@@ -335,7 +300,7 @@ async fn init_port_moves_the_store_setting_the_socket_and_the_health_check() {
 
 #[tokio::test]
 async fn a_first_store_keeps_a_default_port_and_units_carry_a_fixed_origin() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     let mut caller = Caller::new();
     let elsewhere = Inputs {
@@ -355,7 +320,7 @@ async fn a_first_store_keeps_a_default_port_and_units_carry_a_fixed_origin() {
 
 #[tokio::test]
 async fn a_socket_that_fails_to_start_ends_init_before_the_health_check() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let mut f = fake();
     f.jobs.insert(HUB_SOCKET.into(), JobResult::Failed);
     let mut caller = Caller::new();
@@ -373,7 +338,7 @@ async fn a_socket_that_fails_to_start_ends_init_before_the_health_check() {
 
 #[tokio::test]
 async fn a_hub_that_does_not_answer_health_is_reported_with_the_error() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     let mut caller = Caller::new();
     caller.healthy = false;
@@ -386,7 +351,7 @@ async fn a_hub_that_does_not_answer_health_is_reported_with_the_error() {
 
 #[tokio::test]
 async fn without_a_manager_init_makes_the_data_and_touches_no_init_system() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let f = fake();
     let mut caller = Caller::new();
     let gone = Err(Error::Init(InitError::Unreachable {
@@ -405,7 +370,7 @@ async fn without_a_manager_init_makes_the_data_and_touches_no_init_system() {
 
 #[tokio::test]
 async fn on_launchd_init_writes_the_hub_agent_and_bootstraps_it() {
-    let w = World::new();
+    let w = World::at("home/.parachute");
     let gone = || Output::fail(113, "Could not find service \"computer.parachute.hub\"\n");
     let script = [
         Output::ok(""), // print-disabled: nothing disabled
