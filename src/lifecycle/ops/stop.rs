@@ -3,9 +3,9 @@
 //! disk without a row are stopped too.
 
 use crate::error::Error;
-use crate::lifecycle::InitSystem;
 use crate::lifecycle::inventory::Inventory;
 use crate::lifecycle::service::{HUB_SERVICE, TARGET};
+use crate::lifecycle::{InitSystem, JobResult, UnitState};
 
 use super::{Event, Host, Verdict, short_label, units};
 
@@ -73,21 +73,36 @@ async fn stop_units(
             continue;
         }
         let job = init.stop(u).await?;
-        if !job.is_ok() {
-            say(Event::StopFailed { label: name, job });
-            verdict = Verdict::Failure;
-        } else if before.is_active() || before.active_state == "activating" {
-            say(Event::Stopped { label: name });
-            // The hub's service is enabled through its socket (`Also=`).
-            if before.unit_file_state == "enabled" && u != TARGET && u != HUB_SERVICE {
-                come_back.push(short_label(u));
-            }
-        } else {
-            say(Event::WasntRunning { label: name });
+        match stopped(u, name, before, job, say) {
+            Ok(back) => come_back.extend(back),
+            Err(()) => verdict = Verdict::Failure,
         }
     }
     say_come_back(come_back, whole_suite, say);
     Ok(verdict)
+}
+
+/// Say what stopping `u` came to: `Err` when its stop job failed, else the
+/// service's short name when it is enabled, so comes back at the next login.
+fn stopped(
+    u: &str,
+    label: String,
+    before: &UnitState,
+    job: JobResult,
+    say: &mut impl FnMut(Event),
+) -> Result<Option<String>, ()> {
+    if !job.is_ok() {
+        say(Event::StopFailed { label, job });
+        return Err(());
+    }
+    if !(before.is_active() || before.active_state == "activating") {
+        say(Event::WasntRunning { label });
+        return Ok(None);
+    }
+    say(Event::Stopped { label });
+    // The hub's service is enabled through its socket (`Also=`).
+    let enabled = before.unit_file_state == "enabled" && u != TARGET && u != HUB_SERVICE;
+    Ok(enabled.then(|| short_label(u)))
 }
 
 /// Name the stopped services that come back at the next login (enabled).
