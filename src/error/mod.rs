@@ -50,27 +50,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// services.json is not valid JSON (or not the expected shape at all).
-    #[error(
-        "`{}` is malformed: {message} (line {line}, column {column})\nNothing was changed. Fix or remove the file, then re-run.",
-        path.display()
-    )]
-    ManifestSyntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-
-    /// A row (or the document) breaks the schema; found by a strict read.
-    #[error(
-        "`{}` is invalid: {problem}\nNothing was changed. Fix the entry (or remove it), then re-run.",
-        path.display()
-    )]
-    ManifestInvalid { path: PathBuf, problem: String },
-
-    #[error("cannot read module manifest `{}`: {problem}", path.display())]
-    ModuleManifest { path: PathBuf, problem: String },
+    /// services.json or a module.json is malformed or breaks the schema:
+    /// the manifest's own message.
+    #[error(transparent)]
+    Manifest(crate::manifest::ManifestError),
 
     #[error("{0}")]
     Usage(String),
@@ -102,20 +85,10 @@ pub enum Error {
     #[error("{0}")]
     Init(#[from] InitError),
 
-    /// The hub store was written by a newer parachute; it is left untouched.
-    #[error(
-        "`{}` has schema version {found}, newer than this parachute knows ({known}). Nothing was changed. Upgrade parachute to use it.",
-        path.display()
-    )]
-    SchemaTooNew {
-        path: PathBuf,
-        found: u32,
-        known: u32,
-    },
-
-    /// A command that needs the hub store found none.
-    #[error("there is no hub store at `{}` yet. Create it with: parachute init", path.display())]
-    NoStore { path: PathBuf },
+    /// The hub store is newer than this parachute, or missing: the
+    /// store's own message.
+    #[error(transparent)]
+    Store(StoreError),
 
     /// `parachute serve` has no socket: its port is taken, or activation failed.
     #[error("{0}")]
@@ -220,40 +193,26 @@ pub enum Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::SchemaTooNew { path, found, known } => {
-                Self::SchemaTooNew { path, found, known }
-            }
             // Not the user's to fix: reported as an I/O fault on the file (exit 2).
             StoreError::Sqlite { path, source } => Self::Io {
                 path,
                 source: std::io::Error::other(source),
             },
             StoreError::Io { path, source } => Self::Io { path, source },
-            StoreError::Missing { path } => Self::NoStore { path },
+            e @ (StoreError::SchemaTooNew { .. } | StoreError::Missing { .. }) => Self::Store(e),
         }
     }
 }
 
-/// The manifests' faults: the same messages under the CLI's variants.
+/// The manifests' faults: an I/O fault is the CLI's (exit 2), the rest keep
+/// the manifest's message.
 impl From<crate::manifest::ManifestError> for Error {
     fn from(e: crate::manifest::ManifestError) -> Self {
         use crate::manifest::ManifestError as M;
         match e {
-            M::Syntax {
-                path,
-                line,
-                column,
-                message,
-            } => Self::ManifestSyntax {
-                path,
-                line,
-                column,
-                message,
-            },
-            M::Invalid { path, problem } => Self::ManifestInvalid { path, problem },
-            M::Module { path, problem } => Self::ModuleManifest { path, problem },
             M::Io { path, source } => Self::Io { path, source },
             M::Home(e) => e.into(),
+            e @ (M::Syntax { .. } | M::Invalid { .. } | M::Module { .. }) => Self::Manifest(e),
         }
     }
 }
@@ -292,10 +251,7 @@ impl Error {
     }
 
     pub fn module(path: &Path, problem: impl Into<String>) -> Self {
-        Self::ModuleManifest {
-            path: path.to_path_buf(),
-            problem: problem.into(),
-        }
+        Self::Manifest(crate::manifest::ManifestError::module(path, problem))
     }
 }
 

@@ -130,7 +130,12 @@ mod tests {
         }
         fs::write(paths.unit_file("parachute.target"), "[Unit]\n").expect("write");
         let inv = Inventory::load(&paths).expect("load");
-        assert!(matches!(inv.unreadable, Some(Error::ManifestSyntax { .. })));
+        assert!(matches!(
+            inv.unreadable,
+            Some(Error::Manifest(
+                crate::manifest::ManifestError::Syntax { .. }
+            ))
+        ));
         assert_eq!(
             inv.service_units(),
             ["parachute-a.service", "parachute-b.service"]

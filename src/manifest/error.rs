@@ -1,5 +1,6 @@
-//! What reading or writing the two JSON contracts can fail with. The CLI
-//! turns it into `crate::error::Error` (same messages, same exit codes).
+//! What reading or writing the two JSON contracts can fail with. The CLI's
+//! `crate::error::Error` carries it as it is (`Error::Manifest`), except an
+//! I/O fault, which becomes the CLI's own (exit 2).
 
 use std::path::{Path, PathBuf};
 
