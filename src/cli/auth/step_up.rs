@@ -17,13 +17,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::two_factor::user;
+use super::two_factor::{people, user};
 use super::{Context, JsonArgs, internal, prompt};
 use crate::cli::context::out;
 use crate::error::{Error, PromptError};
 use crate::identity::password;
 use crate::identity::step_up::{self as rules, StepUpError};
-use crate::store::{self, Store, users::User};
+use crate::store::{Store, users::User};
 
 #[derive(Debug, Args)]
 pub struct StepUpArgs {
@@ -87,12 +87,7 @@ fn configured(store: &Store, u: &User) -> Result<bool, Error> {
 }
 
 fn status(store: &Store, args: &StatusArgs) -> Result<ExitCode, Error> {
-    let people = if args.username.is_some() {
-        vec![user(store, args.username.as_deref())?]
-    } else {
-        let conn = store.conn()?;
-        store::users::list(&conn).map_err(|e| store.err(e))?
-    };
+    let people = people(store, args.username.as_deref())?;
     let mut rows = Vec::with_capacity(people.len());
     for u in &people {
         rows.push((u.username.as_str(), configured(store, u)?));

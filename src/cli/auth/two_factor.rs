@@ -107,6 +107,15 @@ pub(super) fn user(store: &Store, username: Option<&str>) -> Result<User, Error>
     }
 }
 
+/// The user `status` names, or every user when it names none.
+pub(super) fn people(store: &Store, username: Option<&str>) -> Result<Vec<User>, Error> {
+    if username.is_some() {
+        return Ok(vec![user(store, username)?]);
+    }
+    let conn = store.conn()?;
+    Ok(store::users::list(&conn).map_err(|e| store.err(e))?)
+}
+
 fn state(store: &Store, u: &User) -> Result<serde_json::Value, Error> {
     let conn = store.conn()?;
     let sql = |e| Error::from(store.err(e));
@@ -126,12 +135,7 @@ fn state(store: &Store, u: &User) -> Result<serde_json::Value, Error> {
 }
 
 fn status(store: &Store, args: &StatusArgs) -> Result<ExitCode, Error> {
-    let people = if args.username.is_some() {
-        vec![user(store, args.username.as_deref())?]
-    } else {
-        let conn = store.conn()?;
-        store::users::list(&conn).map_err(|e| store.err(e))?
-    };
+    let people = people(store, args.username.as_deref())?;
     let rows = people
         .iter()
         .map(|u| state(store, u))
