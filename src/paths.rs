@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use crate::env_vars;
 
-/// What resolving or creating Parachute's directories can fail with. The CLI
-/// turns it into `crate::error::Error` (same messages, same exit codes).
+/// What resolving or creating Parachute's directories can fail with. The
+/// CLI's `crate::error::Error` carries `NoHome` as it is and turns `Io` into
+/// its own (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PathsError {
     #[error("cannot find your home directory: set `HOME` or `PARACHUTE_HOME`")]

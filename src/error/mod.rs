@@ -30,8 +30,9 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot find your home directory: set `HOME` or `PARACHUTE_HOME`")]
-    NoHome,
+    /// No home directory to put Parachute's files in: paths' own message.
+    #[error(transparent)]
+    Paths(crate::paths::PathsError),
 
     #[error("{}: {source}", path.display())]
     Io {
@@ -221,7 +222,7 @@ impl From<crate::paths::PathsError> for Error {
     fn from(e: crate::paths::PathsError) -> Self {
         use crate::paths::PathsError;
         match e {
-            PathsError::NoHome => Self::NoHome,
+            e @ PathsError::NoHome => Self::Paths(e),
             PathsError::Io { path, source } => Self::Io { path, source },
         }
     }
