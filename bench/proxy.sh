@@ -4,7 +4,8 @@
 # from memory, so the backend is not the bottleneck) measured three ways in
 # one run with wrk: directly, through a release hub (a services.json row
 # `/bench`), and through nginx as a reverse proxy (keep-alive upstream, the
-# peer's usual setup). Then SSE first-event latency and a WebSocket echo
+# peer's usual setup), saturated (wrk -c32) and at one connection (the
+# added latency without queueing). Then SSE first-event latency and a WebSocket echo
 # round trip through the hub, against tests/modules/proxied/server.py.
 # Env: DURATION (wrk seconds, default 10), CONNS (default 32), THREADS (2),
 # RUNS (rounds of direct/hub/nginx, interleaved, default 1),
@@ -137,6 +138,19 @@ for run in $(seq "${RUNS:-1}"); do
         printf "req/s hub/direct %.2f (target >= 0.8), hub/nginx %.2f (target >= 1.0), nginx/direct %.2f\n", h / d, h / n, n / d
         printf "CPU per proxied request: hub %.1f us, nginx %.1f us (%.1f - %.1f backend)\n", hc, nc - dc, nc, dc }'
 done
+
+# Added latency without queueing: one connection, one request at a time
+# (wrk -t1 -c1), so each figure is what a request pays to pass through,
+# not the wait behind 31 others that the saturated rounds above measure
+# on a machine whose CPUs wrk, the backend and the proxy share.
+measure1() { threads=1 conns=1 measure "$1"; }
+read -r l_d50 l_d99 _ < <(measure1 "http://127.0.0.1:$backend/bench/x")
+read -r l_h50 l_h99 _ < <(measure1 "http://127.0.0.1:$hubport/bench/x")
+read -r l_n50 l_n99 _ < <(measure1 "http://127.0.0.1:$front/bench/x")
+echo "one connection (wrk -t1 -c1): p50/p99 direct $l_d50/$l_d99 ms, hub $l_h50/$l_h99 ms, nginx $l_n50/$l_n99 ms"
+awk -v d50="$l_d50" -v d99="$l_d99" -v h50="$l_h50" -v h99="$l_h99" -v n50="$l_n50" -v n99="$l_n99" 'BEGIN {
+    printf "added at one connection: hub p50 %+.3f ms (target < 0.2), p99 %+.3f ms; nginx p50 %+.3f ms, p99 %+.3f ms\n",
+        h50 - d50, h99 - d99, n50 - d50, n99 - d99 }'
 
 # SSE first event and WebSocket echo round trip, through the hub and direct.
 python3 - "$hubport" "$py" <<'PY'

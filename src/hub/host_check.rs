@@ -16,17 +16,22 @@ use super::state::HubState;
 /// (HTTP/1.0, in-process tests) cannot come from a rebinding browser and
 /// passes.
 pub async fn host_check(State(state): State<HubState>, req: Request, next: Next) -> Response {
+    // Borrowed, not copied: this runs on every request, proxied ones too.
     let host = req
         .headers()
         .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
-        .or_else(|| req.uri().authority().map(ToString::to_string));
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .or_else(|| {
+            req.uri()
+                .authority()
+                .map(axum::http::uri::Authority::as_str)
+        });
     let edge: &Edge = state.edge();
-    match host {
-        Some(h) if !edge.host_allowed(&h, state.issuers().accepted()) => {
-            tracing::warn!(host = %h.escape_debug(), "request for a foreign Host refused (421)");
-            ApiError::MisdirectedHost.into_response()
-        }
-        _ => next.run(req).await,
+    if let Some(h) = host
+        && !edge.host_allowed(h, state.issuers().accepted())
+    {
+        tracing::warn!(host = %h.escape_debug(), "request for a foreign Host refused (421)");
+        return ApiError::MisdirectedHost.into_response();
     }
+    next.run(req).await
 }

@@ -55,12 +55,16 @@ pub fn router(state: HubState) -> Router {
         .merge(login::routes())
         .merge(pages::routes())
         .merge(step_up::api::routes())
-        // Everything else is a module's (issue 11), or the JSON 404.
-        .fallback(proxy::forward)
-        .layer(axum::middleware::from_fn_with_state(
+        // The hub's own routes only (a route layer skips the fallback): a
+        // module's 401 passes as the module wrote it, or as the proxy
+        // completes a vault's (`proxy::challenge`), and no proxied request
+        // pays for this layer.
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             oauth::challenge,
         ))
+        // Everything else is a module's (issue 11), or the JSON 404.
+        .fallback(proxy::forward)
         // Every Form/Json/Bytes body the hub reads is small; git streams
         // its own bodies (under `PARACHUTE_GIT_MAX_REQUEST_BYTES`).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -2,15 +2,18 @@
 //! and the proxy's route table — one cached copy shared by every handler.
 //!
 //! Modules register while the hub runs, so the view must follow the file,
-//! but no request should read it: each [`Registry::view`] costs one
-//! `stat(2)` and re-reads the file only when its length, mtime or inode
+//! but no request should read it: [`Registry::view`] asks the directory's
+//! [`watch`] whether services.json was touched (no `stat(2)` when it was
+//! not), then re-reads the file only when its length, mtime or inode
 //! changed (writers replace it atomically by rename, so a new write is a
 //! new inode even within one mtime tick). The read is lenient, as
 //! everywhere services.json is read by a reader: bad rows are left out.
 
+mod watch;
+
 use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::manifest::row::Exposure;
 use crate::manifest::{Row, Services, hub_owned, short_name};
@@ -30,6 +33,9 @@ pub struct Registry {
     path: PathBuf,
     /// `None` until the first read; then the stamp the view was read at.
     current: RwLock<(Option<Stamp>, Arc<View>)>,
+    /// Held while looking: a request that finds the directory quiet while
+    /// another is reloading after its event waits for that reload.
+    watch: Mutex<watch::Watch>,
 }
 
 /// One read of services.json.
@@ -67,14 +73,25 @@ pub struct Installed {
 
 impl Registry {
     pub fn new(path: PathBuf) -> Self {
+        // Watching starts before the first read, so no change is missed.
+        let watch = Mutex::new(watch::Watch::new(&path));
         Self {
             path,
             current: RwLock::new((None, Arc::new(View::default()))),
+            watch,
         }
     }
 
     /// The view as of now: the cached one unless the file changed.
     pub fn view(&self) -> Arc<View> {
+        let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        let name = self.path.file_name().unwrap_or_default();
+        if !watch.changed(name)
+            && let Ok(cur) = self.current.read()
+            && cur.0.is_some()
+        {
+            return Arc::clone(&cur.1);
+        }
         let stamp = stamp_of(&self.path);
         if let Ok(cur) = self.current.read()
             && cur.0 == Some(stamp)
@@ -299,5 +316,31 @@ mod tests {
         assert!(second.route("/b").is_some() && second.route("/a").is_none());
         std::fs::remove_file(&path).expect("rm");
         assert!(reg.view().rows.is_empty());
+    }
+
+    #[test]
+    fn the_view_follows_an_in_place_write_and_a_replaced_directory() {
+        let root = tempfile::tempdir().expect("tmp");
+        let dir = root.path().join("home");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let path = dir.join("services.json");
+        let row = |name: &str| {
+            format!(
+                r#"{{"services":[{{"name":"{name}","port":1950,"paths":["/a"],"health":"/h","version":"1"}}]}}"#
+            )
+        };
+        let reg = Registry::new(path.clone());
+        assert!(reg.view().rows.is_empty());
+        // Written in place (an editor), not renamed over.
+        std::fs::write(&path, row("parachute-a")).expect("write");
+        assert_eq!(reg.view().rows[0].name, "parachute-a");
+        // The whole directory replaced: the watch on it is gone, and the
+        // registry still follows the file.
+        std::fs::remove_dir_all(&dir).expect("rm");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(&path, row("parachute-b")).expect("write");
+        assert_eq!(reg.view().rows[0].name, "parachute-b");
+        std::fs::write(&path, row("parachute-c")).expect("write");
+        assert_eq!(reg.view().rows[0].name, "parachute-c");
     }
 }
