@@ -85,8 +85,7 @@ impl Registry {
     /// The view as of now: the cached one unless the file changed.
     pub fn view(&self) -> Arc<View> {
         let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
-        let name = self.path.file_name().unwrap_or_default();
-        if !watch.changed(name)
+        if !watch.changed()
             && let Ok(cur) = self.current.read()
             && cur.0.is_some()
         {

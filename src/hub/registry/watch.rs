@@ -17,6 +17,9 @@ use std::path::Path;
 pub struct Watch {
     #[cfg(target_os = "linux")]
     inotify: Option<std::os::fd::OwnedFd>,
+    /// The watched file's name within the directory.
+    #[cfg(target_os = "linux")]
+    name: std::ffi::OsString,
 }
 
 #[cfg(target_os = "linux")]
@@ -39,12 +42,13 @@ impl Watch {
                     "no inotify watch on services.json's directory; checking its stamp per request");
             })
             .ok();
-        Self { inotify }
+        let name = file.file_name().unwrap_or_default().to_os_string();
+        Self { inotify, name }
     }
 
     /// Whether services.json may have changed since the last call (`true`
     /// when it cannot be known). Drains the pending events.
-    pub fn changed(&mut self, file_name: &std::ffi::OsStr) -> bool {
+    pub fn changed(&mut self) -> bool {
         use std::mem::MaybeUninit;
 
         use rustix::fs::inotify::{ReadFlags, Reader};
@@ -70,7 +74,7 @@ impl Watch {
                     }
                     let ours = e
                         .file_name()
-                        .is_some_and(|n| n.to_bytes() == file_name.as_encoded_bytes());
+                        .is_some_and(|n| n.to_bytes() == self.name.as_encoded_bytes());
                     changed |= ours;
                 }
                 Err(Errno::WOULDBLOCK) => break,
@@ -98,7 +102,7 @@ impl Watch {
     }
 
     /// Always "maybe": there is no watch here.
-    pub fn changed(&mut self, _file_name: &std::ffi::OsStr) -> bool {
+    pub fn changed(&mut self) -> bool {
         true
     }
 }
