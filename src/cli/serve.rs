@@ -26,6 +26,9 @@ use crate::tokens::{Issuers, keys};
 
 /// Longest wait for in-flight requests after SIGTERM.
 pub const DRAIN: Duration = Duration::from_secs(10);
+/// After the drain, how long a handler still running on the work runtime
+/// (a store call, a journal read) is given before the process exits.
+const WORK_SHUTDOWN: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -48,15 +51,27 @@ pub fn main(args: &ServeArgs) -> ExitCode {
     let result = (|| {
         let cx = Context::from_env()?;
         let socket = listener::take(SocketAddr::new(args.host, args.port.unwrap_or(cx.hub_port)))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let setup = |source| Error::ServeSetup {
+            what: "start the async runtime",
+            source,
+        };
+        // Connections and the proxy on this thread, the hub's own handlers
+        // on the work runtime (`hub::work` says why).
+        let work = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .thread_name("parachute-work")
             .enable_all()
             .build()
-            .map_err(|source| Error::ServeSetup {
-                what: "start the async runtime",
-                source,
-            })?;
-        runtime.block_on(run_on(&cx, args, socket))
+            .map_err(setup)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(setup)?;
+        let code = runtime.block_on(run_on(&cx, args, socket, Some(work.handle().clone())));
+        drop(runtime);
+        // The drain is over; a store call still running is not waited for long.
+        work.shutdown_timeout(WORK_SHUTDOWN);
+        code
     })();
     match result {
         Ok(code) => code,
@@ -68,13 +83,14 @@ pub fn main(args: &ServeArgs) -> ExitCode {
 /// The same, from inside a running runtime (library callers).
 pub async fn run(cx: &Context, args: &ServeArgs) -> Result<ExitCode, Error> {
     let socket = listener::take(SocketAddr::new(args.host, args.port.unwrap_or(cx.hub_port)))?;
-    run_on(cx, args, socket).await
+    run_on(cx, args, socket, None).await
 }
 
 async fn run_on(
     cx: &Context,
     args: &ServeArgs,
     socket: listener::Listening,
+    work: Option<tokio::runtime::Handle>,
 ) -> Result<ExitCode, Error> {
     // Before anything else: a SIGTERM that arrives while starting up must
     // take the graceful path, not the default action.
@@ -105,6 +121,9 @@ async fn run_on(
     let state = HubState::with_clock(store, cx.paths.clone(), issuers, clock)?;
     state.set_edge(hub::edge::Edge::from_env()?);
     state.set_machine(cx.machine());
+    if let Some(work) = work {
+        state.set_work(work);
+    }
 
     let addr = socket.addr;
     let listeners = for_tokio(socket)?;
@@ -114,13 +133,16 @@ async fn run_on(
     notify::ready(&serving);
     tracing::info!(addr = %addr, issuer = state.issuers().primary(), "ready");
 
-    tokio::spawn(hub::reaper(state.clone()));
-    tokio::spawn(hub::proxy::idle::reaper(state.clone()));
+    // The hub's chores block now and then (files, the store): not on the
+    // connections' thread.
+    let chores = state.work();
+    chores.spawn(hub::reaper(state.clone()));
+    chores.spawn(hub::proxy::idle::reaper(state.clone()));
     if let crate::lifecycle::backend::Backend::Launchd(l) = cx.init_lazy() {
-        tokio::spawn(rotate_logs(l.layout.logs_dir.clone()));
+        chores.spawn(rotate_logs(l.layout.logs_dir.clone()));
     }
     if let Some(every) = notify::watchdog_interval() {
-        tokio::spawn(watchdog(state.clone(), every));
+        chores.spawn(watchdog(state.clone(), every));
     }
     let idle = match args.idle_exit {
         Some(secs) if activated => Some(Duration::from_secs(secs)),

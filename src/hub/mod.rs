@@ -28,6 +28,7 @@ pub mod state;
 pub mod step_up;
 mod tokens;
 mod wellknown;
+pub mod work;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,12 @@ pub fn router(state: HubState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             oauth::challenge,
+        ))
+        // Off the connections' thread, so a handler that blocks on the
+        // store never holds up the proxy's traffic.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            work::offload,
         ))
         // Everything else is a module's (issue 11), or the JSON 404.
         .fallback(proxy::forward)

@@ -55,6 +55,7 @@ struct Inner {
     check: Mutex<Option<(Instant, Result<(), String>)>>,
     edge: OnceLock<edge::Edge>,
     machine: OnceLock<Machine<Backend>>,
+    work: OnceLock<tokio::runtime::Handle>,
     refreshes: Recent<Issued>,
     clock: Clock,
     registry: Registry,
@@ -102,6 +103,7 @@ impl HubState {
             check: Mutex::new(None),
             edge: OnceLock::new(),
             machine: OnceLock::new(),
+            work: OnceLock::new(),
             refreshes: Recent::default(),
             clock,
         })))
@@ -185,6 +187,23 @@ impl HubState {
     pub fn host(&self) -> Option<Host<'_, Backend>> {
         let m = self.0.machine.get()?;
         Some(m.host(&self.0.paths, &self.0.clock))
+    }
+
+    /// Run the hub's own handlers on `work` (once, before serving; see
+    /// [`super::work`]).
+    pub fn set_work(&self, work: tokio::runtime::Handle) {
+        let _ = self.0.work.set(work);
+    }
+
+    /// The runtime the hub's own handlers run on: the one [`Self::set_work`]
+    /// gave, else the caller's (library callers and unit tests, which run
+    /// everything on one runtime). Called only from inside a runtime.
+    pub fn work(&self) -> tokio::runtime::Handle {
+        self.0
+            .work
+            .get()
+            .cloned()
+            .unwrap_or_else(tokio::runtime::Handle::current)
     }
 
     /// The answers of recent refresh rotations (the reuse grace).

@@ -162,6 +162,10 @@ fn the_hub_routes_by_longest_prefix_strips_and_rewrites_headers() {
             "Bearer resource_metadata=\"https://module.example/prm\", error=\"invalid_token\", scope=\"m:read\""
         )
     );
+    // So does a bare one: only a vault's challenge is completed by the hub.
+    let r = get(addr, "/pxo/bare-challenge", "");
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"), "{r:?}");
 
     // A foreign Host is refused before any module sees it.
     let r = send(addr, "GET /pxo/echo HTTP/1.1\r\nHost: evil.example");

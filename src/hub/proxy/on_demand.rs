@@ -85,7 +85,10 @@ fn take_off(state: &HubState, route: &Route) -> Option<Ticket<Outcome>> {
         .find(|r| r.name == route.service)
         .cloned()?;
     let owned = state.clone();
-    let ticket = (state.on_demand().flights).join(&route.service, move || start(owned, row));
+    // A start runs lifecycle operations (unit files, the journal): on the
+    // work runtime, not the connections' thread (`hub::work`).
+    let on = state.work();
+    let ticket = (state.on_demand().flights).join(&on, &route.service, move || start(owned, row));
     if ticket.started {
         tracing::info!(service = %route.service, "starting on demand");
     }

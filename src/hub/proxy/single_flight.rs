@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 type Flights<V> = Arc<Mutex<HashMap<String, watch::Receiver<Option<V>>>>>;
@@ -35,8 +36,8 @@ pub struct Ticket<V> {
 }
 
 impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
-    /// Join the flight for `key`, or start one with `work()`.
-    pub fn join<F>(&self, key: &str, work: impl FnOnce() -> F) -> Ticket<V>
+    /// Join the flight for `key`, or start one with `work()`, run on `on`.
+    pub fn join<F>(&self, on: &Handle, key: &str, work: impl FnOnce() -> F) -> Ticket<V>
     where
         F: Future<Output = V> + Send + 'static,
     {
@@ -55,7 +56,7 @@ impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
             key: key.to_string(),
         };
         let work = work();
-        tokio::spawn(async move {
+        on.spawn(async move {
             let v = work.await;
             // Leave the table first: a request that comes after the outcome
             // looks at the module afresh instead of joining a finished flight.
@@ -120,10 +121,12 @@ mod tests {
                 n
             }
         };
-        let tickets: Vec<Ticket<usize>> = (0..8).map(|_| flights.join("vault", work)).collect();
+        let tickets: Vec<Ticket<usize>> = (0..8)
+            .map(|_| flights.join(&Handle::current(), "vault", work))
+            .collect();
         assert_eq!(tickets.iter().filter(|t| t.started).count(), 1);
         assert!(flights.in_flight("vault"));
-        let other = flights.join("notes", work);
+        let other = flights.join(&Handle::current(), "notes", work);
         assert!(other.started, "another key is another flight");
         go_tx.send(true).expect("go");
         let outcomes =
@@ -137,7 +140,7 @@ mod tests {
         assert_eq!(other.outcome().await.map(|_| ()), Some(()));
         assert_eq!(runs.load(Ordering::SeqCst), 2, "one run per key");
         assert!(!flights.in_flight("vault"), "landed");
-        let again = flights.join("vault", work);
+        let again = flights.join(&Handle::current(), "vault", work);
         assert!(again.started, "after landing, a new flight");
         assert_eq!(again.outcome().await, Some(3));
     }
@@ -145,7 +148,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_flight_lands_with_no_outcome() {
         let flights: SingleFlight<u8> = SingleFlight::default();
-        let t = flights.join("x", || async {
+        let t = flights.join(&Handle::current(), "x", || async {
             tokio::time::sleep(Duration::from_millis(10)).await;
             panic!("boom")
         });
