@@ -3,8 +3,9 @@
 //! current-thread runtime): a proxied request is a handful of wake-ups
 //! between the client's connection and the module's, and on one thread
 //! those are plain function calls instead of futex calls between workers
-//! (the proxy benchmark measured a third less CPU per request, and more
-//! requests per second on two cores than two workers managed).
+//! (on two cores, a hand-run `wrk` loop measured about half the CPU per
+//! proxied request and more requests per second than two workers managed;
+//! bench/RESULTS-proxy.md has the figures).
 //!
 //! The hub's own handlers block now and then — the store, a journal read —
 //! and a blocked call there must not stall every module's traffic, so
