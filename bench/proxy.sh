@@ -3,8 +3,8 @@
 # asserts nothing. One small backend (nginx answering a fixed 2-byte body
 # from memory, so the backend is not the bottleneck) measured three ways in
 # one run with wrk: directly, through a release hub (a services.json row
-# `/bench`), and through nginx as a reverse proxy (keep-alive upstream, the
-# peer's usual setup), saturated (wrk -c32) and at one connection (the
+# `/bench`), and through nginx as a reverse proxy (a second nginx with one
+# worker and a keep-alive upstream, the peer's usual setup), saturated (wrk -c32) and at one connection (the
 # added latency without queueing). Then SSE first-event latency and a WebSocket echo
 # round trip through the hub, against tests/modules/proxied/server.py.
 # Env: DURATION (wrk seconds, default 10), CONNS (default 32), THREADS (2),
@@ -31,40 +31,49 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# nginx: the backend on $backend, the reverse proxy on $front.
-mkdir -p "$work/nginx/logs"
-cat >"$work/nginx/nginx.conf" <<NGINX
+# nginx: the backend on $backend, and the peer reverse proxy on $front as
+# a second nginx with its own worker (as the hub is its own process): a
+# proxy sharing the backend's one worker would serve both from one core,
+# and its own CPU could only be guessed by subtraction.
+nginx_conf() { # <dir> <server blocks>
+    mkdir -p "$1/logs"
+    cat >"$1/nginx.conf" <<NGINX
 daemon off;
 worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
 events { worker_connections 1024; }
 http {
     access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
+    client_body_temp_path $1/body;
+    proxy_temp_path $1/proxy;
+    fastcgi_temp_path $1/fcgi;
+    uwsgi_temp_path $1/uwsgi;
+    scgi_temp_path $1/scgi;
     keepalive_requests 100000;
-    server { listen 127.0.0.1:$backend; location / { default_type text/plain; return 200 "ok"; } }
-    upstream module { server 127.0.0.1:$backend; keepalive 64; }
+    $2
+}
+NGINX
+}
+nginx_conf "$work/backend" "server { listen 127.0.0.1:$backend; location / { default_type text/plain; return 200 \"ok\"; } }"
+nginx_conf "$work/front" "upstream module { server 127.0.0.1:$backend; keepalive 64; }
     server {
         listen 127.0.0.1:$front;
         location / {
             proxy_pass http://module;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
             proxy_set_header Host \$host;
             proxy_set_header X-Forwarded-For \$remote_addr;
             proxy_set_header X-Forwarded-Proto \$scheme;
         }
-    }
-}
-NGINX
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-pids+=($nginx_pid)
+    }"
+nginx -p "$work/backend" -c "$work/backend/nginx.conf" &
+backend_master=$!
+pids+=($backend_master)
+nginx -p "$work/front" -c "$work/front/nginx.conf" &
+front_master=$!
+pids+=($front_master)
 
 # The Python module for SSE and WebSocket.
 PORT=$py SSE_HOLD=0.2 python3 tests/modules/proxied/server.py benchpy >/dev/null &
@@ -119,15 +128,16 @@ measure_hub() {
         measure_cpu "$hub_pid" "http://127.0.0.1:$hubport/bench/x"
     fi
 }
-for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" | head -1) && [ -n "$worker" ] && break; sleep 0.1; done
+worker_of() { local w; for _ in $(seq 50); do w=$(pgrep -P "$1" | head -1) && [ -n "$w" ] && break; sleep 0.1; done; echo "$w"; }
+backend_worker=$(worker_of "$backend_master")
+front_worker=$(worker_of "$front_master")
 echo "wrk -t$threads -c$conns -d${dur}s, GET of a 2-byte body; $(nproc) CPUs; $(uptime | sed 's/.*load/load/')"
 for run in $(seq "${RUNS:-1}"); do
-    # nginx's one worker is the backend in every run and the peer proxy
-    # too in the last: its CPU per request there, less the backend's
-    # (direct), is the proxying's.
-    read -r d50 d99 drps dcpu < <(measure_cpu "$worker" "http://127.0.0.1:$backend/bench/x")
+    # Each proxy's CPU per request is its own process's (the backend's is
+    # the direct row's).
+    read -r d50 d99 drps dcpu < <(measure_cpu "$backend_worker" "http://127.0.0.1:$backend/bench/x")
     read -r h50 h99 hrps hcpu < <(measure_hub "$run")
-    read -r n50 n99 nrps ncpu < <(measure_cpu "$worker" "http://127.0.0.1:$front/bench/x")
+    read -r n50 n99 nrps ncpu < <(measure_cpu "$front_worker" "http://127.0.0.1:$front/bench/x")
     echo "round $run"
     printf '%-8s %9s %9s %10s\n' path p50_ms p99_ms req/s
     printf '%-8s %9s %9s %10s\n' direct "$d50" "$d99" "$drps" hub "$h50" "$h99" "$hrps" nginx "$n50" "$n99" "$nrps"
@@ -136,7 +146,7 @@ for run in $(seq "${RUNS:-1}"); do
         printf "added by the hub:  p50 %+.3f ms, p99 %+.3f ms\n", h50 - d50, h99 - d99
         printf "added by nginx:    p50 %+.3f ms, p99 %+.3f ms\n", n50 - d50, n99 - d99
         printf "req/s hub/direct %.2f (target >= 0.8), hub/nginx %.2f (target >= 1.0), nginx/direct %.2f\n", h / d, h / n, n / d
-        printf "CPU per proxied request: hub %.1f us, nginx %.1f us (%.1f - %.1f backend)\n", hc, nc - dc, nc, dc }'
+        printf "CPU per request: hub %.1f us, nginx %.1f us (hub/nginx %.2f); backend %.1f us\n", hc, nc, hc / nc, dc }'
 done
 
 # Added latency without queueing: one connection, one request at a time

@@ -15,6 +15,8 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use axum::http::uri::Authority;
+
 use crate::manifest::row::Exposure;
 use crate::manifest::{Row, Services, hub_owned, short_name};
 
@@ -52,7 +54,11 @@ pub struct Route {
     /// Without a trailing `/` (except nothing: `/` is hub-owned).
     pub prefix: String,
     pub service: String,
+    /// The service's systemd unit (computed once, not per request).
+    pub unit: String,
     pub port: u16,
+    /// `127.0.0.1:<port>`, the module's authority (parsed once).
+    pub authority: Authority,
     /// `stripPrefix`: the module sees the path with the prefix removed.
     pub strip: bool,
     /// `websocket`: upgrades are bridged.
@@ -207,13 +213,18 @@ impl View {
 /// refuses it, but a hand-edited row must not shadow the hub either).
 fn routes_of(row: &Row) -> Vec<Route> {
     let flag = |k: &str| row.get(k).and_then(serde_json::Value::as_bool) == Some(true);
+    let Ok(authority) = Authority::from_maybe_shared(format!("127.0.0.1:{}", row.port)) else {
+        return Vec::new();
+    };
     row.paths
         .iter()
         .filter(|p| p.starts_with('/') && hub_owned(p).is_none())
         .map(|p| Route {
             prefix: p.trim_end_matches('/').to_string(),
             service: row.name.clone(),
+            unit: row.unit(),
             port: row.port,
+            authority: authority.clone(),
             strip: flag("stripPrefix"),
             websocket: flag("websocket"),
             loopback_only: row.public_exposure == Some(Exposure::Loopback),

@@ -28,9 +28,9 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 /// Cookies that belong to the hub's origin session, never to a module.
 const HUB_COOKIES: &[&str] = &[session::COOKIE_NAME, csrf::COOKIE_NAME];
 
-const X_FORWARDED_FOR: &str = "x-forwarded-for";
-const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
-const X_FORWARDED_HOST: &str = "x-forwarded-host";
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Remove hop-by-hop headers and those `Connection` names.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
@@ -61,30 +61,80 @@ pub struct Origin<'a> {
 }
 
 /// Set `X-Forwarded-For/-Proto/-Host` and `Forwarded` for the module.
+/// This runs on every proxied request, so the usual case (an untrusted
+/// peer: every value is the hub's own) is built without `format!` and
+/// with one allocation per value.
 pub fn set_forwarded(h: &mut HeaderMap, o: &Origin<'_>) {
-    let kept = |h: &HeaderMap, name: &str| o.trusted.then(|| joined(h, name)).flatten();
-    let peer = o.peer.to_string();
-    let xff =
-        kept(h, X_FORWARDED_FOR).map_or_else(|| peer.clone(), |prev| format!("{prev}, {peer}"));
-    let proto = kept(h, X_FORWARDED_PROTO).unwrap_or_else(|| "http".into());
-    let host = kept(h, X_FORWARDED_HOST).or_else(|| o.host.map(str::to_string));
-    let ours = forwarded_element(o, proto.split(',').next().unwrap_or("http").trim());
-    let fwd = kept(h, "forwarded").map_or_else(|| ours.clone(), |prev| format!("{prev}, {ours}"));
-    for (name, value) in [
-        (X_FORWARDED_FOR, Some(xff)),
-        (X_FORWARDED_PROTO, Some(proto)),
-        (X_FORWARDED_HOST, host),
-        ("forwarded", Some(fwd)),
+    let kept = |h: &HeaderMap, name: &HeaderName| o.trusted.then(|| joined(h, name)).flatten();
+    let mut peer = String::with_capacity(48);
+    push_ip(&mut peer, o.peer, false);
+    let xff = match kept(h, &X_FORWARDED_FOR) {
+        Some(prev) => value(&format!("{prev}, {peer}")),
+        None => value(&peer),
+    };
+    let proto = kept(h, &X_FORWARDED_PROTO);
+    let host = kept(h, &X_FORWARDED_HOST).or_else(|| o.host.map(str::to_string));
+    let first_proto = proto
+        .as_deref()
+        .and_then(|p| p.split(',').next())
+        .map_or("http", str::trim);
+    let ours = forwarded_element(o, first_proto);
+    let fwd = match kept(h, &header::FORWARDED) {
+        Some(prev) => value(&format!("{prev}, {ours}")),
+        None => value(&ours),
+    };
+    let proto = proto.map_or(Some(HeaderValue::from_static("http")), |p| value(&p));
+    for (name, v) in [
+        (X_FORWARDED_FOR, xff),
+        (X_FORWARDED_PROTO, proto),
+        (X_FORWARDED_HOST, host.as_deref().and_then(value)),
+        (header::FORWARDED, fwd),
     ] {
-        h.remove(name);
-        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-            h.insert(HeaderName::from_static(name), v);
+        // `insert` replaces every earlier value of the name.
+        match v {
+            Some(v) => {
+                h.insert(name, v);
+            }
+            None => {
+                h.remove(name);
+            }
+        }
+    }
+}
+
+fn value(s: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(s).ok()
+}
+
+/// An address as the forwarding headers write it (IPv6 in `[...]` when
+/// `bracket`), without the formatting machinery for the usual IPv4 peer.
+fn push_ip(out: &mut String, ip: IpAddr, bracket: bool) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(v6) if bracket => {
+            let _ = write!(out, "[{v6}]");
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
         }
     }
 }
 
 /// Every value of `name`, joined as one list.
-fn joined(h: &HeaderMap, name: &str) -> Option<String> {
+fn joined(h: &HeaderMap, name: &HeaderName) -> Option<String> {
     let all: Vec<&str> = h
         .get_all(name)
         .iter()
@@ -96,18 +146,36 @@ fn joined(h: &HeaderMap, name: &str) -> Option<String> {
 /// The hub's RFC 7239 element: `for=` (IPv6 quoted and bracketed),
 /// `proto=`, and the quoted `host=`.
 fn forwarded_element(o: &Origin<'_>, proto: &str) -> String {
-    let mut out = match o.peer {
-        IpAddr::V4(ip) => format!("for={ip};proto={proto}"),
-        IpAddr::V6(ip) => format!("for=\"[{ip}]\";proto={proto}"),
-    };
+    let mut out = String::with_capacity(96);
+    out.push_str("for=");
+    let v6 = o.peer.is_ipv6();
+    if v6 {
+        out.push('"');
+    }
+    push_ip(&mut out, o.peer, true);
+    if v6 {
+        out.push('"');
+    }
+    out.push_str(";proto=");
+    out.push_str(proto);
     if let Some(host) = o.host {
-        let _ = write!(out, ";host=\"{}\"", host.replace(['"', '\\'], ""));
+        out.push_str(";host=\"");
+        out.extend(host.chars().filter(|c| !matches!(c, '"' | '\\')));
+        out.push('"');
     }
     out
 }
 
 /// Drop the hub's own cookies from `Cookie`, keeping the module's.
 pub fn strip_hub_cookies(h: &mut HeaderMap) {
+    let ours = |c: &str| HUB_COOKIES.contains(&cookie_name(c));
+    let any_ours = h
+        .get_all(header::COOKIE)
+        .iter()
+        .any(|v| v.to_str().map_or(true, |v| v.split(';').any(ours)));
+    if !any_ours {
+        return;
+    }
     let kept: Vec<String> = h
         .get_all(header::COOKIE)
         .iter()
@@ -231,6 +299,15 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv4_peer_is_written_as_its_dotted_quad() {
+        for ip in ["0.9.10.99", "100.255.1.0", "127.0.0.1", "10.200.30.4"] {
+            let mut out = String::new();
+            push_ip(&mut out, ip.parse().expect("ip"), false);
+            assert_eq!(out, ip);
+        }
+    }
+
+    #[test]
     fn hub_cookies_never_reach_a_module_nor_come_from_one() {
         let mut h = HeaderMap::new();
         h.insert(
@@ -251,6 +328,9 @@ mod tests {
         );
         strip_hub_cookies(&mut h);
         assert!(h.get(header::COOKIE).is_none());
+        let mut h = map(&[("cookie", "theme=dark; a=b")]);
+        strip_hub_cookies(&mut h);
+        assert_eq!(h[header::COOKIE], "theme=dark; a=b");
 
         let mut h = HeaderMap::new();
         h.append(header::SET_COOKIE, HeaderValue::from_static("m=1; Path=/m"));

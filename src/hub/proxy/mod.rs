@@ -39,7 +39,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::uri::{Authority, PathAndQuery, Scheme};
+use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use hyper::upgrade::OnUpgrade;
@@ -115,9 +115,7 @@ async fn send(
 fn unanswered(state: &HubState, route: &Route, html: bool, e: &upstream::SendError) -> Response {
     tracing::warn!(service = %route.service, port = route.port, error = %e, "module unreachable");
     // Stopped behind the hub's back? The next request looks afresh.
-    state
-        .on_demand()
-        .forget(&crate::manifest::unit_name(&route.service));
+    state.on_demand().forget(&route.unit);
     let why = match e {
         upstream::SendError::Connect(_) => "nothing accepts connections there",
         upstream::SendError::Failed(_) => "the connection broke before it answered",
@@ -143,10 +141,9 @@ fn target(route: &Route, uri: &Uri) -> Option<Uri> {
             PathAndQuery::try_from(pq).ok()?
         }
     };
-    let authority = Authority::from_maybe_shared(format!("127.0.0.1:{}", route.port)).ok()?;
     Uri::builder()
         .scheme(Scheme::HTTP)
-        .authority(authority)
+        .authority(route.authority.clone())
         .path_and_query(path_and_query)
         .build()
         .ok()
@@ -159,18 +156,15 @@ fn prepare(state: &HubState, route: &Route, peer: Option<IpAddr>, req: &mut Requ
         .websocket
         .then(|| headers::upgrade_of(req.headers()))
         .flatten();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    // A clone of the value is a reference count, not a copy.
+    let host = req.headers().get(header::HOST).cloned();
     let h = req.headers_mut();
     headers::strip_hop_by_hop(h);
     headers::strip_hub_cookies(h);
     let origin = headers::Origin {
         peer: peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         trusted: peer.is_some_and(|p| state.edge().trusts(p)),
-        host: host.as_deref(),
+        host: host.as_ref().and_then(|v| v.to_str().ok()),
     };
     headers::set_forwarded(h, &origin);
     match upgrade {
@@ -239,13 +233,17 @@ fn relay_headers(h: &mut HeaderMap, upgrade: Option<HeaderValue>) {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::uri::Authority;
+
     use super::*;
 
     fn route(prefix: &str, strip: bool) -> Route {
         Route {
             prefix: prefix.into(),
             service: "parachute-x".into(),
+            unit: "parachute-x.service".into(),
             port: 4000,
+            authority: Authority::from_static("127.0.0.1:4000"),
             strip,
             websocket: false,
             loopback_only: false,

@@ -68,7 +68,7 @@ pub async fn ensure(
         Some(Ok(())) => None,
         Some(Err(f)) => Some(unreachable::failed(headers, &f, Some(BACKOFF))),
         None => {
-            let f = Failure::internal(&route.service, &crate::manifest::unit_name(&route.service));
+            let f = Failure::internal(&route.service, &route.unit);
             Some(unreachable::failed(headers, &f, None))
         }
     }
@@ -106,9 +106,8 @@ async fn look(state: &HubState, route: &Route, headers: &HeaderMap) -> Look {
     let Some(host) = state.host() else {
         return Look::Forward;
     };
-    let unit = crate::manifest::unit_name(&route.service);
     let od = state.on_demand();
-    let Some(unit_state) = od.unit_state(host.init, &unit).await else {
+    let Some(unit_state) = od.unit_state(host.init, &route.unit).await else {
         return Look::Forward;
     };
     if up(&unit_state) {
@@ -140,8 +139,9 @@ pub async fn running(state: &HubState, route: &Route) -> bool {
     if od.starting(&route.service) {
         return false;
     }
-    let unit = crate::manifest::unit_name(&route.service);
-    od.unit_state(host.init, &unit).await.is_none_or(|s| up(&s))
+    od.unit_state(host.init, &route.unit)
+        .await
+        .is_none_or(|s| up(&s))
 }
 
 /// A browser loading a page: `GET`/`HEAD` asking for HTML.
