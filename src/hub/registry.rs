@@ -251,7 +251,7 @@ mod tests {
                 &json!({"name":"parachute-notes","port":1941,"paths":["/notes","/notes/admin-ui","/api/x"],"health":"/health","version":"1","stripPrefix":true,"publicExposure":"loopback"}),
             ),
             row(
-                &json!({"name":"parachute-api","port":1942,"paths":["/apiary","/","/oauth"],"health":"/health","version":"1","websocket":true}),
+                &json!({"name":"parachute-api","port":1942,"paths":["/apiary","/","/oauth","/logout"],"health":"/health","version":"1","websocket":true}),
             ),
         ])
     }
@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn hub_owned_paths_are_never_routes() {
         let v = view();
-        for p in ["/api/x", "/", "/oauth", "/oauth/token", "/unknown"] {
+        for p in ["/api/x", "/", "/oauth", "/oauth/token", "/logout", "/unknown"] {
             assert_eq!(v.route(p), None, "{p}");
         }
     }

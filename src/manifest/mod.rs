@@ -25,11 +25,14 @@ pub fn short_name(manifest_name: &str) -> &str {
 
 /// The path prefixes the hub answers itself; no module may claim one (or a
 /// path under one), and the proxy never routes them. `/` is the hub's own
-/// page, so it is owned exactly, not as a prefix of everything.
+/// page, so it is owned exactly, not as a prefix of everything. Every hub
+/// route lies under one of these, but for the vault metadata the hub
+/// answers under a vault's own prefix (`hub::oauth::routes`).
 pub const HUB_PREFIXES: &[&str] = &[
     "/.well-known",
     "/oauth",
     "/login",
+    "/logout",
     "/account",
     "/admin",
     "/api",

@@ -420,7 +420,12 @@ mod tests {
 
     #[test]
     fn a_path_under_a_hub_prefix_is_refused() {
-        for (path, owned) in [("/api", "/api"), ("/oauth/x", "/oauth"), ("/", "/")] {
+        for (path, owned) in [
+            ("/api", "/api"),
+            ("/oauth/x", "/oauth"),
+            ("/", "/"),
+            ("/logout", "/logout"),
+        ] {
             let mut v = good();
             v["paths"] = json!(["/my-svc", path]);
             let e = ModuleManifest::from_value(&v).expect_err(path);
