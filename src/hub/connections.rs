@@ -13,16 +13,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
-use tower::ServiceExt as _;
 
 use super::activity::{CountedStream, CountingListener};
+use super::front::Front;
 
 /// Longest wait for a complete request head, from the moment the hub starts
 /// waiting for one (a new connection, or the end of the previous response).
@@ -73,7 +72,7 @@ pub fn cap(nofile: u64) -> usize {
 /// accepting and let open connections finish their current request (the
 /// caller bounds the wait). Returns once every connection has closed.
 pub async fn serve(
-    app: Router,
+    app: Front,
     mut listener: CountingListener,
     max_connections: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -138,7 +137,7 @@ struct Conn {
 /// close, which then answers it.
 async fn serve_connection(
     http: hyper::server::conn::http1::Builder,
-    app: Router,
+    app: Front,
     conn: Conn,
     mut stopping: watch::Receiver<bool>,
 ) {
@@ -173,10 +172,10 @@ async fn serve_connection(
     drop(conn.slot);
 }
 
-/// The router as this connection's hyper service; `asked` is told of each
-/// request as it arrives.
+/// The hub's surface as this connection's hyper service; `asked` is told
+/// of each request as it arrives.
 fn service(
-    app: Router,
+    app: Front,
     addr: SocketAddr,
     asked: Arc<Notify>,
 ) -> impl hyper::service::Service<
@@ -189,7 +188,7 @@ fn service(
         asked.notify_one();
         // As `into_make_service_with_connect_info` would: git's REMOTE_ADDR.
         req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-        app.clone().oneshot(req)
+        app.call(req)
     })
 }
 
@@ -209,7 +208,9 @@ mod tests {
 
     /// A hub-like server on 127.0.0.1:0 with a shutdown trigger.
     async fn served() -> (SocketAddr, Arc<Activity>, tokio::sync::oneshot::Sender<()>) {
-        let app = Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+        let app = Front::router_only(
+            axum::Router::new().route("/health", axum::routing::get(|| async { "ok" })),
+        );
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -10,6 +10,7 @@ pub mod connections;
 pub mod csrf;
 pub mod edge;
 pub mod error;
+pub mod front;
 pub mod git;
 mod health;
 mod host_check;
@@ -152,7 +153,8 @@ pub async fn serve(
     let max = connections::cap(nofile);
     tracing::debug!(nofile, max_connections = max, "connection limits");
     let listener = activity::CountingListener::new(listener, Arc::clone(state.activity()));
-    connections::serve(router(state), listener, max, shutdown).await
+    let front = front::Front::new(router(state.clone()), state);
+    connections::serve(front, listener, max, shutdown).await
 }
 
 #[cfg(test)]

@@ -281,7 +281,14 @@ mod tests {
     #[test]
     fn hub_owned_paths_are_never_routes() {
         let v = view();
-        for p in ["/api/x", "/", "/oauth", "/oauth/token", "/logout", "/unknown"] {
+        for p in [
+            "/api/x",
+            "/",
+            "/oauth",
+            "/oauth/token",
+            "/logout",
+            "/unknown",
+        ] {
             assert_eq!(v.route(p), None, "{p}");
         }
     }

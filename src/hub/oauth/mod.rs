@@ -32,6 +32,20 @@ use axum::routing::{get, post};
 use super::wellknown::{preflight, preflight_for};
 use crate::hub::state::HubState;
 
+/// The one hub route under a module's prefix (a vault's own RFC 9728
+/// document, or the hub's for it): [`crate::hub::front`] must leave it to
+/// the router.
+pub const VAULT_METADATA_UNDER_PREFIX: &str = "/vault/{name}/.well-known/oauth-protected-resource";
+
+/// Whether `path` is [`VAULT_METADATA_UNDER_PREFIX`] for some vault name.
+pub fn is_vault_metadata_under_prefix(path: &str) -> bool {
+    path.strip_prefix("/vault/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(name, tail)| {
+            !name.is_empty() && tail == ".well-known/oauth-protected-resource"
+        })
+}
+
 /// The routes of the authorization server.
 pub fn routes() -> Router<HubState> {
     Router::new()
@@ -48,7 +62,7 @@ pub fn routes() -> Router<HubState> {
             get(metadata::vault_resource).options(preflight),
         )
         .route(
-            "/vault/{name}/.well-known/oauth-protected-resource",
+            VAULT_METADATA_UNDER_PREFIX,
             get(metadata::vault_resource_under_prefix).options(preflight),
         )
         .route(
@@ -132,4 +146,26 @@ pub use crate::hub::registry::Installed;
 /// What services.json says is installed, from the hub's cached registry.
 pub fn installed(state: &HubState) -> Installed {
     state.registry().view().installed()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_vault_metadata_path_is_told_apart_from_a_vaults_own_paths() {
+        for p in [
+            "/vault/default/.well-known/oauth-protected-resource",
+            "/vault/w-2/.well-known/oauth-protected-resource",
+        ] {
+            assert!(super::is_vault_metadata_under_prefix(p), "{p}");
+        }
+        for p in [
+            "/vault//.well-known/oauth-protected-resource",
+            "/vault/default/.well-known/oauth-protected-resource/x",
+            "/vault/default/mcp",
+            "/vault/default",
+            "/.well-known/oauth-protected-resource/vault/default/mcp",
+        ] {
+            assert!(!super::is_vault_metadata_under_prefix(p), "{p}");
+        }
+    }
 }
