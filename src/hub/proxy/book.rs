@@ -70,7 +70,7 @@ impl OnDemand {
     }
 
     /// `unit`'s state (or failure) if it was read less than [`UNIT_TTL`] ago.
-    fn cached(&self, unit: &str) -> Option<Read> {
+    pub(super) fn cached(&self, unit: &str) -> Option<Read> {
         lock(&self.units)
             .get(unit)
             .filter(|(at, _)| at.elapsed() < UNIT_TTL)

@@ -37,6 +37,26 @@ const HEALTH_POLL: Duration = Duration::from_millis(20);
 /// Journal lines summarised in a failure answer.
 const LOG_LINES: usize = 8;
 
+/// Whether a request for `route` can go now as far as what the hub already
+/// knows says (no init system; the unit's fresh cached state says it runs,
+/// or that it cannot be read): the check every proxied request makes,
+/// without awaiting, so the proxy's future stays small and [`ensure`] —
+/// which may ask the init system and wait for a start — is boxed apart.
+pub fn forward_now(state: &HubState, route: &Route) -> bool {
+    if state.host().is_none() {
+        return true;
+    }
+    let od = state.on_demand();
+    if od.starting(&route.service) {
+        return false;
+    }
+    match od.cached(&route.unit) {
+        Some(Some(unit)) => up(&unit),
+        Some(None) => true,
+        None => false,
+    }
+}
+
 /// Make sure `route`'s module runs before the request goes to it: `None`
 /// to forward now, or the answer to give instead (starting, failed,
 /// disabled).
