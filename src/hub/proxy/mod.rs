@@ -1,7 +1,9 @@
 //! The reverse proxy that puts every module under the hub's origin
-//! (issue 11): the router's fallback, so the hub's own routes always win;
-//! then the longest services.json prefix ([`crate::hub::registry`]) picks
-//! the module on `127.0.0.1:<port>`.
+//! (issue 11): the longest services.json prefix ([`crate::hub::registry`])
+//! picks the module on `127.0.0.1:<port>`. A request under a module's
+//! prefix comes straight from [`crate::hub::front`]; the router's fallback
+//! is the proxy too (the JSON 404, and in-process router tests). The
+//! hub's own routes always win: none lies under a module's prefix.
 //!
 //! Built as a small layer on hyper-util's pooled client rather than on a
 //! proxy crate: hyper and hyper-util are already the hub's server, so the
