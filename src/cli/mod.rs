@@ -188,7 +188,8 @@ pub fn report(e: &Error) -> ExitCode {
         | Error::ServeSetup { .. }
         | Error::Listener(ListenError::Listen { .. } | ListenError::Setup { .. })
         | Error::ServerStopped { .. }
-        | Error::Init(InitError::Bus(_)) => {
+        | Error::Init(InitError::Bus(_))
+        | Error::Journal(crate::error::JournalError::NoPipe) => {
             let _ = writeln!(err, "✗ {e}");
             2
         }
@@ -198,4 +199,25 @@ pub fn report(e: &Error) -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::ExitCode;
+
+    use super::report;
+    use crate::error::{Error, JournalError};
+
+    /// 1 for what the user can fix, 2 for what they cannot.
+    #[test]
+    fn a_fault_the_user_cannot_fix_exits_2_and_a_fixable_one_1() {
+        assert_eq!(
+            report(&Error::Journal(JournalError::NoPipe)),
+            ExitCode::from(2)
+        );
+        let missing = JournalError::Spawn {
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(report(&Error::Journal(missing)), ExitCode::from(1));
+    }
 }
