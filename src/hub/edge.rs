@@ -105,13 +105,20 @@ impl Edge {
     /// Is `host` (a `Host` header value) one of the hub's own names, given
     /// its issuer origins, or one the operator allowed?
     pub fn host_allowed(&self, host: &str, origins: &[String]) -> bool {
-        let host = host.trim().to_ascii_lowercase();
-        let own = origins.iter().any(|o| authority_matches(o, &host));
+        // Every request asks: no copy unless the client wrote capitals.
+        let host = host.trim();
+        let host: std::borrow::Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            host.to_ascii_lowercase().into()
+        } else {
+            host.into()
+        };
+        let host = host.as_ref();
+        let own = origins.iter().any(|o| authority_matches(o, host));
         own || self.allowed_hosts.iter().any(|a| {
             if (a.contains(':') && !a.starts_with('[')) || a.contains("]:") {
                 *a == host
             } else {
-                strip_port(&host) == a
+                strip_port(host) == a
             }
         })
     }
@@ -129,18 +136,19 @@ fn strip_port(host: &str) -> &str {
 /// written or left out)?
 fn authority_matches(origin: &str, host: &str) -> bool {
     let (scheme, rest) = origin.split_once("://").unwrap_or(("http", origin));
-    let authority = rest
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let authority = rest.split('/').next().unwrap_or_default();
     let default = if scheme.eq_ignore_ascii_case("https") {
         ":443"
     } else {
         ":80"
     };
-    let bare = authority.strip_suffix(default).unwrap_or(&authority);
-    host == authority || host == bare || host.strip_suffix(default) == Some(bare)
+    let bare = authority.strip_suffix(default).unwrap_or(authority);
+    // `host` is lower case already; the origin may not be.
+    host.eq_ignore_ascii_case(authority)
+        || host.eq_ignore_ascii_case(bare)
+        || host
+            .strip_suffix(default)
+            .is_some_and(|h| h.eq_ignore_ascii_case(bare))
 }
 
 #[cfg(test)]
@@ -200,6 +208,7 @@ mod tests {
             "[::1]:1939",
             "LOCALHOST:1939",
             "hub.example",
+            "HUB.Example:443",
             "hub.example:443",
             "hub.lan:1939",
             "other.lan:8080",
