@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::serve::Listener as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -184,11 +183,9 @@ fn service(
     Error = std::convert::Infallible,
     Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
 > + Clone {
-    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+    hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         asked.notify_one();
-        // As `into_make_service_with_connect_info` would: git's REMOTE_ADDR.
-        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-        app.call(req)
+        app.call(req, addr)
     })
 }
 

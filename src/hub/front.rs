@@ -13,8 +13,10 @@
 //! applies it.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::ConnectInfo;
 use axum::http::Request;
 use axum::response::Response;
 use axum::{BoxError, Router};
@@ -49,10 +51,14 @@ impl Front {
         }
     }
 
-    /// Answer one request (`B`: hyper's `Incoming` on a connection).
+    /// Answer one request from `peer` (`B`: hyper's `Incoming` on a
+    /// connection). The router's requests carry the peer as axum's
+    /// `ConnectInfo` (git's `REMOTE_ADDR`); the proxy's are handed it,
+    /// which spares every proxied request the extension map.
     pub fn call<B>(
         &self,
-        req: Request<B>,
+        mut req: Request<B>,
+        peer: SocketAddr,
     ) -> Either<
         impl Future<Output = Result<Response, Infallible>> + Send + use<B>,
         Oneshot<Router, Request<B>>,
@@ -72,10 +78,13 @@ impl Front {
                         return Ok(refused);
                     }
                     let req = req.map(Body::new);
-                    Ok(proxy::routed(&state, &view, req, proxy::Start::OnDemand).await)
+                    let start = proxy::Start::OnDemand;
+                    Ok(proxy::routed(&state, &view, Some(peer.ip()), req, start).await)
                 });
             }
         }
+        // As `into_make_service_with_connect_info` would.
+        req.extensions_mut().insert(ConnectInfo(peer));
         Either::Right(self.router.clone().oneshot(req))
     }
 }
@@ -98,7 +107,8 @@ mod tests {
             .header(header::HOST, host)
             .body(Body::empty())
             .expect("request");
-        match front.call(req).await {
+        let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
+        match front.call(req, peer).await {
             Ok(r) => r.status(),
         }
     }

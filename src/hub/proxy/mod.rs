@@ -66,19 +66,26 @@ pub(crate) enum Start {
 
 /// [`forward`], starting a stopped module only when `start` allows it.
 pub(crate) async fn through(state: &HubState, req: Request, start: Start) -> Response {
-    // The view is an `Arc`, so a reload of services.json meanwhile is not
-    // held up.
-    let view = state.registry().view();
-    routed(state, &view, req, start).await
-}
-
-/// [`through`] with the registry's view already in hand (the route is
-/// borrowed from it for the whole request: no copy of its strings).
-pub(crate) async fn routed(state: &HubState, view: &View, req: Request, start: Start) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    // The view is an `Arc`, so a reload of services.json meanwhile is not
+    // held up.
+    let view = state.registry().view();
+    routed(state, &view, peer, req, start).await
+}
+
+/// [`through`] with the registry's view and the peer's address already in
+/// hand (the route is borrowed from the view for the whole request: no
+/// copy of its strings).
+pub(crate) async fn routed(
+    state: &HubState,
+    view: &View,
+    peer: Option<IpAddr>,
+    req: Request,
+    start: Start,
+) -> Response {
     let route = match view.route(req.uri().path()) {
         // A loopback-only row does not exist for anyone else.
         Some(r) if !r.loopback_only || peer.is_some_and(|p| p.is_loopback()) => r,
