@@ -709,13 +709,20 @@ fn a_client_that_disconnects_stops_the_backend() {
     // Half a pkt-line: receive-pack waits for the rest.
     s.write_all(b"6\r\n0098ab\r\n").expect("chunk");
     s.flush().expect("flush");
+    // The backend leads its own process group: between the fork and the
+    // exec it is the hub's child but not yet in that group, so wait for both.
     let mut backend = Vec::new();
-    wait_for(Duration::from_secs(10), "the backend to start", || {
-        backend = children(hub_pid);
-        !backend.is_empty()
-    });
+    wait_for(
+        Duration::from_secs(10),
+        "the backend to start in its own group",
+        || {
+            backend = children(hub_pid);
+            backend
+                .first()
+                .is_some_and(|&p| !group_members(p).is_empty())
+        },
+    );
     let pgid = backend[0];
-    assert!(!group_members(pgid).is_empty());
     drop(s);
     wait_for(Duration::from_secs(10), "the backend to be stopped", || {
         group_members(pgid).is_empty()
