@@ -188,7 +188,7 @@ pub fn strip_hub_cookies(h: &mut HeaderMap) {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .map(str::trim)
-        .filter(|c| !c.is_empty() && !HUB_COOKIES.contains(&cookie_name(c)))
+        .filter(|c| !c.is_empty() && !ours(c))
         .map(str::to_string)
         .collect();
     h.remove(header::COOKIE);

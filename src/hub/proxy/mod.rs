@@ -94,12 +94,8 @@ pub(crate) async fn routed(
     let Some(uri) = target(route, req.uri()) else {
         return ApiError::NotFound("no such endpoint".into()).into_response();
     };
-    // Boxed: the slow path's future (an init-system call, a start) is
-    // several KiB, and every proxied request's future would carry it.
     if start == Start::OnDemand
-        && !on_demand::forward_now(state, route)
-        && let Some(r) =
-            Box::pin(on_demand::ensure(state, route, req.method(), req.headers())).await
+        && let Some(r) = on_demand::ensure(state, route, req.method(), req.headers()).await
     {
         return r;
     }

@@ -37,30 +37,42 @@ const HEALTH_POLL: Duration = Duration::from_millis(20);
 /// Journal lines summarised in a failure answer.
 const LOG_LINES: usize = 8;
 
-/// Whether a request for `route` can go now as far as what the hub already
-/// knows says (no init system; the unit's fresh cached state says it runs,
-/// or that it cannot be read): the check every proxied request makes,
-/// without awaiting, so the proxy's future stays small and [`ensure`] —
-/// which may ask the init system and wait for a start — is boxed apart.
-pub fn forward_now(state: &HubState, route: &Route) -> bool {
+/// Whether `route`'s module runs, as far as the hub knows without asking
+/// the init system: yes with no init system, or when the unit's fresh
+/// cached state says it runs (or could not be read: taken to run); no
+/// while the hub is starting it; `None` when only the init system can say.
+fn known_up(state: &HubState, route: &Route) -> Option<bool> {
     if state.host().is_none() {
-        return true;
+        return Some(true);
     }
     let od = state.on_demand();
     if od.starting(&route.service) {
-        return false;
+        return Some(false);
     }
-    match od.cached(&route.unit) {
-        Some(Some(unit)) => up(&unit),
-        Some(None) => true,
-        None => false,
-    }
+    od.cached(&route.unit)
+        .map(|read| read.is_none_or(|s| up(&s)))
 }
 
 /// Make sure `route`'s module runs before the request goes to it: `None`
 /// to forward now, or the answer to give instead (starting, failed,
-/// disabled).
+/// disabled). Every proxied request asks, and nearly always the cache
+/// answers at once; the rest — an init-system call, a start to wait for —
+/// is boxed, so its several KiB of future are not carried (and moved) by
+/// every proxied request's.
 pub async fn ensure(
+    state: &HubState,
+    route: &Route,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    if known_up(state, route) == Some(true) {
+        return None;
+    }
+    Box::pin(ensure_slow(state, route, method, headers)).await
+}
+
+/// [`ensure`] past what the cache can tell.
+async fn ensure_slow(
     state: &HubState,
     route: &Route,
     method: &Method,
@@ -152,14 +164,15 @@ fn up(unit: &UnitState) -> bool {
 /// module is taken to run (as [`ensure`] takes it); one the hub is still
 /// starting does not yet.
 pub async fn running(state: &HubState, route: &Route) -> bool {
+    if let Some(known) = known_up(state, route) {
+        return known;
+    }
     let Some(host) = state.host() else {
         return true;
     };
-    let od = state.on_demand();
-    if od.starting(&route.service) {
-        return false;
-    }
-    od.unit_state(host.init, &route.unit)
+    state
+        .on_demand()
+        .unit_state(host.init, &route.unit)
         .await
         .is_none_or(|s| up(&s))
 }
