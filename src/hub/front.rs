@@ -71,7 +71,7 @@ impl Front {
             && !oauth::is_vault_metadata_under_prefix(req.uri().path())
         {
             let view = state.registry().view();
-            if view.route(req.uri().path()).is_some() {
+            if let Some(at) = view.route_index(req.uri().path()) {
                 let state = state.clone();
                 return Either::Left(async move {
                     if let Some(refused) = host_check::refusal(&state, req.headers(), req.uri()) {
@@ -79,7 +79,8 @@ impl Front {
                     }
                     let req = req.map(Body::new);
                     let start = proxy::Start::OnDemand;
-                    Ok(proxy::routed(&state, &view, Some(peer.ip()), req, start).await)
+                    let route = &view.routes()[at];
+                    Ok(proxy::routed(&state, route, Some(peer.ip()), req, start).await)
                 });
             }
         }

@@ -174,7 +174,13 @@ impl View {
     /// The route for a request path: the longest prefix that matches on a
     /// segment boundary (`/api` does not match `/apiary`).
     pub fn route(&self, path: &str) -> Option<&Route> {
-        self.routes.iter().find(|r| {
+        self.route_index(path).map(|i| &self.routes[i])
+    }
+
+    /// [`Self::route`]'s position in [`Self::routes`] (kept by a caller
+    /// that hands the view on with the request, so it is found once).
+    pub fn route_index(&self, path: &str) -> Option<usize> {
+        self.routes.iter().position(|r| {
             path.strip_prefix(r.prefix.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })

@@ -48,7 +48,7 @@ use hyper::upgrade::OnUpgrade;
 
 pub use self::upstream::Upstream;
 use crate::hub::error::ApiError;
-use crate::hub::registry::{Route, View};
+use crate::hub::registry::Route;
 use crate::hub::state::HubState;
 
 /// The router's fallback: forward to the module whose prefix matches, or
@@ -71,26 +71,27 @@ pub(crate) async fn through(state: &HubState, req: Request, start: Start) -> Res
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     // The view is an `Arc`, so a reload of services.json meanwhile is not
-    // held up.
+    // held up; the route is borrowed from it for the whole request (no
+    // copy of its strings).
     let view = state.registry().view();
-    routed(state, &view, peer, req, start).await
+    match view.route(req.uri().path()) {
+        Some(route) => routed(state, route, peer, req, start).await,
+        None => ApiError::NotFound("no such endpoint".into()).into_response(),
+    }
 }
 
-/// [`through`] with the registry's view and the peer's address already in
-/// hand (the route is borrowed from the view for the whole request: no
-/// copy of its strings).
+/// [`through`] with the route and the peer's address already in hand.
 pub(crate) async fn routed(
     state: &HubState,
-    view: &View,
+    route: &Route,
     peer: Option<IpAddr>,
     req: Request,
     start: Start,
 ) -> Response {
-    let route = match view.route(req.uri().path()) {
-        // A loopback-only row does not exist for anyone else.
-        Some(r) if !r.loopback_only || peer.is_some_and(|p| p.is_loopback()) => r,
-        _ => return ApiError::NotFound("no such endpoint".into()).into_response(),
-    };
+    // A loopback-only row does not exist for anyone else.
+    if route.loopback_only && !peer.is_some_and(|p| p.is_loopback()) {
+        return ApiError::NotFound("no such endpoint".into()).into_response();
+    }
     let Some(uri) = target(route, req.uri()) else {
         return ApiError::NotFound("no such endpoint".into()).into_response();
     };
