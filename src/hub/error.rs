@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::env_vars::PARACHUTE_ALLOWED_HOSTS;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -47,6 +48,10 @@ pub enum ApiError {
     /// The store cannot be used; the fault is logged.
     #[error("the hub store is unavailable")]
     Unavailable(String),
+    /// Another writer held the store past the busy timeout; a retry
+    /// shortly can succeed (`Retry-After`).
+    #[error("the hub store is busy; try again shortly")]
+    Busy(String),
     /// Anything else; logged with its cause, answered generically.
     #[error("internal error; see the hub's log (parachute logs hub)")]
     Internal(String),
@@ -77,7 +82,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,7 +98,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::RateLimited(_) => "rate_limited",
             Self::MisdirectedHost => "misdirected_request",
-            Self::Unavailable(_) => "db_unavailable",
+            Self::Unavailable(_) | Self::Busy(_) => "db_unavailable",
             Self::Internal(_) => "server_error",
         }
     }
@@ -110,6 +115,7 @@ impl ApiError {
                 "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
             )),
             Self::RateLimited(secs) => Some((header::RETRY_AFTER, secs.to_string())),
+            Self::Busy(_) => Some((header::RETRY_AFTER, BUSY_RETRY_AFTER_SECS.to_string())),
             _ => None,
         }
     }
@@ -119,6 +125,7 @@ impl ApiError {
         match self {
             Self::InvalidToken { reason, .. } => tracing::debug!(reason, "bearer token refused"),
             Self::Unavailable(fault) => tracing::error!(fault, "store unavailable"),
+            Self::Busy(fault) => tracing::warn!(fault, "store busy"),
             Self::Internal(cause) => tracing::error!(cause, "internal error"),
             _ => {}
         }
@@ -141,6 +148,33 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Seconds a client is told to wait after a busy store: about one busy
+/// timeout, by which the writer holding it has usually finished.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
+/// A store failure: 503 with `Retry-After` when it was only busy, 500
+/// (logged) otherwise.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_busy() {
+            Self::Busy(e.to_string())
+        } else {
+            Self::internal(e)
+        }
+    }
+}
+
+/// [`From<StoreError>`] for a query's own error.
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        if crate::store::is_busy(&e) {
+            Self::Busy(e.to_string())
+        } else {
+            Self::internal(e)
+        }
+    }
+}
+
 impl From<crate::oauth::revocation::RevokeError> for ApiError {
     fn from(e: crate::oauth::revocation::RevokeError) -> Self {
         use crate::oauth::revocation::{REGISTRY_SCOPE, RevokeError};
@@ -149,7 +183,7 @@ impl From<crate::oauth::revocation::RevokeError> for ApiError {
             RevokeError::BadJti => Self::invalid_request(e.to_string()),
             RevokeError::Unknown(_) => Self::NotFound(e.to_string()),
             RevokeError::Unavailable(e) => Self::unavailable(e),
-            RevokeError::Store(e) => Self::internal(e),
+            RevokeError::Store(e) => e.into(),
         }
     }
 }
@@ -169,6 +203,31 @@ mod tests {
             headers,
             serde_json::from_slice(&bytes).expect("json"),
         )
+    }
+
+    fn sqlite(code: std::ffi::c_int) -> StoreError {
+        StoreError::Sqlite {
+            path: "hub.db".into(),
+            source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_store_asks_for_a_retry_and_any_other_fault_is_a_500() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            let (status, h, body) = parts(sqlite(code).into()).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(h[header::RETRY_AFTER], BUSY_RETRY_AFTER_SECS.to_string());
+            assert_eq!(body["error"], "db_unavailable");
+        }
+        let (status, h, body) = parts(sqlite(rusqlite::ffi::SQLITE_CORRUPT).into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(h.get(header::RETRY_AFTER).is_none());
+        assert_eq!(body["error"], "server_error");
+        let page = crate::hub::pages::error::PageError::from(sqlite(rusqlite::ffi::SQLITE_BUSY));
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let page = crate::hub::pages::error::PageError::from(sqlite(rusqlite::ffi::SQLITE_IOERR));
+        assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[tokio::test]

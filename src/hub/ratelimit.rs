@@ -94,7 +94,7 @@ pub fn check(
             crate::store::ratelimit::hit(tx, limit.bucket, key, limit.max, limit.window_secs, now)
                 .map_err(|e| store.err(e))
         })
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok(outcome.map_err(|retry_after| Limited { retry_after }))
 }
 
@@ -103,7 +103,7 @@ pub fn clear(state: &HubState, limit: Limit, key: &str) -> Result<(), ApiError> 
     let store = state.store();
     store
         .write(|tx| crate::store::ratelimit::clear(tx, limit.bucket, key).map_err(|e| store.err(e)))
-        .map_err(ApiError::internal)
+        .map_err(ApiError::from)
 }
 
 /// The client's IP, as the key of per-IP limits: the peer address, or the

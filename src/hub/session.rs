@@ -79,12 +79,12 @@ impl FromRequestParts<HubState> for MaybeSession {
         };
         let conn = state.store().conn().map_err(ApiError::unavailable)?;
         let now = state.clock().now();
-        let Some(user_id) = store::sessions::user_of(&conn, id, now).map_err(ApiError::internal)?
+        let Some(user_id) = store::sessions::user_of(&conn, id, now).map_err(ApiError::from)?
         else {
             return Ok(Self(None));
         };
-        let user = store::users::by_id(&conn, &user_id).map_err(ApiError::internal)?;
-        let owner = store::users::owner(&conn).map_err(ApiError::internal)?;
+        let user = store::users::by_id(&conn, &user_id).map_err(ApiError::from)?;
+        let owner = store::users::owner(&conn).map_err(ApiError::from)?;
         Ok(Self(user.map(|user| SignedIn {
             session_id: id.to_string(),
             is_owner: owner.is_some_and(|o| o.id == user.id),
@@ -110,7 +110,7 @@ pub fn start(
             }
             store::sessions::create(tx, &id, user_id, now, TTL_SECS).map_err(|e| store.err(e))
         })
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok(set_cookie(COOKIE_NAME, &id, TTL_SECS, "/", secure(state)))
 }
 
@@ -120,7 +120,7 @@ pub fn end(state: &HubState, headers: &HeaderMap) -> Result<HeaderValue, ApiErro
         let store = state.store();
         store
             .write(|tx| store::sessions::delete(tx, id).map_err(|e| store.err(e)))
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::from)?;
     }
     Ok(clear_cookie(COOKIE_NAME, "/", secure(state)))
 }

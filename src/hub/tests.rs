@@ -301,3 +301,32 @@ async fn the_token_registry_answers_on_the_hub_clock() {
         .to_string();
     assert_eq!(body["generated_at"], at.as_str(), "{body}");
 }
+
+/// Another writer holds the store past the busy timeout: the client is
+/// told to come back (503, `Retry-After`), not that the hub broke (500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_store_is_a_503_with_retry_after_not_a_500() {
+    let f = fixture();
+    let other = rusqlite::Connection::open(f.state.paths().hub_db()).expect("open");
+    other
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("hold the write lock");
+    let req = Request::post("/oauth/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))))
+        .body(Body::from(
+            r#"{"redirect_uris":["http://127.0.0.1:9999/cb"],"client_name":"x"}"#,
+        ))
+        .expect("req");
+    let (status, headers, body) = f.call(req).await;
+    other.execute_batch("ROLLBACK").expect("release");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "db_unavailable");
+    assert_eq!(
+        headers[header::RETRY_AFTER],
+        crate::hub::error::BUSY_RETRY_AFTER_SECS.to_string()
+    );
+}

@@ -29,7 +29,7 @@ pub async fn revocation_list(State(s): State<HubState>) -> Result<Response, ApiE
     let now = s.clock().now();
     let conn = s.store().conn().map_err(ApiError::unavailable)?;
     let jtis = registry::revocation_list(&conn, now, revocation::list_window_secs())
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let mut r = cors(Json(json!({"generated_at": rfc3339(now), "jtis": jtis})).into_response());
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -54,7 +54,7 @@ pub async fn list(
     let now = s.clock().now();
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let conn = s.store().conn().map_err(ApiError::unavailable)?;
-    let rows = registry::list(&conn, false, now, Some(limit)).map_err(ApiError::internal)?;
+    let rows = registry::list(&conn, false, now, Some(limit)).map_err(ApiError::from)?;
     let tokens: Vec<_> = rows
         .into_iter()
         .map(|t| {

@@ -90,6 +90,23 @@ pub struct Conn<'a> {
     conn: Option<Connection>,
 }
 
+/// Did `SQLite` give up waiting for another writer (`SQLITE_BUSY` or
+/// `SQLITE_LOCKED` after [`BUSY_TIMEOUT`])? That passes; every other
+/// failure needs someone to look.
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+impl StoreError {
+    /// [`is_busy`] for a store's error: a retry shortly can succeed.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Sqlite { source, .. } if is_busy(source))
+    }
+}
+
 impl Store {
     /// Open (creating it 0600 if missing) and migrate. The parent directory
     /// must exist.

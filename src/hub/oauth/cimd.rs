@@ -38,7 +38,7 @@ pub async fn client(
         Ok(u) => u,
         Err(e) => return Ok(Err(e)),
     };
-    let known = cimd_client::known(state.store(), client_id, now).map_err(ApiError::internal)?;
+    let known = cimd_client::known(state.store(), client_id, now).map_err(ApiError::from)?;
     if let Some(c) = known.fresh.clone() {
         return Ok(Ok(c));
     }
@@ -56,7 +56,7 @@ pub async fn client(
     };
     cimd_client::keep(state.store(), &url, client_id, doc, fresh_for, &known, now)
         .map(Ok)
-        .map_err(ApiError::internal)
+        .map_err(ApiError::from)
 }
 
 /// The document at `url`, checked, and how long it may be kept.

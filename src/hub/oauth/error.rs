@@ -94,7 +94,7 @@ impl From<ApiError> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Self::Api(ApiError::internal(e))
+        Self::Api(e.into())
     }
 }
 
@@ -139,7 +139,7 @@ fn authorize_response(e: AuthorizeError) -> Response {
             "Signed out",
             "Your session ended. Start connecting the app again.",
         ),
-        AuthorizeError::Store(e) => ApiError::internal(e).into_response(),
+        AuthorizeError::Store(e) => ApiError::from(e).into_response(),
     }
 }
 

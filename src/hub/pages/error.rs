@@ -125,16 +125,22 @@ impl IntoResponse for PageError {
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Unavailable(fault) => Self::Unavailable(fault),
+            ApiError::Unavailable(fault) | ApiError::Busy(fault) => Self::Unavailable(fault),
             ApiError::Internal(cause) => Self::Internal(cause),
             other => Self::Internal(format!("{other:?}")),
         }
     }
 }
 
+/// A busy store is the "try again shortly" page (503); any other fault
+/// is the hub's own (500).
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        if e.is_busy() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 

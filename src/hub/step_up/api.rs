@@ -158,6 +158,11 @@ fn csrf_refusal(why: csrf::Refused) -> Response {
 
 /// What a refused PIN comes to: seed 004's codes and words.
 fn pin_refusal(e: StepUpError) -> Response {
+    // A busy store is a 503 with `Retry-After`, not the hub's own fault.
+    let e = match e {
+        StepUpError::Store(e) => return ApiError::from(e).into_response(),
+        other => other,
+    };
     let (status, error) = match &e {
         StepUpError::Format => (StatusCode::BAD_REQUEST, "invalid_request"),
         StepUpError::NotConfigured => (StatusCode::CONFLICT, "step_up_not_configured"),
@@ -193,7 +198,7 @@ fn rate_limited(secs: i64) -> Response {
 /// Whether `user` has a PIN.
 fn configured(state: &HubState, user: &str) -> Result<bool, Refusal> {
     let conn = state.store().conn().map_err(ApiError::unavailable)?;
-    Ok(rules::configured(&conn, user).map_err(ApiError::internal)?)
+    Ok(rules::configured(&conn, user).map_err(ApiError::from)?)
 }
 
 /// Run an argon2-bound rule off the async threads.
