@@ -152,11 +152,11 @@ impl IntoResponse for ApiError {
 /// timeout, by which the writer holding it has usually finished.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
-/// A store failure: 503 with `Retry-After` when it was only busy, 500
-/// (logged) otherwise.
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        if e.is_busy() {
+impl ApiError {
+    /// A store failure: 503 with `Retry-After` when it was only busy, 500
+    /// (logged) otherwise.
+    fn store(busy: bool, e: impl std::fmt::Display) -> Self {
+        if busy {
             Self::Busy(e.to_string())
         } else {
             Self::internal(e)
@@ -164,14 +164,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// [`From<StoreError>`] for a query's own error.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::store(e.is_busy(), e)
+    }
+}
+
+/// The same for a query's own error.
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        if crate::store::is_busy(&e) {
-            Self::Busy(e.to_string())
-        } else {
-            Self::internal(e)
-        }
+        Self::store(crate::store::is_busy(&e), e)
     }
 }
 
