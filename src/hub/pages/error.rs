@@ -132,15 +132,11 @@ impl From<ApiError> for PageError {
     }
 }
 
-/// A busy store is the "try again shortly" page (503); any other fault
-/// is the hub's own (500).
+/// A busy store is the "try again shortly" page (503), any other fault
+/// the hub's own (500): [`ApiError`]'s rule.
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        if e.is_busy() {
-            Self::Unavailable(e.to_string())
-        } else {
-            Self::Internal(e.to_string())
-        }
+        ApiError::from(e).into()
     }
 }
 
