@@ -230,6 +230,17 @@ mod tests {
         assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
         let page = crate::hub::pages::error::PageError::from(sqlite(rusqlite::ffi::SQLITE_IOERR));
         assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // A page's own query (`pages::read`) found the store busy.
+        let tmp = tempfile::tempdir().expect("tmp");
+        let state = crate::hub::test_support::state_in(tmp.path());
+        let busy = crate::hub::pages::read(&state, |_, _| {
+            Err::<(), _>(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                None,
+            ))
+        });
+        let page = busy.expect_err("busy");
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[tokio::test]

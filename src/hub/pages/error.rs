@@ -140,6 +140,13 @@ impl From<StoreError> for PageError {
     }
 }
 
+/// The same for a query's own error.
+impl From<rusqlite::Error> for PageError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<LoginError> for PageError {
     fn from(e: LoginError) -> Self {
         match e {

@@ -98,14 +98,15 @@ pub fn csrf_refusal(
 
 /// A 303 to a local path or URL.
 /// Read what a page shows from the store at the hub's `now`: 503 when no
-/// connection can be had (the store is busy or gone), 500 when the read
-/// itself fails. Every page reads through this, so the two stay apart.
-pub fn read<T, E: std::fmt::Display>(
+/// connection can be had (the store is busy or gone) or the read found it
+/// busy, 500 when the read itself fails. Every page reads through this, so
+/// the two stay apart.
+pub fn read<T, E: Into<PageError>>(
     state: &HubState,
     f: impl FnOnce(&rusqlite::Connection, i64) -> Result<T, E>,
 ) -> Result<T, PageError> {
     let conn = state.store().conn().map_err(PageError::unavailable)?;
-    f(&conn, state.clock().now()).map_err(PageError::internal)
+    f(&conn, state.clock().now()).map_err(Into::into)
 }
 
 pub fn see_other(location: &str) -> Response {
